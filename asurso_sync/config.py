@@ -19,7 +19,15 @@ from asurso_sync.errors import ConfigError, CredentialsError
 DEFAULT_CONFIG_NAME = "asurso-sync.toml"
 ENV_CONFIG = "ASURSO_SYNC_CONFIG"
 KNOWN_SECTIONS = {
-    "portal", "credentials", "mirror", "archive", "sync", "rules", "report", "schedule", "email",
+    "portal",
+    "credentials",
+    "mirror",
+    "archive",
+    "sync",
+    "rules",
+    "report",
+    "schedule",
+    "email",
 }
 
 
@@ -122,9 +130,9 @@ def _build(cls: type, section: str, table: dict[str, Any]) -> Any:
         default = names[key].default
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"[{section}] {key} must be true or false")
-        if isinstance(default, int | float) and not isinstance(default, bool):
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ConfigError(f"[{section}] {key} must be a number")
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(default, int | float) and not isinstance(default, bool) and not is_number:
+            raise ConfigError(f"[{section}] {key} must be a number")
         values[key] = value
     return cls(**values)
 
@@ -141,7 +149,9 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     if portal.concurrency < 1:
         raise ConfigError("[portal] concurrency must be at least 1")
     if "password" in data.get("credentials", {}):
-        raise ConfigError("[credentials] must not hold the password: use password_env or password_file")
+        raise ConfigError(
+            "[credentials] must not hold the password: use password_env or password_file"
+        )
     return Config(
         path=path,
         portal=portal,

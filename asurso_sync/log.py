@@ -8,7 +8,9 @@ import sys
 
 # Values that must never reach a log line even if a developer formats them in by mistake.
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)\b(at|pw|pw2|password|passwd|salt|token|ESRNSec|NSSESSIONID)\b(\s*[=:]\s*)([^\s&,;]+)"),
+    re.compile(
+        r"(?i)\b(at|pw|pw2|password|passwd|salt|token|ESRNSec|NSSESSIONID)\b(\s*[=:]\s*)([^\s&,;]+)"
+    ),
     re.compile(r"(?i)(cookie:\s*)(.+)"),
 ]
 
@@ -58,4 +60,6 @@ def configure_logging(verbosity: int = 0, quiet: bool = False) -> None:
     logging.getLogger("asurso_sync").setLevel(ours)
     third = logging.INFO if verbosity >= 2 else logging.WARNING
     for name in ("httpx", "httpcore", "apscheduler", "weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(third if name in ("httpx", "httpcore") else logging.WARNING)
+        logging.getLogger(name).setLevel(
+            third if name in ("httpx", "httpcore") else logging.WARNING
+        )

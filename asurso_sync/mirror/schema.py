@@ -62,117 +62,330 @@ def _table(db: Database, name: str, columns: dict, pk, foreign_keys=()) -> None:
 
 @migrations()
 def m001_portal_tables(db: Database) -> None:
-    _table(db, "schools", {"id": int, "name": str, "full_name": str,
-                           "director": str, "principal_uvr": str}, "id")
+    _table(
+        db,
+        "schools",
+        {"id": int, "name": str, "full_name": str, "director": str, "principal_uvr": str},
+        "id",
+    )
     _table(db, "years", {"id": int, "name": str, "start_date": str, "end_date": str}, "id")
-    _table(db, "terms", {"id": int, "year_id": int, "name": str, "term_type_id": int,
-                         "start_date": str, "end_date": str}, "id",
-           [("year_id", "years", "id")])
-    _table(db, "vacations", {"id": int, "year_id": int, "name": str,
-                             "start_date": str, "end_date": str}, "id")
+    _table(
+        db,
+        "terms",
+        {
+            "id": int,
+            "year_id": int,
+            "name": str,
+            "term_type_id": int,
+            "start_date": str,
+            "end_date": str,
+        },
+        "id",
+        [("year_id", "years", "id")],
+    )
+    _table(
+        db,
+        "vacations",
+        {"id": int, "year_id": int, "name": str, "start_date": str, "end_date": str},
+        "id",
+    )
     _table(db, "teachers", {"id": int, "name": str}, "id")
-    _table(db, "classes", {"id": int, "year_id": int, "name": str, "grade": str,
-                           "letter": str}, "id")
-    _table(db, "class_teachers", {"class_id": int, "teacher_id": int},
-           ("class_id", "teacher_id"),
-           [("class_id", "classes", "id"), ("teacher_id", "teachers", "id")])
+    _table(
+        db, "classes", {"id": int, "year_id": int, "name": str, "grade": str, "letter": str}, "id"
+    )
+    _table(
+        db,
+        "class_teachers",
+        {"class_id": int, "teacher_id": int},
+        ("class_id", "teacher_id"),
+        [("class_id", "classes", "id"), ("teacher_id", "teachers", "id")],
+    )
     _table(db, "subjects", {"id": int, "name": str, "short_name": str}, "id")
-    _table(db, "subject_groups", {"id": int, "class_id": int, "subject_id": int,
-                                  "name": str, "hours": int}, "id",
-           [("class_id", "classes", "id"), ("subject_id", "subjects", "id")])
-    _table(db, "subject_group_teachers", {"subject_group_id": int, "teacher_id": int},
-           ("subject_group_id", "teacher_id"),
-           [("subject_group_id", "subject_groups", "id"), ("teacher_id", "teachers", "id")])
-    _table(db, "subject_group_terms", {"subject_group_id": int, "term_id": int},
-           ("subject_group_id", "term_id"),
-           [("subject_group_id", "subject_groups", "id"), ("term_id", "terms", "id")])
+    _table(
+        db,
+        "subject_groups",
+        {"id": int, "class_id": int, "subject_id": int, "name": str, "hours": int},
+        "id",
+        [("class_id", "classes", "id"), ("subject_id", "subjects", "id")],
+    )
+    _table(
+        db,
+        "subject_group_teachers",
+        {"subject_group_id": int, "teacher_id": int},
+        ("subject_group_id", "teacher_id"),
+        [("subject_group_id", "subject_groups", "id"), ("teacher_id", "teachers", "id")],
+    )
+    _table(
+        db,
+        "subject_group_terms",
+        {"subject_group_id": int, "term_id": int},
+        ("subject_group_id", "term_id"),
+        [("subject_group_id", "subject_groups", "id"), ("term_id", "terms", "id")],
+    )
     # health_filled: only whether the health/PE-group fields are filled, never their values.
-    _table(db, "students", {"id": int, "class_id": int, "full_name": str, "free": int,
-                            "individual_educ": int, "added_date": str,
-                            "health_filled": int}, "id",
-           [("class_id", "classes", "id")])
-    _table(db, "subject_group_students", {"subject_group_id": int, "student_id": int},
-           ("subject_group_id", "student_id"),
-           [("subject_group_id", "subject_groups", "id"), ("student_id", "students", "id")])
+    _table(
+        db,
+        "students",
+        {
+            "id": int,
+            "class_id": int,
+            "full_name": str,
+            "free": int,
+            "individual_educ": int,
+            "added_date": str,
+            "health_filled": int,
+        },
+        "id",
+        [("class_id", "classes", "id")],
+    )
+    _table(
+        db,
+        "subject_group_students",
+        {"subject_group_id": int, "student_id": int},
+        ("subject_group_id", "student_id"),
+        [("subject_group_id", "subject_groups", "id"), ("student_id", "students", "id")],
+    )
     # known = 0 for a typeId the portal's type list did not name (real data has 40, 68, ...)
-    _table(db, "assignment_types", {"id": int, "name": str, "abbr": str, "sort_order": int,
-                                    "known": int}, "id")
-    _table(db, "attendance_reasons", {"code": str, "local_code": str, "name": str,
-                                      "known": int}, "code")
-    _table(db, "school_settings", {"year_id": int, "min_mark": int, "max_mark": int,
-                                   "use_weight": int}, "year_id")
+    _table(
+        db,
+        "assignment_types",
+        {"id": int, "name": str, "abbr": str, "sort_order": int, "known": int},
+        "id",
+    )
+    _table(
+        db,
+        "attendance_reasons",
+        {"code": str, "local_code": str, "name": str, "known": int},
+        "code",
+    )
+    _table(
+        db,
+        "school_settings",
+        {"year_id": int, "min_mark": int, "max_mark": int, "use_weight": int},
+        "year_id",
+    )
     # A lesson (class meeting). topic/homework are NULL when unset or the placeholder.
-    _table(db, "lessons", {"id": int, "subject_group_id": int, "class_id": int,
-                           "term_id": int, "date": str, "number": int, "is_tkr": int,
-                           "subject_name": str, "plan_lesson_id": int,
-                           "plan_lesson_name": str, "topic": str, "homework": str}, "id",
-           [("subject_group_id", "subject_groups", "id"), ("class_id", "classes", "id")])
-    _table(db, "assignments", {"id": int, "lesson_id": int, "subject_group_id": int,
-                               "type_id": int, "name": str, "weight": int, "due_date": str,
-                               "created_at": str, **ENTRY}, "id",
-           [("lesson_id", "lessons", "id")])
+    _table(
+        db,
+        "lessons",
+        {
+            "id": int,
+            "subject_group_id": int,
+            "class_id": int,
+            "term_id": int,
+            "date": str,
+            "number": int,
+            "is_tkr": int,
+            "subject_name": str,
+            "plan_lesson_id": int,
+            "plan_lesson_name": str,
+            "topic": str,
+            "homework": str,
+        },
+        "id",
+        [("subject_group_id", "subject_groups", "id"), ("class_id", "classes", "id")],
+    )
+    _table(
+        db,
+        "assignments",
+        {
+            "id": int,
+            "lesson_id": int,
+            "subject_group_id": int,
+            "type_id": int,
+            "name": str,
+            "weight": int,
+            "due_date": str,
+            "created_at": str,
+            **ENTRY,
+        },
+        "id",
+        [("lesson_id", "lessons", "id")],
+    )
     # mark: the portal's value as text ("5", "н/а"); mark_value: the integer when numeric.
-    _table(db, "marks", {"assignment_id": int, "student_id": int, "lesson_id": int,
-                         "subject_group_id": int, "mark": str, "mark_value": int,
-                         "duty_mark": int, "weight": int, **ENTRY},
-           ("assignment_id", "student_id"),
-           [("assignment_id", "assignments", "id"), ("student_id", "students", "id")])
-    _table(db, "attendance", {"lesson_id": int, "student_id": int, "subject_group_id": int,
-                              "reason": str, **ENTRY}, ("lesson_id", "student_id"),
-           [("lesson_id", "lessons", "id"), ("student_id", "students", "id")])
-    _table(db, "period_marks", {"subject_group_id": int, "term_id": int, "student_id": int,
-                                "mark": str, **ENTRY},
-           ("subject_group_id", "term_id", "student_id"),
-           [("subject_group_id", "subject_groups", "id"), ("term_id", "terms", "id"),
-            ("student_id", "students", "id")])
+    _table(
+        db,
+        "marks",
+        {
+            "assignment_id": int,
+            "student_id": int,
+            "lesson_id": int,
+            "subject_group_id": int,
+            "mark": str,
+            "mark_value": int,
+            "duty_mark": int,
+            "weight": int,
+            **ENTRY,
+        },
+        ("assignment_id", "student_id"),
+        [("assignment_id", "assignments", "id"), ("student_id", "students", "id")],
+    )
+    _table(
+        db,
+        "attendance",
+        {"lesson_id": int, "student_id": int, "subject_group_id": int, "reason": str, **ENTRY},
+        ("lesson_id", "student_id"),
+        [("lesson_id", "lessons", "id"), ("student_id", "students", "id")],
+    )
+    _table(
+        db,
+        "period_marks",
+        {"subject_group_id": int, "term_id": int, "student_id": int, "mark": str, **ENTRY},
+        ("subject_group_id", "term_id", "student_id"),
+        [
+            ("subject_group_id", "subject_groups", "id"),
+            ("term_id", "terms", "id"),
+            ("student_id", "students", "id"),
+        ],
+    )
     # The КТП (calendar-thematic plan) of a subject group and its planned lessons.
-    _table(db, "plans", {"subject_group_id": int, "plan_id": int, "created_date": str,
-                         "lessons_count": int, "hours_total": int}, "subject_group_id",
-           [("subject_group_id", "subject_groups", "id")])
-    _table(db, "plan_lessons", {"id": int, "subject_group_id": int, "position": int,
-                                "name": str, "hours": int, "hours_studied": int,
-                                "last_study_day": str, "home_assignment": str}, "id",
-           [("subject_group_id", "subject_groups", "id")])
+    _table(
+        db,
+        "plans",
+        {
+            "subject_group_id": int,
+            "plan_id": int,
+            "created_date": str,
+            "lessons_count": int,
+            "hours_total": int,
+        },
+        "subject_group_id",
+        [("subject_group_id", "subject_groups", "id")],
+    )
+    _table(
+        db,
+        "plan_lessons",
+        {
+            "id": int,
+            "subject_group_id": int,
+            "position": int,
+            "name": str,
+            "hours": int,
+            "hours_studied": int,
+            "last_study_day": str,
+            "home_assignment": str,
+        },
+        "id",
+        [("subject_group_id", "subject_groups", "id")],
+    )
     # The journal access report (CONTRACT §4): who opened which class journal, first entry a day.
-    _table(db, "journal_access", {"id": str, "user_name": str, "role": str, "class_id": int,
-                                  "class_name": str, "entered_at": str}, "id")
+    _table(
+        db,
+        "journal_access",
+        {
+            "id": str,
+            "user_name": str,
+            "role": str,
+            "class_id": int,
+            "class_name": str,
+            "entered_at": str,
+        },
+        "id",
+    )
 
 
 @migrations()
 def m002_bookkeeping(db: Database) -> None:
-    db["sync_runs"].create({
-        "id": int, "started_at": str, "finished_at": str, "status": str, "mode": str,
-        "since": str, "portal_url": str, "server_version": str, "account_role": str,
-        "journals": int, "requests": int, "counts": str, "error": str,
-    }, pk="id")
-    db["changes"].create({
-        "id": int, "run_id": int, "seen_at": str, "table_name": str, "row_key": str,
-        "kind": str, "column_name": str, "old_value": str, "new_value": str,
-    }, pk="id", foreign_keys=[("run_id", "sync_runs", "id")])
+    db["sync_runs"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "mode": str,
+            "since": str,
+            "portal_url": str,
+            "server_version": str,
+            "account_role": str,
+            "journals": int,
+            "requests": int,
+            "counts": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["changes"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "seen_at": str,
+            "table_name": str,
+            "row_key": str,
+            "kind": str,
+            "column_name": str,
+            "old_value": str,
+            "new_value": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "sync_runs", "id")],
+    )
     db["changes"].create_index(["table_name", "row_key"])
     db["changes"].create_index(["run_id"])
-    db["check_runs"].create({
-        "id": int, "run_at": str, "as_of": str, "sync_run_id": int, "rules": str,
-        "counts": str,
-    }, pk="id")
-    db["violations"].create({
-        "id": str, "rule": str, "severity": str, "evidence": str, "status": str,
-        "class_id": int, "subject_group_id": int, "subject_id": int, "teacher_id": int,
-        "lesson_id": int, "assignment_id": int, "student_id": int, "term_id": int,
-        "object_id": int, "lesson_date": str, "deadline": str, "detail": str,
-        "first_found_at": str, "first_found_check": int, "last_found_at": str,
-        "last_found_check": int, "fixed_at": str, "fixed_check": int, "excused_by": str,
-    }, pk="id")
+    db["check_runs"].create(
+        {
+            "id": int,
+            "run_at": str,
+            "as_of": str,
+            "sync_run_id": int,
+            "rules": str,
+            "counts": str,
+        },
+        pk="id",
+    )
+    db["violations"].create(
+        {
+            "id": str,
+            "rule": str,
+            "severity": str,
+            "evidence": str,
+            "status": str,
+            "class_id": int,
+            "subject_group_id": int,
+            "subject_id": int,
+            "teacher_id": int,
+            "lesson_id": int,
+            "assignment_id": int,
+            "student_id": int,
+            "term_id": int,
+            "object_id": int,
+            "lesson_date": str,
+            "deadline": str,
+            "detail": str,
+            "first_found_at": str,
+            "first_found_check": int,
+            "last_found_at": str,
+            "last_found_check": int,
+            "fixed_at": str,
+            "fixed_check": int,
+            "excused_by": str,
+        },
+        pk="id",
+    )
     db["violations"].create_index(["rule", "status"])
     db["violations"].create_index(["teacher_id", "status"])
-    db["job_runs"].create({
-        "id": int, "job": str, "scheduled_for": str, "started_at": str, "finished_at": str,
-        "status": str, "error": str,
-    }, pk="id")
+    db["job_runs"].create(
+        {
+            "id": int,
+            "job": str,
+            "scheduled_for": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "error": str,
+        },
+        pk="id",
+    )
     # Who ran what (152-ФЗ ст. 19 ч. 2 п. 8): append-only.
-    db["audit_log"].create({
-        "id": int, "at": str, "os_user": str, "command": str, "detail": str,
-    }, pk="id")
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "os_user": str,
+            "command": str,
+            "detail": str,
+        },
+        pk="id",
+    )
     db.execute(
         "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
