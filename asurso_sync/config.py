@@ -62,6 +62,15 @@ class ArchiveSettings:
     path: str = "archive_store"
     retention_article: str = ""
     safe_path: str | None = None
+    # the rest is validated by asurso_sync.archive.settings
+    source_organization: str = ""
+    journal_years: int = 5
+    summary_years: int = 25
+    year_reports: tuple[str, ...] = ("remarks", "filling", "attendance")
+    full_check_days: int = 90
+    full_checks_per_run: int = 0
+    storage_location: str = ""
+    transferred_by: str = ""
 
 
 @dataclass(frozen=True)

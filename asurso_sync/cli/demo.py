@@ -1,1 +1,32 @@
 """The `demo` command."""
+
+from __future__ import annotations
+
+import click
+
+from asurso_sync.cli import App, cli
+from asurso_sync.demo import run_demo
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="asurso-demo",
+    show_default=True,
+    help="Folder for the mirror and what later steps make.",
+)
+@click.option(
+    "--size",
+    type=click.Choice(["small", "school", "large"]),
+    default="school",
+    show_default=True,
+    help="How big a simulated school.",
+)
+@click.pass_obj
+def demo(app: App, out: str, size: str) -> None:
+    """Serve a simulated school on 127.0.0.1, sync it and show what was made (no config)."""
+    ctx = run_demo(out, size=size)
+    for line in ctx.lines:
+        click.echo(line)

@@ -1,1 +1,78 @@
-"""The `report` command."""
+"""The `report` command: render one of the regulation's documents D1–D10."""
+
+from __future__ import annotations
+
+import click
+
+from asurso_sync.cli import App, cli
+
+KIND_HELP = (
+    "D1 remarks, D2 filling, D3 activity, D4 progress, D5 class-progress, "
+    "D6 attendance, D7 journal, D8 summary-sheet, D10 register"
+)
+
+
+@cli.command()
+@click.argument("kind", metavar="KIND")
+@click.option("--month", metavar="YYYY-MM", help="A calendar month (D1, D2 default: the latest).")
+@click.option("--term", type=click.IntRange(min=1), metavar="N", help="The Nth period of the year.")
+@click.option("--week", metavar="YYYY-Www", help="An ISO week (D3 default: the latest).")
+@click.option(
+    "--class",
+    "class_name",
+    metavar="NAME",
+    help="Only this class (a class teacher's copy), e.g. 5а.",
+)
+@click.option("--teacher", metavar="NAME", help="Only this teacher (part of the name, or the id).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf"]),
+    default="html",
+    show_default=True,
+    help="pdf also writes PDF/A (needs the `pdf` extra).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Folder for the files (created 0700).",
+)
+@click.pass_obj
+def report(
+    app: App,
+    kind: str,
+    month: str | None,
+    term: int | None,
+    week: str | None,
+    class_name: str | None,
+    teacher: str | None,
+    fmt: str,
+    out_dir: str,
+) -> None:
+    """Render document KIND into -o DIR: HTML, a CSV twin of each table, and PDF/A.
+
+    KIND is one of: D1 remarks, D2 filling, D3 activity, D4 progress, D5 class-progress,
+    D6 attendance, D7 journal, D8 summary-sheet, D10 register.
+    """
+    from asurso_sync.documents import render
+
+    paths = render(
+        app.config.mirror_path,
+        kind,
+        out_dir,
+        fmt=fmt,
+        month=month,
+        term=term,
+        week=week,
+        class_name=class_name,
+        teacher=teacher,
+        settings=app.config,
+    )
+    for path in paths:
+        click.echo(str(path))
+    if not paths:
+        click.echo("nothing to report for this selection", err=True)

@@ -1,1 +1,54 @@
 """The `sync` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from asurso_sync.cli import App, cli
+from asurso_sync.sync import run_sync
+
+
+class _Bar:
+    """A progress bar on stderr, only on a TTY; created once the total is known."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="journals", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Fetch the whole school year, not only recent terms.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Fetch the terms that end on or after this date (YYYY-MM-DD).",
+)
+@click.pass_obj
+def sync(app: App, full: bool, since) -> None:
+    """Log in, pull the journals and update the mirror (all or nothing)."""
+    if full and since:
+        raise click.UsageError("use either --full or --since, not both")
+    bar = _Bar(sys.stderr.isatty() and not app.quiet)
+    try:
+        result = run_sync(
+            app.config, full=full, since=since.date() if since else None, progress=bar
+        )
+    finally:
+        bar.close()
+    click.echo(f"sync ok: {result.summary()}")

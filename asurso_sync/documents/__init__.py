@@ -1,1 +1,183 @@
-"""documents."""
+"""Documents D1–D10 of the regulation: mirror → context dicts → jinja2 → HTML, CSV, PDF/A.
+
+Public API (other areas call these):
+
+* `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
+  teacher=None, settings=None, register_rows=None) -> list[Path]`
+* `demo_step(db, out_dir, *, fmt="html") -> list[Path]` — D1, D2, D5, D6, D7, D8 of the demo school.
+* `KINDS` — kind names and aliases; `resolve_kind(kind)` -> "D1".."D10".
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from asurso_sync.documents.common import ReportError, Request
+from asurso_sync.documents.settings import ReportSettings, load_report_settings
+
+log = logging.getLogger(__name__)
+
+# "D1".. -> (module, name used on the command line, Russian title)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "D1": ("remarks", "remarks", "Список замечаний по ведению ЭЖ"),
+    "D2": ("filling", "filling", "Отчёт о заполнении ЭЖ"),
+    "D3": ("activity", "activity", "Отчёт об активности пользователей"),
+    "D4": ("progress", "progress", "Отчёт об успеваемости и посещаемости ученика"),
+    "D5": ("class_progress", "class-progress", "Сводный отчёт об успеваемости класса"),
+    "D6": ("attendance", "attendance", "Сводный отчёт о посещаемости класса"),
+    "D7": ("journal", "journal", "Печатная версия классного журнала"),
+    "D8": ("summary_sheet", "summary-sheet", "Сводная ведомость учёта успеваемости"),
+    "D10": ("register", "register", "Реестр архивных документов"),
+}
+ALIASES = {name: kind for kind, (_, name, _) in KINDS.items()}
+DEMO_KINDS = ("D1", "D2", "D5", "D6", "D7", "D8")
+
+__all__ = ["KINDS", "ReportError", "ReportSettings", "demo_step", "render", "resolve_kind"]
+
+
+def resolve_kind(kind: str) -> str:
+    """ "d7", "D7" or "journal" -> "D7"; D9 is refused (health data stays in the portal)."""
+    key = kind.strip()
+    if key.upper() in KINDS:
+        return key.upper()
+    if key.lower() in ALIASES:
+        return ALIASES[key.lower()]
+    if key.upper() == "D9" or key.lower() in ("nurse", "health"):
+        raise ReportError(
+            "D9 (the nurse's class list) is not made by asurso-sync: health "
+            "groups are special-category data and stay in the portal (R21 only "
+            "checks that they are filled)"
+        )
+    names = ", ".join(f"{k} ({v[1]})" for k, v in KINDS.items())
+    raise ReportError(f"unknown document {kind!r}; choose one of: {names}")
+
+
+def _settings(settings: Any) -> ReportSettings:
+    if settings is None:
+        return ReportSettings()
+    if isinstance(settings, ReportSettings):
+        return settings
+    return load_report_settings(settings)  # a Config
+
+
+def _open(db: Database | str | os.PathLike[str]) -> Database:
+    if isinstance(db, Database):
+        return db
+    path = Path(db)
+    if not path.exists():
+        raise ReportError(f"the mirror {path} does not exist: run `asurso-sync sync` first")
+    return Database(path)
+
+
+def render(
+    db: Database | str | os.PathLike[str],
+    kind: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    month: str | None = None,
+    term: int | None = None,
+    week: str | None = None,
+    class_name: str | None = None,
+    teacher: str | None = None,
+    settings: Any = None,
+    register_rows: list[dict] | None = None,
+) -> list[Path]:
+    """Render one kind of document into `out_dir`; returns every file written.
+
+    Each document gives `<slug>.html`, one `<slug>.<table>.csv` per table and, with
+    `fmt="pdf"`, `<slug>.pdf` (PDF/A; 3u carries the CSVs). `settings` is a `ReportSettings`,
+    a loaded `Config`, or None for the defaults. D10 reads `register_rows` (or, given a
+    Config, `asurso_sync.archive.register_rows(config)`).
+    """
+    from asurso_sync.documents.output import ensure_dir, template_env, write_doc
+
+    if fmt not in ("html", "pdf"):
+        raise ReportError(f"--format must be html or pdf, not {fmt!r}")
+    code = resolve_kind(kind)
+    config = settings if settings is not None and not isinstance(settings, ReportSettings) else None
+    rs = _settings(settings)
+    if code == "D10":
+        rs = _with_register_rows(rs, register_rows, config)
+    if fmt == "pdf":
+        from asurso_sync.documents.output import load_weasyprint
+
+        load_weasyprint()  # fail before any work when the extra is missing
+    database = _open(db)
+    module = importlib.import_module(f"asurso_sync.documents.{KINDS[code][0]}")
+    request = Request(month=month, term=term, week=week, class_name=class_name, teacher=teacher)
+    docs = module.build(database, request, rs)
+    out = ensure_dir(Path(out_dir))
+    env = template_env(rs)
+    written: list[Path] = []
+    for doc in docs:
+        written.extend(write_doc(doc, out, fmt, env, rs))
+    log.info("rendered %s: %d document(s), %d file(s)", code, len(docs), len(written))
+    _audit(
+        database,
+        f"{code} format={fmt} documents={len(docs)} files={len(written)}"
+        + (f" class={class_name}" if class_name else ""),
+    )
+    return written
+
+
+def _audit(db: Database, detail: str) -> None:
+    """Who rendered what (152-ФЗ ст. 19 ч. 2 п. 8); ids and counts only, never names."""
+    import datetime as dt
+    import getpass
+    import sqlite3
+
+    if "audit_log" not in db.table_names():
+        return
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in a container
+        user = str(os.getuid())
+    try:
+        db["audit_log"].insert(
+            {
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "os_user": user,
+                "command": "report",
+                "detail": detail,
+            }
+        )
+        db.conn.commit()
+    except sqlite3.Error as exc:  # a read-only copy of the mirror still renders
+        log.warning("could not record the report in audit_log: %s", exc)
+
+
+def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any) -> ReportSettings:
+    from dataclasses import replace
+
+    if rows is None and config is not None:
+        try:
+            from asurso_sync.archive import register_rows as archive_rows
+        except ImportError:
+            archive_rows = None
+        if archive_rows is not None:
+            rows = archive_rows(config)
+    return replace(rs, register_rows=tuple(rows or ()))
+
+
+def demo_step(
+    db: Database | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    settings: Any = None,
+) -> list[Path]:
+    """The demo's documents: D1, D2, D5, D6, D7, D8 of the whole school, one folder each."""
+    written: list[Path] = []
+    for code in DEMO_KINDS:
+        name = KINDS[code][1]
+        written.extend(
+            render(db, code, Path(out_dir) / f"{code}_{name}", fmt=fmt, settings=settings)
+        )
+    return written

@@ -1,0 +1,740 @@
+"""`archive create`: build a year's two bags in staging, validate them, rename them in.
+
+Nothing in the store is ever half-written: each bag is assembled in `<store>/.staging/`
+(same filesystem), sealed with bagit-python, validated by it and by our own reader, made
+read-only (files 0440, folders 0550) and only then moved in with one atomic `os.rename`.
+A run that dies leaves debris only in `.staging/`, which the next run removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import bagit
+
+from asurso_sync import __version__
+from asurso_sync.archive import fixity
+from asurso_sync.archive.names import (
+    KINDS,
+    RETENTION_CLASS,
+    ArchiveError,
+    SchoolYear,
+    bag_name,
+    parse_bag_name,
+    parse_year,
+    retain_until,
+    transliterate,
+)
+from asurso_sync.archive.register import log_event, open_register
+from asurso_sync.archive.settings import archive_settings
+from asurso_sync.config import Config
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[..., list[Path]]
+STAGING = ".staging"
+FILE_MODE, DIR_MODE = 0o440, 0o550
+# (kind passed to the renderer, file stem in the bag) per bag
+JOURNAL_PRINTS = (("journal", "journal"),)
+SUMMARY_PRINTS = (("summary-sheet", "summary-sheet"), ("class-progress", "class-progress"))
+
+
+@dataclass(frozen=True)
+class YearSource:
+    """What the year's bags are made of, read once from a consistent copy of the mirror."""
+
+    school_id: int
+    organization: str
+    year: SchoolYear
+    year_id: int
+    classes: list[dict[str, Any]]
+    first_day: str | None
+    last_day: str | None
+
+
+# ---------------------------------------------------------------- the store and its lock
+
+
+def store_path(config: Config) -> Path:
+    return config.archive_path
+
+
+@contextmanager
+def store_lock(store: Path) -> Iterator[None]:
+    """One writer at a time (create, destroy); readers need no lock."""
+    store.mkdir(parents=True, exist_ok=True)
+    fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(f"another archive command is writing to {store}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def make_writable(path: Path) -> None:
+    """Give back owner write rights so a sealed tree (or staging debris) can be removed."""
+    if not path.exists():
+        return
+    os.chmod(path, stat.S_IMODE(path.stat().st_mode) | 0o700)
+    for dirpath, dirs, files in os.walk(path):
+        for name in dirs:
+            p = Path(dirpath, name)
+            os.chmod(p, stat.S_IMODE(p.stat().st_mode) | 0o700)
+        for name in files:
+            p = Path(dirpath, name)
+            if not p.is_symlink():
+                os.chmod(p, stat.S_IMODE(p.stat().st_mode) | 0o600)
+
+
+def remove_tree(path: Path) -> None:
+    make_writable(path)
+    shutil.rmtree(path)
+
+
+def clean_staging(store: Path) -> int:
+    """Remove what a killed run left in staging (call with the store lock held)."""
+    staging = store / STAGING
+    removed = 0
+    if staging.is_dir():
+        for child in staging.iterdir():
+            remove_tree(child) if child.is_dir() else child.unlink()
+            removed += 1
+    if removed:
+        log.warning("removed %d unfinished staging folder(s) of an interrupted run", removed)
+    return removed
+
+
+def bag_dirs(store: Path) -> list[Path]:
+    """The sealed bags in the store, by name."""
+    if not store.is_dir():
+        return []
+    return sorted(p for p in store.iterdir() if p.is_dir() and parse_bag_name(p.name))
+
+
+# ---------------------------------------------------------------- reading the mirror
+
+
+def backup_mirror(source: Path | sqlite3.Connection, target: Path) -> None:
+    """A consistent copy with SQLite's online backup API, checked with integrity_check."""
+    if isinstance(source, Path):
+        if not source.exists():
+            raise ArchiveError(f"the mirror {source} does not exist; run `asurso-sync sync`")
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    else:
+        src = source
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+        result = [row[0] for row in dst.execute("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            raise ArchiveError(f"the mirror copy failed PRAGMA integrity_check: {result[:3]}")
+    finally:
+        dst.close()
+        if isinstance(source, Path):
+            src.close()
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+    return row.fetchone() is not None
+
+
+def read_source(conn: sqlite3.Connection, config: Config, year: SchoolYear) -> YearSource:
+    """School, year and classes of the archived year from the mirror copy."""
+    settings = archive_settings(config)
+    school = None
+    if _has_table(conn, "schools"):
+        school = conn.execute(
+            "SELECT id, name, full_name FROM schools WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    school_id = school["id"] if school else config.portal.school_id
+    if school_id is None:
+        raise ArchiveError("the mirror has no school and [portal] school_id is not set")
+    organization = (
+        settings.source_organization
+        or (school and (school["full_name"] or school["name"]))
+        or config.portal.school
+        or f"school {school_id}"
+    )
+    row = (
+        conn.execute(
+            "SELECT id, start_date, end_date FROM years WHERE name = ? OR name = ? "
+            "OR substr(start_date, 1, 4) = ? ORDER BY (deleted_at IS NOT NULL), id LIMIT 1",
+            (year.label, year.label.replace("/", "-"), str(year.start)),
+        ).fetchone()
+        if _has_table(conn, "years")
+        else None
+    )
+    if row is None:
+        raise ArchiveError(f"the mirror holds no school year {year.label}")
+    classes = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, name FROM classes WHERE year_id = ? AND deleted_at IS NULL", (row["id"],)
+        )
+    ]
+    if not classes:
+        raise ArchiveError(f"the mirror holds no classes for {year.label}")
+    classes.sort(key=lambda c: _class_order(c["name"]))
+    seen: dict[str, str] = {}
+    for c in classes:
+        c["slug"] = transliterate(c["name"])
+        if c["slug"] in seen:
+            raise ArchiveError(
+                f"classes {seen[c['slug']]!r} and {c['name']!r} share the file name {c['slug']!r}"
+            )
+        seen[c["slug"]] = c["name"]
+    return YearSource(
+        school_id=int(school_id),
+        organization=str(organization),
+        year=year,
+        year_id=row["id"],
+        classes=classes,
+        first_day=row["start_date"],
+        last_day=row["end_date"],
+    )
+
+
+def _class_order(name: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else 99, name)
+
+
+# ---------------------------------------------------------------- payload writers
+
+
+def export_tables(conn: sqlite3.Connection, out: Path) -> list[str]:
+    """One UTF-8 CSV per table (sorted by primary key), schema.sql and a data dictionary."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    for table in tables:
+        info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+        columns = [c["name"] for c in info]
+        pk = [c["name"] for c in sorted(info, key=lambda c: c["pk"]) if c["pk"]]
+        order = ", ".join(f'"{c}"' for c in pk) if pk else "rowid"
+        with open(out / f"{transliterate(table)}.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(columns)
+            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY {order}'):
+                writer.writerow(
+                    ["" if v is None else (v.hex() if isinstance(v, bytes) else v) for v in row]
+                )
+    schema = [
+        r[0] + ";"
+        for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
+        )
+    ]
+    (out / "schema.sql").write_text("\n\n".join(schema) + "\n", encoding="utf-8")
+    write_dictionary(conn, tables, out / "data-dictionary.csv")
+    return tables
+
+
+_COLUMN_NOTES = {
+    "first_seen_at": "UTC time of the sync that first saw the row",
+    "last_seen_at": "UTC time of the last sync that saw the row",
+    "first_seen_run": "sync_runs.id that first saw the row",
+    "last_seen_run": "sync_runs.id that last saw the row",
+    "deleted_at": "UTC time the row vanished from the portal (rows are never dropped)",
+    "deleted_run": "sync_runs.id that found the row gone",
+    "entered_at": "school-local time the value was entered (see entered_source)",
+    "entered_source": "portal = dated by the portal; observed = first seen by a sync; "
+    "initial = present at the first import",
+    "last_absent_at": "school-local time of the last sync that did not have the row yet",
+    "mark": "the portal's value as text (5, н/а)",
+    "mark_value": "the mark as an integer when numeric",
+    "duty_mark": "1 for a «точка» (a mark owed)",
+    "reason": "absence code as the portal shows it",
+}
+_TABLE_NOTES = {
+    "schools": "the school",
+    "years": "school years",
+    "terms": "reporting periods",
+    "classes": "classes of the year",
+    "students": "pupils (allow-listed fields only)",
+    "teachers": "teachers",
+    "subjects": "subjects",
+    "subject_groups": "journals (class × subject)",
+    "lessons": "lessons with topic and homework",
+    "assignments": "assignments of lessons",
+    "marks": "current marks",
+    "attendance": "absence marks",
+    "period_marks": "period marks",
+    "plans": "calendar-thematic plans (КТП)",
+    "plan_lessons": "planned lessons of a КТП",
+    "sync_runs": "runs of the sync",
+    "changes": "history of every change the sync saw",
+    "violations": "findings of the regulation checks",
+}
+
+
+def write_dictionary(conn: sqlite3.Connection, tables: list[str], path: Path) -> None:
+    """table, column, type, key, reference and meaning of every exported column."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["table", "column", "type", "primary_key", "references", "description"])
+        for table in tables:
+            writer.writerow([table, "", "", "", "", _TABLE_NOTES.get(table, "")])
+            refs = {
+                r["from"]: f"{r['table']}.{r['to']}"
+                for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')
+            }
+            for c in conn.execute(f'PRAGMA table_info("{table}")'):
+                writer.writerow(
+                    [
+                        table,
+                        c["name"],
+                        c["type"],
+                        c["pk"] or "",
+                        refs.get(c["name"], ""),
+                        _COLUMN_NOTES.get(c["name"], ""),
+                    ]
+                )
+
+
+def write_sync_log(conn: sqlite3.Connection, path: Path) -> int:
+    """The mirror's sync runs as JSON lines: when, from where, what server, counts, errors."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = (
+        list(conn.execute("SELECT * FROM sync_runs ORDER BY id"))
+        if _has_table(conn, "sync_runs")
+        else []
+    )
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            item = dict(row)
+            if isinstance(item.get("counts"), str):
+                with contextlib.suppress(ValueError):
+                    item["counts"] = json.loads(item["counts"])
+            fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+    return len(rows)
+
+
+def default_renderer() -> Renderer:
+    """The documents package's `render`, imported only when a real bag is made."""
+    try:
+        from asurso_sync.documents import render
+    except ImportError as exc:
+        raise ArchiveError(f"the documents renderer is not available: {exc}") from None
+    return render
+
+
+def _check_report_kinds(kinds: tuple[str, ...] | list[str]) -> None:
+    """Fail before any rendering when `[archive] year_reports` names an unknown document."""
+    from asurso_sync.documents import resolve_kind
+
+    for kind in kinds:
+        try:
+            resolve_kind(kind)
+        except Exception as exc:
+            raise ArchiveError(f"[archive] year_reports: {exc}") from None
+
+
+def render_into(
+    renderer: Renderer,
+    db: Any,
+    kind: str,
+    target: Path,
+    stem: str,
+    scratch: Path,
+    *,
+    settings: Any = None,
+    allow_empty: bool = False,
+    **params: Any,
+) -> list[Path]:
+    """Render one document and move its PDF (and CSV twins) into the bag under ASCII names.
+
+    The renderer may write `<slug>.html`, `<slug>.<table>.csv` and `<slug>.pdf`; the PDF/A
+    is the archival form and the CSVs its machine-readable twins, so those two are kept
+    (as `<stem>.pdf`, `<stem>.<table>.csv`) and the HTML, a by-product, is not.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"fmt": "pdf", **{k: v for k, v in params.items() if v is not None}}
+    if settings is not None:
+        kwargs["settings"] = settings
+    produced = [Path(p) for p in renderer(db, kind, scratch, **kwargs)]
+    pdfs = [p for p in produced if p.suffix.lower() == ".pdf"]
+    what = kind + "".join(f" {k}={v}" for k, v in params.items() if v is not None)
+    if not pdfs:
+        if allow_empty and not produced:
+            log.info("no %s document for the archive (nothing to report)", what)
+            return []
+        raise ArchiveError(f"the renderer made no PDF for {what}")
+    target.mkdir(parents=True, exist_ok=True)
+    placed = []
+    for pdf in pdfs:
+        base = stem if len(pdfs) == 1 else f"{stem}-{transliterate(pdf.stem)}"
+        for path in produced:
+            if path.suffix.lower() not in (".pdf", ".csv") or not path.name.startswith(pdf.stem):
+                continue
+            rest = path.name[len(pdf.stem) :]
+            name = base + ".".join(transliterate(part) if part else "" for part in rest.split("."))
+            if (target / name).exists():
+                raise ArchiveError(f"two documents would both be stored as {target.name}/{name}")
+            shutil.move(str(path), target / name)
+            placed.append(target / name)
+    return placed
+
+
+def year_terms(conn: sqlite3.Connection, year_id: int) -> int:
+    """How many reporting periods the year has (the year's reports are made per term)."""
+    if not _has_table(conn, "terms"):
+        return 0
+    row = conn.execute(
+        "SELECT count(*) FROM terms WHERE year_id = ? AND deleted_at IS NULL", (year_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def _open_documents_db(path: Path) -> Any:
+    from sqlite_utils import Database
+
+    return Database(read_only(path))
+
+
+def bag_info(
+    source: YearSource, kind: str, name: str, config: Config, supersedes: str | None
+) -> dict[str, str]:
+    s = archive_settings(config)
+    info = {
+        "Source-Organization": source.organization,
+        "External-Identifier": name,
+        "Bag-Group-Identifier": f"ej-{source.school_id}-{source.year.slug}",
+        "School-Year": source.year.label,
+        "Retention-Class": RETENTION_CLASS[kind],
+        "Retain-Until": retain_until(
+            source.year, kind, journal_years=s.journal_years, summary_years=s.summary_years
+        ).isoformat(),
+        "Bag-Software-Agent": f"asurso-sync {__version__} (bagit.py {bagit.VERSION})",
+        "Internal-Sender-Description": (
+            "Электронный журнал: печатные формы по классам, отчёты за год, копия базы, выгрузка"
+            if kind == "journal"
+            else "Сводные ведомости учёта успеваемости и сводные отчёты об успеваемости по классам"
+        )
+        + f", {source.year.label} учебный год",
+    }
+    if s.retention_article:
+        info["Retention-Article"] = s.retention_article
+    if supersedes:
+        info["Supersedes"] = supersedes
+    return info
+
+
+def write_tagmanifests(bag: Path) -> None:
+    """tagmanifest-sha512/-sha256 over every tag file (after bagit.txt became BagIt 1.0)."""
+    tag_files = sorted(
+        p.relative_to(bag).as_posix()
+        for p in bag.rglob("*")
+        if p.is_file()
+        and not p.relative_to(bag).as_posix().startswith("data/")
+        and not p.name.startswith("tagmanifest-")
+    )
+    digests = {name: fixity.hash_file(bag / name)[0] for name in tag_files}
+    for alg in fixity.ALGORITHMS:
+        lines = "".join(f"{digests[name][alg]}  {name}\n" for name in tag_files)
+        (bag / f"tagmanifest-{alg}.txt").write_text(lines, encoding="utf-8")
+
+
+def seal(folder: Path, info: dict[str, str]) -> None:
+    """Turn a staged payload folder into a BagIt 1.0 bag and prove it valid twice."""
+    bagit.make_bag(str(folder), dict(info), processes=1, checksums=["sha512", "sha256"])
+    (folder / "bagit.txt").write_text(
+        "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8"
+    )
+    write_tagmanifests(folder)
+    try:
+        bagit.Bag(str(folder)).validate(processes=1)
+    except bagit.BagError as exc:
+        raise ArchiveError(f"the new bag {folder.name} failed bagit validation: {exc}") from None
+    result = fixity.verify_bag(folder, full=True)
+    if not result.ok:
+        raise ArchiveError(
+            f"the new bag {folder.name} failed verification: "
+            + "; ".join(map(str, result.problems))
+        )
+
+
+def freeze(path: Path) -> None:
+    """Files 0440, folders 0550: the sealed bag is read-only for everyone."""
+    for dirpath, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            p = Path(dirpath, name)
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(p, FILE_MODE)
+        for name in dirs:
+            os.chmod(Path(dirpath, name), DIR_MODE)
+    os.chmod(path, DIR_MODE)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _plan(
+    store: Path,
+    conn_register: sqlite3.Connection,
+    school_id: int,
+    year: SchoolYear,
+    supersedes: list[str],
+) -> list[tuple[str, int, str | None]]:
+    """(kind, version, superseded bag) of each bag to make now."""
+    known = {p.name for p in bag_dirs(store)}
+    known |= {r[0] for r in conn_register.execute("SELECT DISTINCT bag FROM events")}
+    parsed = [
+        b
+        for b in (parse_bag_name(n) for n in known)
+        if b and b.school_id == school_id and b.year == year
+    ]
+    top = {kind: max((b.version for b in parsed if b.kind == kind), default=0) for kind in KINDS}
+    if not supersedes:
+        todo = [(kind, 1, None) for kind in KINDS if top[kind] == 0]
+        if not todo:
+            names = ", ".join(sorted(b.name for b in parsed))
+            raise ArchiveError(
+                f"{year.label} is already archived ({names}); a correction is "
+                "a new version: add --supersedes BAG"
+            )
+        return todo
+    plan = []
+    for old in supersedes:
+        parsed_old = parse_bag_name(old)
+        if parsed_old is None or not (store / old).is_dir():
+            raise ArchiveError(f"--supersedes {old}: no such bag in {store}")
+        if parsed_old.year != year or parsed_old.school_id != school_id:
+            raise ArchiveError(f"--supersedes {old}: that bag is not of {year.label}")
+        if any(kind == parsed_old.kind for kind, _, _ in plan):
+            raise ArchiveError(f"--supersedes names two {parsed_old.kind} bags")
+        plan.append((parsed_old.kind, top[parsed_old.kind] + 1, old))
+    return plan
+
+
+def create(
+    config: Config,
+    year: str | SchoolYear,
+    *,
+    supersedes: list[str] | tuple = (),
+    renderer: Renderer | None = None,
+    mirror: Path | None = None,
+    today: date | None = None,
+) -> list[Path]:
+    """Make the year's sealed bags (journal-5y and summary-25y) and log their ingest.
+
+    `renderer(db, kind, out_dir, *, fmt="pdf", class_name=None, settings=config, term=None)
+    -> list[Path]` writes one document (default: `asurso_sync.documents.render`). `mirror`
+    overrides `[mirror] path`. Without `supersedes` it makes the kinds the year lacks (both,
+    the first time); `supersedes` names bags to correct, each getting a v<N+1>.
+    Returns the paths of the new bags in the store.
+    """
+    settings = archive_settings(config)
+    sy = year if isinstance(year, SchoolYear) else parse_year(year)
+    store = store_path(config)
+    mirror = Path(mirror) if mirror else config.mirror_path
+    if not mirror.exists():
+        raise ArchiveError(f"the mirror {mirror} does not exist; run `asurso-sync sync`")
+    store.mkdir(parents=True, exist_ok=True)
+    os.chmod(store, 0o700)
+    if not settings.retention_article:
+        log.warning("[archive] retention_article is not set: bags carry no Retention-Article")
+    render = renderer or default_renderer()
+    if renderer is None:
+        _check_report_kinds(settings.year_reports)
+    with store_lock(store):
+        clean_staging(store)
+        register = open_register(store)
+        try:
+            live = read_only(mirror)
+            try:  # refuse early, before copying a large mirror
+                first = read_source(live, config, sy)
+            finally:
+                live.close()
+            plan = _plan(store, register, first.school_id, sy, list(supersedes))
+            work = store / STAGING / f"run-{os.getpid()}"
+            work.mkdir(mode=0o700, parents=True)
+            try:
+                built, source = _build(work, mirror, config, sy, plan, render, today)
+                made = _move_in(store, built)
+            except Exception:
+                remove_tree(work)
+                raise
+            for (name, _folder, old), path in zip(built, made, strict=True):
+                _log_ingest(register, store, name, path, old, source)
+            remove_tree(work)
+        finally:
+            register.close()
+    return made
+
+
+def _build(
+    work: Path,
+    mirror: Path,
+    config: Config,
+    sy: SchoolYear,
+    plan: list[tuple[str, int, str | None]],
+    render: Renderer,
+    today: date | None,
+) -> tuple[list[tuple[str, Path, str | None]], YearSource]:
+    """Every planned bag, sealed and frozen in `work`, from one consistent mirror copy."""
+    snapshot = work / "mirror.sqlite"
+    backup_mirror(mirror, snapshot)
+    conn = read_only(snapshot)
+    db = _open_documents_db(snapshot)
+    try:
+        source = read_source(conn, config, sy)
+        built = []
+        for kind, version, old in plan:
+            name = bag_name(source.school_id, sy, kind, version)
+            folder = work / name
+            folder.mkdir(mode=0o700)
+            log.info("building %s (%d classes)", name, len(source.classes))
+            if kind == "journal":
+                _journal_payload(folder, conn, snapshot, db, render, source, work, config)
+            else:
+                _summary_payload(folder, db, render, source, work, config)
+            info = bag_info(source, kind, name, config, old)
+            if today is not None:
+                info["Bagging-Date"] = today.isoformat()
+            seal(folder, info)
+            freeze(folder)
+            built.append((name, folder, old))
+        return built, source
+    finally:
+        db.conn.close()
+        conn.close()
+
+
+def _move_in(store: Path, built: list[tuple[str, Path, str | None]]) -> list[Path]:
+    """Rename each sealed bag into the store: it is there whole, or not at all."""
+    clash = [name for name, _folder, _old in built if (store / name).exists()]
+    if clash:
+        raise ArchiveError(f"{', '.join(clash)} appeared in the store meanwhile; nothing replaced")
+    made = []
+    for name, folder, _old in built:
+        os.rename(folder, store / name)
+        made.append(store / name)
+    _fsync_dir(store)
+    return made
+
+
+def _log_ingest(
+    register: sqlite3.Connection,
+    store: Path,
+    name: str,
+    path: Path,
+    old: str | None,
+    source: YearSource,
+) -> None:
+    anchor = fixity.file_sha512(path / "tagmanifest-sha512.txt")
+    oxum = fixity.read_tags(path / "bag-info.txt").get("Payload-Oxum", "")
+    details = {
+        "tagmanifest_sha512": anchor,
+        "payload_oxum": oxum,
+        "supersedes": old,
+        "validated": "bagit+full",
+        "classes": {c["slug"]: c["name"] for c in source.classes},
+    }
+    log_event(register, "ingest", name, store, True, details)
+    log.info("sealed %s (Payload-Oxum %s)", name, oxum)
+
+
+def _journal_payload(
+    folder: Path,
+    conn: sqlite3.Connection,
+    snapshot: Path,
+    db: Any,
+    render: Renderer,
+    source: YearSource,
+    work: Path,
+    config: Config,
+) -> None:
+    settings = archive_settings(config)
+    for cls in source.classes:
+        for kind, stem in JOURNAL_PRINTS:
+            render_into(
+                render,
+                db,
+                kind,
+                folder / "print" / cls["slug"],
+                stem,
+                work / "render" / kind / cls["slug"],
+                settings=config,
+                class_name=cls["name"],
+            )
+    terms = year_terms(conn, source.year_id)
+    for kind in settings.year_reports:
+        for term in range(1, terms + 1):
+            name = f"{transliterate(kind)}-term{term}"
+            render_into(
+                render,
+                db,
+                kind,
+                folder / "reports",
+                name,
+                work / "render" / "reports" / name,
+                settings=config,
+                term=term,
+                allow_empty=True,
+            )
+    (folder / "db").mkdir()
+    shutil.copyfile(snapshot, folder / "db" / "mirror.sqlite")
+    export_tables(conn, folder / "export")
+    write_sync_log(conn, folder / "provenance" / "sync-log.jsonl")
+
+
+def _summary_payload(
+    folder: Path, db: Any, render: Renderer, source: YearSource, work: Path, config: Config
+) -> None:
+    for cls in source.classes:
+        for kind, stem in SUMMARY_PRINTS:
+            render_into(
+                render,
+                db,
+                kind,
+                folder / "print" / cls["slug"],
+                stem,
+                work / "render" / kind / cls["slug"],
+                settings=config,
+                class_name=cls["name"],
+            )

@@ -1,0 +1,126 @@
+"""`demo`: a simulated school served on 127.0.0.1, synced into DIR/asurso.db, summarised.
+
+The demo is a list of steps (`STEPS`); each takes the shared `DemoContext` and may add lines to
+its summary. Later areas append their own (check, report, archive) with `add_step`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asurso_sync.config import PortalSettings
+from asurso_sync.errors import AsursoSyncError
+
+log = logging.getLogger(__name__)
+
+DEMO_YEAR_START = 2025
+DEMO_AS_OF = dt.date(2026, 6, 30)  # a whole closed school year
+DEMO_SEED = 1
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: where to write, the simulator, the mirror, the summary lines."""
+
+    out: Path
+    size: str = "school"
+    seed: int = DEMO_SEED
+    year_start: int = DEMO_YEAR_START
+    as_of: dt.date = DEMO_AS_OF
+    school: Any = None
+    app: Any = None
+    server: Any = None
+    results: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def db_path(self) -> Path:
+        return self.out / "asurso.db"
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+
+Step = tuple[str, Callable[[DemoContext], None]]
+
+
+def step_simulate(ctx: DemoContext) -> None:
+    """Build the school and serve it on 127.0.0.1 (a real socket, as a portal would be)."""
+    from asurso_sync.simulator import build_school, make_app, serve
+
+    ctx.school = build_school(size=ctx.size, seed=ctx.seed, year_start=ctx.year_start)
+    ctx.app = make_app(ctx.school, as_of=ctx.as_of, latency_ms=0)
+    ctx.server = serve(ctx.app, host="127.0.0.1", port=0)
+    ctx.say(
+        f"simulator: {ctx.size}-size school (seed {ctx.seed}) as of {ctx.as_of} at {ctx.server.url}"
+    )
+
+
+def step_sync(ctx: DemoContext) -> None:
+    """A full sync of the simulated portal as its administrator."""
+    from zoneinfo import ZoneInfo
+
+    from asurso_sync.sync import SyncOptions, sync_mirror
+
+    account = next(a for a in ctx.app.accounts if a["role"] == "admin")
+    settings = PortalSettings(
+        base_url=ctx.server.url, school_id=account.get("school_id"), concurrency=4, timeout_s=30.0
+    )
+    tz = "Europe/Samara"
+    options = SyncOptions(
+        full=True,
+        timezone=tz,
+        today=ctx.as_of,
+        now=dt.datetime.combine(ctx.as_of, dt.time(21, 0), ZoneInfo(tz)),
+    )
+    result = sync_mirror(ctx.db_path, settings, account["login"], account["password"], options)
+    ctx.results["sync"] = result
+    counts = {t: c["fetched"] for t, c in result.counts.items()}
+    ctx.say(
+        f"mirror: {ctx.db_path} — {result.journals} journals in {result.seconds:.1f} s; "
+        f"{counts.get('classes', 0)} classes, {counts.get('students', 0)} pupils, "
+        f"{counts.get('lessons', 0)} lessons, {counts.get('marks', 0)} marks, "
+        f"{counts.get('attendance', 0)} absences"
+    )
+
+
+STEPS: list[Step] = [("simulate", step_simulate), ("sync", step_sync)]
+
+
+def add_step(name: str, func: Callable[[DemoContext], None], after: str | None = None) -> None:
+    """Register a demo step (at the end, or right after the step named `after`)."""
+    names = [n for n, _ in STEPS]
+    if name in names:
+        return
+    index = names.index(after) + 1 if after in names else len(STEPS)
+    STEPS.insert(index, (name, func))
+
+
+def run_demo(
+    out: str | os.PathLike[str],
+    size: str = "school",
+    *,
+    steps: list[Step] | None = None,
+    as_of: dt.date = DEMO_AS_OF,
+) -> DemoContext:
+    """Run every step in order; the simulator is stopped whatever happens."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    if (out / "asurso.db").exists():
+        raise AsursoSyncError(f"{out / 'asurso.db'} exists already: choose an empty --out DIR")
+    ctx = DemoContext(out=out, size=size, as_of=as_of)
+    try:
+        for name, func in steps or STEPS:
+            log.info("demo step: %s", name)
+            func(ctx)
+    finally:
+        if ctx.server is not None:
+            ctx.server.shutdown()
+    return ctx

@@ -1,0 +1,212 @@
+"""D7 — the printable class journal for a year (п. 9.1–9.2; kept 5 years, bound and sealed).
+
+Title page, contents with page numbers, pupil list; per subject group the marks grid (pupils ×
+lesson dates with absence codes, the period mark after each period's last lesson), the
+topics/homework pages and lessons planned/given; the certification page «Прошито,
+пронумеровано и скреплено печатью ___ листов». No health data: the health sheet is omitted.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from asurso_sync.documents.common import (
+    Codes,
+    Request,
+    class_slug,
+    classes,
+    fmt_date,
+    header,
+    last_data_day,
+    short_date,
+    students,
+    terms,
+    year,
+)
+from asurso_sync.documents.journal_data import (
+    cells,
+    class_groups,
+    group_period_marks,
+    lessons,
+)
+from asurso_sync.documents.output import Doc, Table
+from asurso_sync.documents.settings import ReportSettings
+
+COLUMNS_PER_PAGE = 25
+CELL = 6  # characters per grid column: the grid is monospace text over ruled lines (fast PDF)
+PLAN_SQL = """SELECT count(*) AS n, sum(coalesce(hours, 1)) AS h FROM plan_lessons
+               WHERE subject_group_id = ? AND deleted_at IS NULL"""
+
+
+def grid_columns(group_lessons: list[dict], periods: list[dict], data_day: str) -> list[dict]:
+    """Lesson columns in date order with a period-mark column after each ended period."""
+    cols = []
+    for i, le in enumerate(group_lessons):
+        cols.append({"kind": "lesson", "lesson": le, "head": short_date(le["date"])})
+        nxt = group_lessons[i + 1] if i + 1 < len(group_lessons) else None
+        for t in periods:
+            ends_here = le["date"] <= t["end"] and (nxt is None or nxt["date"] > t["end"])
+            ended = nxt is not None or t["end"] <= data_day
+            if ends_here and ended and le["date"] >= t["start"]:
+                cols.append({"kind": "period", "term": t, "head": t["short"]})
+    return cols
+
+
+def fit(text: str) -> str:
+    """A grid cell's text centred in CELL characters (cut with «…» when longer)."""
+    text = text if len(text) <= CELL - 1 else text[: CELL - 2] + "…"
+    return text.center(CELL)
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def group_section(
+    db: Database,
+    g: dict,
+    pupils: list[dict],
+    group_lessons: list[dict],
+    periods: list[dict],
+    grid: dict,
+    n: int,
+    data_day: str,
+) -> dict:
+    """One subject group's pages: grid chunks, topics, planned/given."""
+    finals = group_period_marks(db, g["id"])
+    members = [p for p in pupils if p["id"] in g["students"]] or pupils
+    cols = grid_columns(group_lessons, periods, data_day)
+    pages = []
+    for part in chunks(cols, COLUMNS_PER_PAGE):
+        body = []
+        pad = [fit("")] * (COLUMNS_PER_PAGE - len(part))
+        for i, p in enumerate(members, 1):
+            row = []
+            for col in part:
+                if col["kind"] == "lesson":
+                    cell = grid.get((col["lesson"]["id"], p["id"]))
+                    text = ""
+                    if cell:
+                        text = " ".join(x for x in (cell["absence"], "/".join(cell["marks"])) if x)
+                    row.append(fit(text))
+                else:
+                    row.append(fit(finals.get((col["term"]["id"], p["id"]), "")))
+            body.append({"n": i, "name": p["full_name"], "cells": row + pad})
+        month = _months(part)
+        pages.append(
+            {
+                "heads": [fit(c["head"]) for c in part] + pad,
+                "kinds": [c["kind"] for c in part] + ["pad"] * len(pad),
+                "rows": body,
+                "months": month,
+                "width": COLUMNS_PER_PAGE * CELL,
+                "cell": CELL,
+            }
+        )
+    topics = [
+        {
+            "n": i,
+            "date": fmt_date(le["date"]),
+            "topic": le["topic"] or "",
+            "homework": le["homework"] or "",
+        }
+        for i, le in enumerate(group_lessons, 1)
+    ]
+    plan = db.execute(PLAN_SQL, [g["id"]]).fetchone()
+    planned = g["hours"] or (plan[1] if plan and plan[0] else 0) or 0
+    given = len(group_lessons)
+    return {
+        "anchor": f"sg{g['id']}",
+        "n": n,
+        "subject": g["subject"],
+        "group": g["name"],
+        "teacher": g["teacher"],
+        "pages": pages,
+        "topics": topics,
+        "planned": planned,
+        "given": given,
+        "lag": max(0, planned - given),
+        "plan_lessons": plan[0] if plan else 0,
+    }
+
+
+def _months(part: list[dict]) -> str:
+    dates = [c["lesson"]["date"] for c in part if c["kind"] == "lesson"]
+    if not dates:
+        return ""
+    return f"{fmt_date(dates[0])} – {fmt_date(dates[-1])}"
+
+
+def class_context(db: Database, c: dict, req: Request, settings: ReportSettings) -> Doc:
+    period = req.period(db, "year")
+    codes = Codes(settings)
+    y = year(db)
+    periods = [t for t in terms(db) if not t["is_year"]]
+    for i, t in enumerate(periods, 1):
+        t["short"] = f"{i} п."
+    pupils = students(db, c["id"])
+    groups = class_groups(db, c["id"])
+    all_lessons = lessons(db, c["id"], period.start, period.end)
+    by_group: dict = {}
+    for le in all_lessons:
+        by_group.setdefault(le["subject_group_id"], []).append(le)
+    grid = cells(db, c["id"], period.start, period.end, codes)
+    data_day = last_data_day(db)
+    sections = [
+        group_section(db, g, pupils, by_group.get(g["id"], []), periods, grid, i, data_day)
+        for i, g in enumerate(groups, 1)
+    ]
+    ctx = header(db, settings, "Классный журнал", f"{c['name']} класс, {y['name']} учебный год")
+    ctx.update(
+        {
+            "class_name": c["name"],
+            "class_teacher": c["class_teacher"],
+            "year_name": y["name"],
+            "period": period.label,
+            "pupils": [{"n": i, "name": p["full_name"]} for i, p in enumerate(pupils, 1)],
+            "sections": sections,
+            "codes_note": _codes_note(settings),
+        }
+    )
+    tables = _tables(pupils, groups, by_group, grid, sections)
+    slug = f"D7_journal_{period.slug}_{class_slug(c['name'])}"
+    return Doc(slug, "d7_journal.html", ctx, tables)
+
+
+def _codes_note(settings: ReportSettings) -> str:
+    note = "Н — отсутствовал, О — опоздал, УП — по уважительной причине, НП — по неуважительной"
+    if settings.show_illness:
+        note += ", Б — по болезни"
+    return note + ", • — задолженность («точка»)."
+
+
+def _tables(pupils, groups, by_group, grid, sections) -> list[Table]:
+    names = {p["id"]: p["full_name"] for p in pupils}
+    marks = []
+    for g in groups:
+        for le in by_group.get(g["id"], []):
+            for pid in sorted(g["students"] or names):
+                cell = grid.get((le["id"], pid))
+                if cell and (cell["marks"] or cell["absence"]):
+                    marks.append(
+                        [
+                            g["name"],
+                            le["date"],
+                            le["number"],
+                            names.get(pid, pid),
+                            " ".join(cell["marks"]),
+                            cell["absence"],
+                        ]
+                    )
+    topics = [
+        [s["group"], t["date"], t["topic"], t["homework"]] for s in sections for t in s["topics"]
+    ]
+    return [
+        Table("pupils", ["№", "ФИО"], [[i, p["full_name"]] for i, p in enumerate(pupils, 1)]),
+        Table("marks", ["группа", "дата", "урок", "ученик", "оценки", "отсутствие"], marks),
+        Table("topics", ["группа", "дата", "тема урока", "домашнее задание"], topics),
+    ]
+
+
+def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
+    return [class_context(db, c, req, settings) for c in classes(db, req.class_name)]

@@ -1,0 +1,240 @@
+"""Saving records into the mirror with history: first/last seen, `changes`, deletion marks.
+
+`save_table` compares the rows a run fetched with what the mirror holds, inside the caller's
+transaction: new rows are inserted (a `changes` row of kind `insert` unless the table was empty),
+changed columns are updated (one `update` row per column, old and new value), rows missing from
+the fetched *scope* are marked deleted (never dropped), and rows that came back are restored.
+Entry-time columns follow `docs/design.md` (portal date, else observed/initial first-seen time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from asurso_sync.mirror.schema import ENTRY, HISTORY, SYNCED_TABLES
+
+Row = dict[str, Any]
+Scope = Callable[[Row], bool]
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """The times one run writes: UTC bookkeeping and school-local entry times."""
+
+    run_id: int
+    now_utc: str
+    now_local: str
+    prev_local: str | None  # school-local start of the last successful sync, None at first import
+
+    @property
+    def initial(self) -> bool:
+        return self.prev_local is None
+
+
+@dataclass
+class TableStats:
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    restored: int = 0
+    unchanged: int = 0
+    changes: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Plan:
+    inserts: list[tuple] = field(default_factory=list)
+    touches: list[tuple] = field(default_factory=list)  # (rowid, now, run)
+    updates: list[tuple[str, list]] = field(default_factory=list)
+    changes: list[tuple] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def table_columns(db: Database, table: str) -> list[str]:
+    return [c.name for c in db[table].columns]
+
+
+def save_table(
+    db: Database,
+    table: str,
+    rows: Iterable[Row],
+    clock: RunClock,
+    *,
+    scope: Scope | None = None,
+    detect_deletions: bool = True,
+) -> TableStats:
+    """Apply the fetched `rows` of one table; rows outside `scope` are never marked deleted.
+
+    `scope=None` means the run fetched the whole table. Call inside a transaction.
+    """
+    pk = SYNCED_TABLES[table]
+    columns = table_columns(db, table)
+    has_entry = "entered_source" in columns
+    data_cols = [c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY)]
+    existing: dict[tuple, Row] = {}
+    for row in db.execute(f"SELECT rowid AS _rowid, * FROM [{table}]").fetchall():
+        record = dict(zip(["_rowid", *columns], row, strict=True))
+        existing[tuple(record[k] for k in pk)] = record
+    was_empty = not existing
+    stats = TableStats()
+    plan = _Plan()
+    seen: set[tuple] = set()
+    for row in rows:
+        key = tuple(row[k] for k in pk)
+        if key in seen:
+            continue
+        seen.add(key)
+        stats.fetched += 1
+        old = existing.get(key)
+        if old is None:
+            _plan_insert(plan, table, row, key, data_cols, has_entry, clock, was_empty, stats)
+        else:
+            _plan_update(plan, table, row, old, key, data_cols, has_entry, clock, stats)
+    if detect_deletions:
+        for key, old in existing.items():
+            if key in seen or old["deleted_at"] is not None:
+                continue
+            if scope is not None and not scope(old):
+                continue
+            stats.deleted += 1
+            plan.updates.append(
+                ("deleted_at = ?, deleted_run = ?", [clock.now_utc, clock.run_id, old["_rowid"]])
+            )
+            plan.changes.append(_change(clock, table, key, "delete", None, None, None))
+    _write(db, table, data_cols, has_entry, plan)
+    stats.changes = len(plan.changes)
+    return stats
+
+
+def _plan_insert(
+    plan: _Plan,
+    table: str,
+    row: Row,
+    key: tuple,
+    data_cols: list[str],
+    has_entry: bool,
+    clock: RunClock,
+    was_empty: bool,
+    stats: TableStats,
+) -> None:
+    values = [row.get(c) for c in data_cols]
+    values += [clock.now_utc, clock.now_utc, clock.run_id, clock.run_id, None, None]
+    if has_entry:
+        portal_time = row.get("entered_at")
+        if portal_time:
+            values += [portal_time, "portal"]
+        else:
+            values += [clock.now_local, "initial" if clock.initial else "observed"]
+        values.append(clock.prev_local)
+    plan.inserts.append(tuple(values))
+    stats.inserted += 1
+    if not was_empty:
+        plan.changes.append(_change(clock, table, key, "insert", None, None, None))
+
+
+def _plan_update(
+    plan: _Plan,
+    table: str,
+    row: Row,
+    old: Row,
+    key: tuple,
+    data_cols: list[str],
+    has_entry: bool,
+    clock: RunClock,
+    stats: TableStats,
+) -> None:
+    diffs = {c: row.get(c) for c in data_cols if c in row and row.get(c) != old[c]}
+    if (
+        has_entry
+        and row.get("entered_at")
+        and (row["entered_at"] != old["entered_at"] or old["entered_source"] != "portal")
+    ):
+        diffs["entered_at"] = row["entered_at"]
+    sets = ["last_seen_at = ?", "last_seen_run = ?"]
+    params: list[Any] = [clock.now_utc, clock.run_id]
+    restored = old["deleted_at"] is not None
+    if not diffs and not restored:
+        plan.touches.append((old["_rowid"], clock.now_utc, clock.run_id))
+        stats.unchanged += 1
+        return
+    if restored:
+        sets += ["deleted_at = NULL", "deleted_run = NULL"]
+        plan.changes.append(_change(clock, table, key, "restore", None, None, None))
+        stats.restored += 1
+    for column, value in diffs.items():
+        sets.append(f"[{column}] = ?")
+        params.append(value)
+        plan.changes.append(_change(clock, table, key, "update", column, old[column], value))
+    if "entered_at" in diffs:
+        sets.append("entered_source = 'portal'")
+    if diffs:
+        stats.updated += 1
+    plan.updates.append((", ".join(sets), [*params, old["_rowid"]]))
+
+
+def _change(
+    clock: RunClock, table: str, key: tuple, kind: str, column: str | None, old: Any, new: Any
+) -> tuple:
+    return (
+        clock.run_id,
+        clock.now_utc,
+        table,
+        json.dumps(list(key), ensure_ascii=False),
+        kind,
+        column,
+        _text(old),
+        _text(new),
+    )
+
+
+def _write(db: Database, table: str, data_cols: list[str], has_entry: bool, plan: _Plan) -> None:
+    conn = db.conn
+    if plan.inserts:
+        names = [
+            *data_cols,
+            "first_seen_at",
+            "last_seen_at",
+            "first_seen_run",
+            "last_seen_run",
+            "deleted_at",
+            "deleted_run",
+        ]
+        if has_entry:
+            names += ["entered_at", "entered_source", "last_absent_at"]
+        sql = (
+            f"INSERT INTO [{table}] ({', '.join(f'[{n}]' for n in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        conn.executemany(sql, plan.inserts)
+    if plan.touches:
+        # One UPDATE over a temp table of rowids: much faster than one statement per row.
+        _, now_utc, run_id = plan.touches[0]
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _touched (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM _touched")
+        conn.executemany("INSERT INTO _touched (id) VALUES (?)", [(t[0],) for t in plan.touches])
+        conn.execute(
+            f"UPDATE [{table}] SET last_seen_at = ?, last_seen_run = ? "
+            "WHERE rowid IN (SELECT id FROM _touched)",
+            [now_utc, run_id],
+        )
+        conn.execute("DELETE FROM _touched")
+    for sets, params in plan.updates:
+        conn.execute(f"UPDATE [{table}] SET {sets} WHERE rowid = ?", params)
+    if plan.changes:
+        conn.executemany(
+            "INSERT INTO changes (run_id, seen_at, table_name, row_key, kind, column_name, "
+            "old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            plan.changes,
+        )

@@ -1,0 +1,160 @@
+"""R05–R10: current marks go in on time, on the lesson's day, against named tasks (Регламент,
+учитель п. 3, 5, 6; п. 7.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from asurso_sync.rules.base import Context, Finding, Rule, findings_from_rows, rule
+
+# A live mark entered after its lesson date + n days (and seen by the as-of date).
+MARK_LATE = """
+SELECT m.assignment_id, m.student_id, COALESCE(l.class_id, g.class_id) AS class_id,
+       l.subject_group_id, g.subject_id, l.term_id, l.id AS lesson_id, l.date AS lesson_date,
+       dl.deadline_date AS deadline, dl.deadline_at,
+       m.entered_at, m.entered_source, m.last_absent_at,
+       'Оценка внесена ' || m.entered_at || ', срок ' || dl.deadline_date AS detail
+FROM marks m
+JOIN assignments a ON a.id = m.assignment_id
+JOIN lessons l ON l.id = COALESCE(a.lesson_id, m.lesson_id)
+JOIN subject_groups g ON g.id = l.subject_group_id
+JOIN temp.rules_deadline dl ON dl.n = :n AND dl.d = l.date
+WHERE m.deleted_at IS NULL AND a.deleted_at IS NULL AND l.deleted_at IS NULL
+  AND m.entered_at > dl.deadline_at AND m.entered_at <= :asof_end
+"""
+
+
+def _late(ctx: Context, r: Rule, n: int, types: str | None) -> Iterable[Finding]:
+    sql = MARK_LATE + (f" AND a.type_id IN {ctx.ids(types)}" if types else "")
+    return findings_from_rows(
+        ctx, r, ctx.query(sql, {"n": n, "asof": ctx.asof, "asof_end": ctx.asof_end})
+    )
+
+
+MARK_KEY = ("assignment_id", "student_id")
+
+
+@rule(
+    id="R05",
+    title="Устный ответ оценён не в день урока",
+    clause="Регламент, учитель п. 5",
+    severity="warning",
+    family="marks",
+    key_fields=MARK_KEY,
+    config_keys=("oral_types", "oral_days"),
+    object_field="assignment_id",
+    late_entry=True,
+)
+def check_oral(ctx: Context, r: Rule) -> Iterable[Finding]:
+    return _late(ctx, r, ctx.settings.oral_days, "oral")
+
+
+@rule(
+    id="R06",
+    title="Письменная работа оценена позже 5 дней",
+    clause="Регламент, учитель п. 5",
+    severity="violation",
+    family="marks",
+    key_fields=MARK_KEY,
+    config_keys=("written_types", "written_days"),
+    object_field="assignment_id",
+    late_entry=True,
+)
+def check_written(ctx: Context, r: Rule) -> Iterable[Finding]:
+    return _late(ctx, r, ctx.settings.written_days, "written")
+
+
+@rule(
+    id="R07",
+    title="Контрольная работа оценена позже 7 дней",
+    clause="Регламент, учитель п. 3",
+    severity="violation",
+    family="marks",
+    key_fields=MARK_KEY,
+    config_keys=("kr_types", "kr_days"),
+    object_field="assignment_id",
+    late_entry=True,
+)
+def check_kr(ctx: Context, r: Rule) -> Iterable[Finding]:
+    return _late(ctx, r, ctx.settings.kr_days, "kr")
+
+
+@rule(
+    id="R08",
+    title="Оценка внесена позже 7 дней без разблокировки",
+    clause="п. 7.4",
+    severity="violation",
+    family="marks",
+    key_fields=MARK_KEY,
+    config_keys=("mark_days", "unlock_register", "unlock_hours"),
+    object_field="assignment_id",
+    late_entry=True,
+)
+def check_mark_lock(ctx: Context, r: Rule) -> Iterable[Finding]:
+    return _late(ctx, r, ctx.settings.mark_days, None)
+
+
+@rule(
+    id="R09",
+    title="Оценка выставлена до дня урока",
+    clause="Регламент, учитель п. 6",
+    severity="violation",
+    family="marks",
+    key_fields=MARK_KEY,
+    config_keys=(),
+    object_field="assignment_id",
+)
+def check_future_mark(ctx: Context, r: Rule) -> Iterable[Finding]:
+    sql = """
+SELECT m.assignment_id, m.student_id, COALESCE(l.class_id, g.class_id) AS class_id,
+       l.subject_group_id, g.subject_id, l.term_id, l.id AS lesson_id, l.date AS lesson_date,
+       l.date AS deadline, m.entered_at, m.entered_source, m.last_absent_at,
+       'Оценка внесена ' || m.entered_at || ' за урок ' || l.date AS detail
+FROM marks m
+JOIN assignments a ON a.id = m.assignment_id
+JOIN lessons l ON l.id = COALESCE(a.lesson_id, m.lesson_id)
+JOIN subject_groups g ON g.id = l.subject_group_id
+WHERE m.deleted_at IS NULL AND a.deleted_at IS NULL AND l.deleted_at IS NULL
+  AND substr(m.entered_at, 1, 10) < l.date AND m.entered_at <= :asof_end
+"""
+    return findings_from_rows(ctx, r, ctx.query(sql, {"asof_end": ctx.asof_end}), early=True)
+
+
+@rule(
+    id="R10",
+    title="Оценка выставлена за задание без названия",
+    clause="Регламент, учитель п. 6",
+    severity="violation",
+    family="marks",
+    key_fields=("assignment_id",),
+    config_keys=("placeholder",),
+    object_field="assignment_id",
+)
+def check_unnamed_task(ctx: Context, r: Rule) -> Iterable[Finding]:
+    sql = """
+SELECT a.id AS assignment_id, COALESCE(l.class_id, g.class_id) AS class_id,
+       l.subject_group_id, g.subject_id, l.term_id, l.id AS lesson_id, l.date AS lesson_date,
+       'Задание без названия («' || COALESCE(a.name, '') || '»), оценок: ' ||
+         (SELECT COUNT(*) FROM marks m WHERE m.assignment_id = a.id AND m.deleted_at IS NULL)
+         AS detail
+FROM assignments a
+JOIN lessons l ON l.id = a.lesson_id
+JOIN subject_groups g ON g.id = l.subject_group_id
+WHERE a.deleted_at IS NULL AND l.deleted_at IS NULL
+  AND (a.name IS NULL OR TRIM(a.name) = '' OR a.name = :ph)
+  AND EXISTS (SELECT 1 FROM marks m WHERE m.assignment_id = a.id AND m.deleted_at IS NULL
+              AND (m.entered_at IS NULL OR m.entered_at <= :asof_end))
+"""
+    return findings_from_rows(
+        ctx, r, ctx.query(sql, {"ph": ctx.settings.placeholder, "asof_end": ctx.asof_end})
+    )
+
+
+RULES = (
+    check_oral,
+    check_written,
+    check_kr,
+    check_mark_lock,
+    check_future_mark,
+    check_unnamed_task,
+)

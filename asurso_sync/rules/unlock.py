@@ -1,0 +1,74 @@
+"""The unlock register (п. 7.4): the administrator's 12-hour unlocks of a journal, granted on a
+written request. A late entry made inside a registered window is `excused`, not a breach.
+
+The register is a CSV (or TOML with `[[unlock]]` tables) the administrator keeps by hand:
+
+    id,start,teacher,class,subject,hours
+    u1,2026-10-12T09:00:00,Петрова Мария Ивановна,5а,Математика,12
+
+`start` is school-local time; `teacher`, `class`, `subject` are names (or ids), blank = any;
+`hours` defaults to `[rules] unlock_hours`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from asurso_sync.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class UnlockWindow:
+    id: str
+    start: str
+    end: str
+    teacher: str = ""
+    class_name: str = ""
+    subject: str = ""
+
+    def covers(self, entered_at: str, teachers: set[str], class_name: str, subject: str) -> bool:
+        """Whether an entry at entered_at by one of `teachers` in this journal is inside."""
+        if not (self.start <= entered_at <= self.end):
+            return False
+        if self.teacher and self.teacher not in teachers:
+            return False
+        if self.class_name and self.class_name != class_name:
+            return False
+        return not self.subject or self.subject == subject
+
+
+def read_unlock_register(path: Path, default_hours: float = 12.0) -> list[UnlockWindow]:
+    """The windows of a CSV or TOML register; a malformed line is a ConfigError naming it."""
+    if not path.exists():
+        raise ConfigError(f"[rules] unlock_register: {path} does not exist")
+    if path.suffix.lower() == ".toml":
+        try:
+            items = tomllib.loads(path.read_text(encoding="utf-8")).get("unlock", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        rows = [(n, {k: str(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
+    else:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(enumerate(csv.DictReader(fh), start=2))
+    return [_window(path, line, row, default_hours) for line, row in rows]
+
+
+def _window(path: Path, line: int, row: dict, default_hours: float) -> UnlockWindow:
+    try:
+        start = dt.datetime.fromisoformat((row.get("start") or "").strip())
+        hours = float((row.get("hours") or "").strip() or default_hours)
+    except ValueError as exc:
+        raise ConfigError(f"{path} entry {line}: {exc} (start must be YYYY-MM-DDTHH:MM)") from None
+    end = start + dt.timedelta(hours=hours)
+    return UnlockWindow(
+        id=(row.get("id") or "").strip() or f"{path.name}:{line}",
+        start=start.isoformat(timespec="seconds"),
+        end=end.isoformat(timespec="seconds"),
+        teacher=(row.get("teacher") or "").strip(),
+        class_name=(row.get("class") or "").strip(),
+        subject=(row.get("subject") or "").strip(),
+    )

@@ -1,0 +1,324 @@
+"""Ground truth: an independent evaluator of the rule table of docs/design.md (default config).
+
+It reads the school only through `served.View` — what the portal shows at the end of `as_of` —
+and never looks at what the generator planted (`rates.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from asurso_sync.simulator import names as N
+from asurso_sync.simulator.model import School
+from asurso_sync.simulator.served import View
+
+DEFAULTS: dict[str, Any] = {
+    "topic_days": 0,
+    "hw_days": 0,
+    "att_days": 0,
+    "oral_days": 0,
+    "written_days": 5,
+    "kr_days": 7,
+    "any_days": 7,
+    "reason_days": 7,
+    "final_offset_days": 3,
+    "lag_tolerance": 0,
+    "hw_exempt_subjects": [],
+    "codes": {"Н": ["Н"], "О": ["О"], "осв": ["ОСВ"], "reasons": ["УП", "НП", "Б"]},
+    "oral_types": ["Ответ на уроке", "Устный развернутый ответ"],
+    "written_types": [
+        "Самостоятельная работа",
+        "Диктант",
+        "Сочинение",
+        "Изложение",
+        "Тестирование",
+        "Проверочная работа",
+        "Практическая работа",
+        "Лабораторная работа",
+    ],
+    "kr_types": ["Контрольная работа", "Диагностическая контрольная работа"],
+    "ktp_deadline": "08-31",
+    "ktp_early_deadline": "06-26",
+}
+KEYS = (
+    "assignment_id",
+    "student_id",
+    "lesson_id",
+    "subject_group_id",
+    "class_id",
+    "term_id",
+    "subject_id",
+    "plan_lesson_id",
+)
+NOT_CHECKABLE = ["R22", "R23"]
+CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+DAY = dt.timedelta(days=1)
+SEVERITY = {"R05": "warning", "R14": "info"}
+RULE_KEYS = {
+    "R01": ("lesson_id",),
+    "R02": ("lesson_id",),
+    "R03": ("lesson_id",),
+    "R04": ("lesson_id", "student_id"),
+    "R05": ("assignment_id", "student_id"),
+    "R06": ("assignment_id", "student_id"),
+    "R07": ("assignment_id", "student_id"),
+    "R08": ("assignment_id", "student_id"),
+    "R09": ("assignment_id", "student_id"),
+    "R10": ("assignment_id",),
+    "R11": ("lesson_id", "student_id"),
+    "R12": ("lesson_id", "student_id"),
+    "R13": ("subject_group_id", "term_id", "student_id"),
+    "R14": ("subject_group_id", "term_id", "student_id"),
+    "R15": ("subject_group_id",),
+    "R16": ("subject_group_id",),
+    "R17": ("plan_lesson_id",),
+    "R18": ("subject_group_id", "term_id"),
+    "R19": ("class_id", "subject_id", "student_id"),
+    "R20": ("class_id",),
+    "R21": ("class_id", "student_id"),
+}
+
+
+def truth_key(item: dict[str, Any]) -> tuple:
+    """(rule, key fields...) — what the tests compare with `check`'s findings."""
+    return (item["rule"], *(item.get(k) for k in RULE_KEYS[item["rule"]]))
+
+
+def _day(stamp: str) -> dt.date:
+    return dt.date.fromisoformat(stamp[:10])
+
+
+class _Evaluator:
+    def __init__(self, school: School, as_of: dt.date) -> None:
+        self.s = school
+        self.v = View(school, as_of)
+        self.a = as_of
+        self.c = DEFAULTS
+        self.out: list[dict[str, Any]] = []
+        types = {i: name for i, (name, _abbr) in N.ASSIGNMENT_TYPES.items()}
+        self.type_names = types
+        codes = self.c["codes"]
+        self.code_n, self.code_osv = set(codes["Н"]), set(codes["осв"])
+        self.known_codes = {c for values in codes.values() for c in values}
+
+    def add(
+        self,
+        rule: str,
+        severity: str | None = None,
+        deadline: dt.date | None = None,
+        lesson_date: dt.date | None = None,
+        **keys: Any,
+    ) -> None:
+        item: dict[str, Any] = {
+            "rule": rule,
+            "severity": severity or SEVERITY.get(rule, "violation"),
+        }
+        for k in KEYS:
+            item[k] = keys.get(k)
+        item["lesson_date"] = lesson_date.isoformat() if lesson_date else None
+        item["deadline"] = deadline.isoformat() if deadline else None
+        self.out.append(item)
+
+    def lesson_keys(self, lesson: Any) -> dict[str, Any]:
+        g = self.s.groups[lesson.sg_id]
+        return {
+            "lesson_id": lesson.id,
+            "subject_group_id": g.id,
+            "class_id": g.class_id,
+            "subject_id": g.subject_id,
+            "term_id": None,
+            "lesson_date": lesson.date,
+        }
+
+    def run(self) -> list[dict[str, Any]]:
+        self.lessons()
+        self.periods()
+        self.planning()
+        self.rosters()
+        self.out.sort(key=lambda x: (x["rule"], *(x[k] if x[k] is not None else -1 for k in KEYS)))
+        return self.out
+
+    # --- R01–R12 -------------------------------------------------------------------------------
+    def lessons(self) -> None:
+        s, v, c = self.s, self.v, self.c
+        oral, written, kr = set(c["oral_types"]), set(c["written_types"]), set(c["kr_types"])
+        exempt = set(c["hw_exempt_subjects"])
+        for lesson in s.lessons.values():
+            if not v.lesson_ok(lesson):
+                continue
+            d = lesson.date
+            keys = self.lesson_keys(lesson)
+            subject = s.subjects[keys["subject_id"]].name
+            shown = []
+            for a in s.assignments_by_lesson.get(lesson.id, ()):
+                state = v.assignment(a)
+                if state is not None:
+                    shown.append((a, state[0], _day(state[1])))
+            # R01: the typeId 10 topic, present, named and created by D + topic_days.
+            t_deadline = d + c["topic_days"] * DAY
+            topics = [(name, created) for a, name, created in shown if a.type_id == 10]
+            ok = any(
+                name.strip() and name != N.PLACEHOLDER and created <= t_deadline
+                for name, created in topics
+            )
+            late = any(created > t_deadline for _n, created in topics)
+            if (t_deadline < self.a and not ok) or late:
+                self.add("R01", deadline=t_deadline, **keys)
+            # R02: homework created by D + hw_days.
+            h_deadline = d + c["hw_days"] * DAY
+            has_hw = any(a.type_id == 3 and created <= h_deadline for a, _n, created in shown)
+            if subject not in exempt and h_deadline < self.a and not has_hw:
+                self.add("R02", deadline=h_deadline, **keys)
+            # R03: some non-homework assignment by D + topic_days.
+            if t_deadline < self.a and not any(
+                a.type_id != 3 and created <= t_deadline for a, _n, created in shown
+            ):
+                self.add("R03", deadline=t_deadline, **keys)
+            # R04, R11, R12: absences.
+            for ab in s.absences_by_lesson.get(lesson.id, ()):
+                state = v.absence(ab)
+                if state is None:
+                    continue
+                reason, entered = state[0], _day(state[1])
+                akeys = dict(keys, student_id=ab.student_id)
+                a_deadline = d + c["att_days"] * DAY
+                if entered > a_deadline:
+                    self.add("R04", deadline=a_deadline, **akeys)
+                if reason in self.code_osv:
+                    self.add("R11", "violation", deadline=d, **akeys)
+                elif reason not in self.known_codes:
+                    self.add("R11", "warning", deadline=d, **akeys)
+                r_deadline = d + c["reason_days"] * DAY
+                if reason in self.code_n and r_deadline < self.a:
+                    self.add("R12", deadline=r_deadline, **akeys)
+            # R05–R10: marks.
+            for a, name, _created in shown:
+                type_name = self.type_names.get(a.type_id)
+                marked = False
+                for m in s.marks_by_assignment.get(a.id, ()):
+                    state = v.mark(m)
+                    if state is None:
+                        continue
+                    marked = True
+                    entered = _day(state[1])
+                    mkeys = dict(keys, assignment_id=a.id, student_id=m.student_id)
+                    for rule, types, days in (
+                        ("R05", oral, c["oral_days"]),
+                        ("R06", written, c["written_days"]),
+                        ("R07", kr, c["kr_days"]),
+                    ):
+                        if type_name in types and entered > d + days * DAY:
+                            self.add(rule, deadline=d + days * DAY, **mkeys)
+                    if entered > d + c["any_days"] * DAY:
+                        self.add("R08", deadline=d + c["any_days"] * DAY, **mkeys)
+                    if entered < d:
+                        self.add("R09", deadline=d, **mkeys)
+                if marked and (not name.strip() or name == N.PLACEHOLDER):
+                    self.add("R10", deadline=d, **dict(keys, assignment_id=a.id))
+
+    # --- R13–R14 -------------------------------------------------------------------------------
+    def periods(self) -> None:
+        s, v = self.s, self.v
+        for g in s.groups.values():
+            pupils = v.group_students(g.id)
+            for term in s.calendar.terms:
+                deadline = term.end - self.c["final_offset_days"] * DAY
+                entered: dict[int, dt.date] = {}
+                for pm in s.period_by_group_term.get((g.id, term.id), ()):
+                    state = v.period_mark(pm)
+                    if state is not None:
+                        entered[pm.student_id] = _day(state[1])
+                keys = {
+                    "subject_group_id": g.id,
+                    "term_id": term.id,
+                    "class_id": g.class_id,
+                    "subject_id": g.subject_id,
+                }
+                for sid, day in entered.items():
+                    if day > term.end:
+                        self.add("R14", deadline=term.end, student_id=sid, **keys)
+                if deadline < self.a:
+                    for sid in pupils:
+                        if sid not in entered or entered[sid] > deadline:
+                            self.add("R13", deadline=deadline, student_id=sid, **keys)
+
+    # --- R15–R18 -------------------------------------------------------------------------------
+    def planning(self) -> None:
+        s, v = self.s, self.v
+        y = s.year_start
+        deadline = dt.date(y, *map(int, self.c["ktp_deadline"].split("-")))
+        early = dt.date(y, *map(int, self.c["ktp_early_deadline"].split("-")))
+        ended = [t for t in s.calendar.terms if t.end < self.a]
+        for g in s.groups.values():
+            keys = {"subject_group_id": g.id, "class_id": g.class_id, "subject_id": g.subject_id}
+            plan = v.plan(g.id)
+            if plan is None:
+                if deadline < self.a:
+                    self.add("R15", deadline=deadline, **keys)
+                continue
+            created = _day(plan.created)
+            if created > deadline:
+                self.add("R15", "violation", deadline=deadline, **keys)
+            elif created > early:
+                self.add("R15", "warning", deadline=early, **keys)
+            if sum(pl.hours for pl in plan.lessons) != g.hours:
+                self.add("R16", **keys)
+            for pl in plan.lessons:
+                if not pl.name.strip() or not CYRILLIC.search(pl.name) or not pl.task.strip():
+                    self.add("R17", plan_lesson_id=pl.id, **keys)
+            held_dates = [les.date for les in s.lessons_by_group.get(g.id, ()) if v.lesson_ok(les)]
+            for term in ended:
+                planned = sum(1 for pl in plan.lessons if pl.last_study_day <= term.end)
+                held = sum(1 for d in held_dates if d <= term.end)
+                if planned - held > self.c["lag_tolerance"]:
+                    self.add("R18", deadline=term.end, term_id=term.id, **keys)
+
+    # --- R19–R21 -------------------------------------------------------------------------------
+    def rosters(self) -> None:
+        s, v = self.s, self.v
+        y = s.year_start
+        first_week_end = dt.date(y, 9, 7)
+        list_day = dt.date(y, 9, 5)
+        for k in s.classes.values():
+            pupils = v.class_students(k.id)
+            groups = s.groups_by_class.get(k.id, [])
+            by_subject: dict[int, list[set[int]]] = {}
+            for g in groups:
+                by_subject.setdefault(g.subject_id, []).append(set(v.group_students(g.id)))
+            for subject_id, members in by_subject.items():
+                if len(members) < 2:
+                    continue
+                for sid in pupils:
+                    if sum(sid in m for m in members) != 1:
+                        self.add("R19", class_id=k.id, subject_id=subject_id, student_id=sid)
+            if first_week_end < self.a and not self._held_in_first_week(groups, first_week_end):
+                self.add("R20", deadline=first_week_end, class_id=k.id)
+            if pupils and all(_day(s.students[sid].added) > list_day for sid in pupils):
+                self.add("R21", deadline=list_day, class_id=k.id)
+            for sid in pupils:
+                if not s.students[sid].health_filled:
+                    self.add("R21", class_id=k.id, student_id=sid)
+
+    def _held_in_first_week(self, groups: list[Any], week_end: dt.date) -> bool:
+        for g in groups:
+            for les in self.s.lessons_by_group.get(g.id, ()):  # sorted by date
+                if les.date > week_end:
+                    break
+                if self.v.lesson_ok(les):
+                    return True
+        return False
+
+
+def ground_truth(school: School, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Every violation of R01–R21 in the school as served at the end of `as_of` (default: today)."""
+    as_of = as_of or dt.date.today()
+    return {
+        "size": school.size,
+        "seed": school.seed,
+        "as_of": as_of.isoformat(),
+        "rules_config": "defaults",
+        "violations": _Evaluator(school, as_of).run(),
+        "not_checkable": list(NOT_CHECKABLE),
+    }

@@ -1,0 +1,134 @@
+"""The status page's composition: sync health, jobs (last and next runs), open violations,
+archive health and disk use — one dict, for people (`status`) and monitoring (`status --json`).
+
+Each area owns its own section (`mirror.status.mirror_status`, `rules.summary.status_section`,
+`archive.status_section`, `schedule.Scheduler.overview`); this module only puts them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from datetime import UTC, datetime
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from asurso_sync.config import Config
+from asurso_sync.errors import AsursoSyncError
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str, name: str):
+    """A function another area provides, or None while that area is not installed."""
+    try:
+        return getattr(import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def file_bytes(path: Path) -> int:
+    """Size of a SQLite file with its -wal and -shm companions."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            total += p.stat().st_size
+    return total
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes of every regular file under `root` (0 when it does not exist)."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            p = Path(folder) / name
+            if not p.is_symlink():
+                total += p.stat().st_size
+    return total
+
+
+def disk_use(config: Config) -> dict[str, Any]:
+    """Bytes used by the mirror and the archive, and what is left on their file systems."""
+    mirror = config.mirror_path
+    archive = config.archive_path
+    out: dict[str, Any] = {
+        "mirror_bytes": file_bytes(mirror),
+        "archive_bytes": tree_bytes(archive),
+    }
+    for key, path in (("mirror_free_bytes", mirror.parent), ("archive_free_bytes", archive)):
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        out[key] = shutil.disk_usage(probe).free
+    return out
+
+
+def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `status` shows. Raises when there is no mirror yet (nothing to report)."""
+    from asurso_sync.mirror.db import open_mirror
+    from asurso_sync.mirror.status import mirror_status
+
+    now = now or datetime.now(UTC)
+    path = config.mirror_path
+    if not path.exists():
+        raise AsursoSyncError(f"no mirror at {path}: run `asurso-sync sync` first")
+    db = open_mirror(path)
+    try:
+        data: dict[str, Any] = {
+            "mirror": str(path),
+            "generated_at": now.isoformat(timespec="seconds"),
+        }
+        data.update(mirror_status(db, now))
+        violations = _optional("asurso_sync.rules.summary", "status_section")
+        if violations is not None:
+            data["violations"] = violations(db)
+    finally:
+        db.close()
+    data["jobs"] = _jobs(config, now)
+    archive = _optional("asurso_sync.archive", "status_section")
+    if archive is not None:
+        data["archive"] = archive(config, now.date())
+    data["disk"] = disk_use(config)
+    return data
+
+
+def _jobs(config: Config, now: datetime) -> list[dict[str, Any]]:
+    from asurso_sync.schedule import Scheduler
+
+    return Scheduler(config).overview(now)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def render_ops(data: dict[str, Any]) -> list[str]:
+    """Text lines for the jobs and disk sections (the rest is rendered by cli/status.py)."""
+    lines: list[str] = []
+    jobs = data.get("jobs")
+    if jobs:
+        lines.append("jobs:")
+        for j in jobs:
+            if not j["enabled"]:
+                lines.append(f"  {j['job']}: disabled")
+                continue
+            last = f"{j['last_status']} {j['last_run']}" if j["last_run"] else "never run"
+            lines.append(f"  {j['job']}: last {last}; next {j['next_run'] or '—'}")
+            if j["last_status"] == "failed" and j["last_error"]:
+                lines.append(f"    error: {j['last_error']}")
+    disk = data.get("disk")
+    if disk:
+        lines.append(
+            f"disk: mirror {_size(disk['mirror_bytes'])}, archive {_size(disk['archive_bytes'])}"
+            f" (free: {_size(disk['mirror_free_bytes'])} by the mirror, "
+            f"{_size(disk['archive_free_bytes'])} by the archive)"
+        )
+    return lines

@@ -1,0 +1,203 @@
+"""Retention dates, due bags, the draft destruction act and destruction by act only."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from test_archive_fixtures import write_config
+
+from asurso_sync.archive import (
+    ArchiveError,
+    bag_name,
+    destroy,
+    destruction_act,
+    due,
+    parse_bag_name,
+    parse_year,
+    retain_until,
+    transliterate,
+)
+from asurso_sync.archive.register import events, open_register
+from asurso_sync.cli import cli
+
+JOURNAL = "ej-1234-2025-2026-journal-v1"
+SUMMARY = "ej-1234-2025-2026-summary-v1"
+
+
+@pytest.mark.parametrize(
+    "year, kind, expected",
+    [
+        ("2023/2024", "journal", date(2030, 1, 1)),
+        ("2023/2024", "summary", date(2050, 1, 1)),
+        ("2025/2026", "journal", date(2032, 1, 1)),
+        ("2025-2026", "summary", date(2052, 1, 1)),
+    ],
+)
+def test_retention_counts_from_first_january_after_the_year_closes(year, kind, expected):
+    assert retain_until(parse_year(year), kind) == expected
+
+
+def test_retention_terms_come_from_config():
+    assert retain_until(parse_year("2023/2024"), "journal", journal_years=3) == date(2028, 1, 1)
+
+
+@pytest.mark.parametrize("text", ["2025", "2025/2027", "25/26", ""])
+def test_bad_years_are_refused(text):
+    with pytest.raises(ArchiveError, match="must look like 2025/2026"):
+        parse_year(text)
+
+
+def test_names_are_ascii_and_round_trip():
+    assert [transliterate(n) for n in ("5а", "10Б", "11 «Ж»", "9ё")] == ["5a", "10B", "11-Zh", "9e"]
+    name = bag_name(1234, parse_year("2025/2026"), "summary", 3)
+    assert name == "ej-1234-2025-2026-summary-v3"
+    parsed = parse_bag_name(name)
+    assert (parsed.school_id, parsed.year.label, parsed.kind, parsed.version) == (
+        1234,
+        "2025/2026",
+        "summary",
+        3,
+    )
+    assert parse_bag_name("ej-1234-2025-2027-summary-v1") is None
+    assert parse_bag_name(".staging") is None
+
+
+def test_due_lists_bags_whose_term_has_ended(store_copy):
+    config = store_copy["config"]
+    assert due(config, date(2031, 12, 31)) == []
+    assert [b.name for b in due(config, date(2032, 1, 1))] == [JOURNAL]
+    assert [b.name for b in due(config, date(2052, 1, 1))] == [JOURNAL, SUMMARY]
+
+
+def test_destruction_act_is_a_draft_with_the_federal_columns(store_copy):
+    act = destruction_act(store_copy["config"], on=date(2032, 1, 10))
+    assert (act["number"], act["bags"]) == ("1", [JOURNAL])
+    html = act["html"].read_text("utf-8")
+    for text in (
+        "ПРОЕКТ",
+        "АКТ № 1",
+        "УТВЕРЖДАЮ",
+        "№ п/п",
+        "Заголовок дела или групповой заголовок дел",
+        "Дата дела или крайние даты дел",
+        "Номера описей (номенклатур) за годы",
+        "Индекс дела (тома, части) по номенклатуре или № дела по описи",
+        "Количество дел (томов, частей)",
+        "Сроки хранения дела и номера статей по перечню",
+        "Примечание",
+        "Итого 1 дел(а) за 2025–2026 годы",
+        JOURNAL,
+        "5 лет, ст. 000 (проверить)",
+        "от 10.01.2032",
+        "ГБОУ ООШ №39 г. Сызрани",
+    ):
+        assert text in html, text
+    digest = hashlib.sha512(
+        (store_copy["store"] / JOURNAL / "tagmanifest-sha512.txt").read_bytes()
+    ).hexdigest()
+    assert digest in html
+    assert SUMMARY not in html
+    assert act["pdf"].read_bytes()[:5] == b"%PDF-"
+    assert stat.S_IMODE(act["html"].stat().st_mode) == 0o600
+    with pytest.raises(ArchiveError, match="act № 1 already exists"):
+        destruction_act(store_copy["config"], on=date(2032, 1, 10), number="1")
+    with pytest.raises(ArchiveError, match="no bag is due"):
+        destruction_act(store_copy["config"], on=date(2031, 1, 10))
+
+
+def test_destroy_refuses_a_bag_not_due_or_not_in_the_act(store_copy):
+    config = store_copy["config"]
+    destruction_act(config, on=date(2032, 1, 10), number="7")
+    with pytest.raises(ArchiveError, match="no destruction act № 8"):
+        destroy(config, JOURNAL, "8", today=date(2032, 2, 1))
+    with pytest.raises(ArchiveError, match=f"act № 7 does not list {SUMMARY}"):
+        destroy(config, SUMMARY, "7", today=date(2052, 2, 1))
+    with pytest.raises(ArchiveError, match="must be kept until 2032-01-01"):
+        destroy(config, JOURNAL, "7", today=date(2031, 12, 31))
+    assert (store_copy["store"] / JOURNAL).is_dir()
+    conn = open_register(store_copy["store"])
+    assert [e["event"] for e in events(conn)] == ["ingest", "ingest"]
+
+
+def test_destroy_removes_the_bag_and_logs_digest_and_act(store_copy):
+    config = store_copy["config"]
+    digest = hashlib.sha512(
+        (store_copy["store"] / JOURNAL / "tagmanifest-sha512.txt").read_bytes()
+    ).hexdigest()
+    destruction_act(config, on=date(2032, 1, 10), number="3/2032")
+    path = write_config(store_copy["tmp"])
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "archive", "destroy", JOURNAL, "--act", "3/2032", "--yes"]
+    )
+    # the CLI uses today's date: the bag is due only from 2032
+    assert result.exit_code == 1
+    assert "must be kept until 2032-01-01" in result.stderr
+    done = destroy(config, JOURNAL, "3/2032", today=date(2032, 1, 11))
+    assert done == {
+        "bag": JOURNAL,
+        "act": "3/2032",
+        "tagmanifest_sha512": digest,
+        "ingest_tagmanifest_sha512": digest,
+        "retain_until": "2032-01-01",
+    }
+    assert not (store_copy["store"] / JOURNAL).exists()
+    assert (store_copy["store"] / SUMMARY).is_dir()
+    conn = open_register(store_copy["store"])
+    last = events(conn)[-1]
+    assert (last["event"], last["bag"], last["result"], last["details"]) == (
+        "destroy",
+        JOURNAL,
+        "ok",
+        {
+            "act": "3/2032",
+            "tagmanifest_sha512": digest,
+            "ingest_tagmanifest_sha512": digest,
+            "retain_until": "2032-01-01",
+        },
+    )
+    # a destroyed bag is not reported missing by verify
+    verify = CliRunner().invoke(cli, ["--config", str(path), "archive", "verify"])
+    assert (verify.exit_code, verify.stdout) == (0, f"OK\t{SUMMARY}\n")
+    named = CliRunner().invoke(cli, ["--config", str(path), "archive", "verify", JOURNAL])
+    assert named.exit_code == 1
+    assert f"{JOURNAL} was destroyed on " in named.stderr
+    assert "under act № 3/2032" in named.stderr
+
+
+def test_cli_due_and_act(store_copy):
+    path = write_config(store_copy["tmp"])
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "archive", "due", "--on", "2052-01-01"]
+    )
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"{JOURNAL}\tjournal-5y\tuntil 2032-01-01\n{SUMMARY}\tsummary-25y\tuntil 2052-01-01\n"
+    )
+    out = store_copy["tmp"] / "acts"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(path),
+            "archive",
+            "destruction-act",
+            "--on",
+            "2052-01-02",
+            "--number",
+            "12",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "DRAFT act № 12: 2 bag(s)",
+        str(out / "destruction-act-12.html"),
+        str(out / "destruction-act-12.pdf"),
+    ]
+    bad = CliRunner().invoke(cli, ["--config", str(path), "archive", "due", "--on", "tomorrow"])
+    assert bad.exit_code == 2

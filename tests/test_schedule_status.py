@@ -1,0 +1,108 @@
+"""`status` composition: sync health, jobs' last/next runs, violations, archive, disk use."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from click.testing import CliRunner
+from conftest import copy_mirror
+
+from asurso_sync.cli import cli
+from asurso_sync.config import load_config
+from asurso_sync.mirror.db import open_mirror
+from asurso_sync.status import collect_status, file_bytes
+
+
+def _config(tmp_path, small_mirror):
+    mirror = copy_mirror(small_mirror, tmp_path)
+    (tmp_path / "archive_store").mkdir()
+    (tmp_path / "archive_store" / "note.txt").write_bytes(b"x" * 1234)
+    path = tmp_path / "asurso-sync.toml"
+    path.write_text(
+        f'[mirror]\npath = "{mirror.name}"\n[archive]\npath = "archive_store"\n'
+        '[schedule]\ndisabled = ["fixity-full"]\n',
+        encoding="utf-8",
+    )
+    db = open_mirror(mirror)
+    db["job_runs"].insert_all(
+        [
+            {
+                "job": "nightly",
+                "scheduled_for": "2026-05-19T22:30:00+00:00",
+                "started_at": "2026-05-19T22:30:01+00:00",
+                "finished_at": "2026-05-19T22:41:00+00:00",
+                "status": "ok",
+            },
+            {
+                "job": "weekly-report",
+                "scheduled_for": "2026-05-18T03:00:00+00:00",
+                "started_at": "2026-05-18T03:00:00+00:00",
+                "finished_at": "2026-05-18T03:00:09+00:00",
+                "status": "failed",
+                "error": "MissingExtra: WeasyPrint is not installed",
+            },
+        ]
+    )
+    db.close()
+    return load_config(path)
+
+
+def test_collect_status_composes_every_section(tmp_path, small_mirror):
+    config = _config(tmp_path, small_mirror)
+    now = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)  # Wednesday 16:00 in Samara
+    data = collect_status(config, now)
+    assert data["health"]["last_ok_run"] == 1
+    jobs = {j["job"]: j for j in data["jobs"]}
+    assert jobs["nightly"] == {
+        "job": "nightly",
+        "what": "nightly sync and checks",
+        "enabled": True,
+        "schedule": "cron[hour='2', minute='30', second='0']",
+        "next_run": "2026-05-21T02:30:00+04:00",
+        "last_run": "2026-05-20T02:30:01+04:00",
+        "last_slot": "2026-05-20T02:30:00+04:00",
+        "last_status": "ok",
+        "last_error": None,
+    }
+    assert (
+        jobs["weekly-report"]["last_status"],
+        jobs["weekly-report"]["last_error"],
+        jobs["weekly-report"]["next_run"],
+    ) == ("failed", "MissingExtra: WeasyPrint is not installed", "2026-05-25T07:00:00+04:00")
+    assert jobs["fixity-full"]["enabled"] is False
+    # the mirror's last term ends in May: the term job waits for the day after it
+    assert jobs["term-report"]["next_run"] is not None
+    assert data["disk"]["mirror_bytes"] == file_bytes(config.mirror_path) > 0
+    assert data["disk"]["archive_bytes"] >= 1234
+    # the shared mirror was synced, never checked; the store holds no bag yet
+    assert (data["violations"]["last_check"], data["violations"]["open"]) == (None, 0)
+    assert (data["archive"]["bags"], data["archive"]["problems"]) == ([], 0)
+
+
+def test_status_command_text_and_json_include_jobs_and_disk(tmp_path, small_mirror):
+    config = _config(tmp_path, small_mirror)
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "status", "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [j["job"] for j in data["jobs"]] == [
+        "nightly",
+        "weekly-report",
+        "monthly-report",
+        "term-report",
+        "fixity-fast",
+        "fixity-full",
+    ]
+    assert set(data["disk"]) == {
+        "mirror_bytes",
+        "archive_bytes",
+        "mirror_free_bytes",
+        "archive_free_bytes",
+    }
+    text = CliRunner().invoke(cli, ["--config", str(config.path), "status"]).stdout
+    lines = text.splitlines()
+    assert "jobs:" in lines
+    assert "  fixity-full: disabled" in lines
+    assert "    error: MissingExtra: WeasyPrint is not installed" in lines
+    assert any(ln.startswith("  nightly: last ok 2026-05-20T02:30:01+04:00; next ") for ln in lines)
+    assert any(ln.startswith("disk: mirror ") for ln in lines)
