@@ -110,8 +110,48 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _violation_lines(v: dict[str, Any] | None, top: int = 10) -> list[str]:
+    if not v:
+        return []
+    last = v.get("last_check")
+    when = f"check {last['id']} as of {last['as_of']}" if last else "never checked"
+    lines = [f"violations: {v['open']} open ({when}); {v['fixed']} fixed, {v['excused']} excused"]
+    if v["by_rule"]:
+        lines.append("  by rule: " + ", ".join(f"{r} {n}" for r, n in v["by_rule"].items()))
+    if v["by_teacher"]:
+        shown = v["by_teacher"][:top]
+        more = len(v["by_teacher"]) - len(shown)
+        lines.append(
+            "  by teacher: "
+            + ", ".join(
+                f"{t['teacher'] or t['teacher_id'] or 'unassigned'} {t['open']}" for t in shown
+            )
+            + (f" (+{more} more)" if more > 0 else "")
+        )
+    return lines
+
+
+def _archive_lines(a: dict[str, Any] | None) -> list[str]:
+    if not a:
+        return []
+    due = ", ".join(a["due"]) or "none"
+    overdue = ", ".join(a["full_checks_overdue"]) or "none"
+    lines = [
+        f"archive: {len(a['bags'])} bag(s) in {a['store']}; {a['problems']} failed "
+        f"check(s); due for destruction: {due}; full checks overdue: {overdue}"
+    ]
+    for b in a["bags"]:
+        check = (
+            f"{b['last_check']} {b['last_result']} at {b['last_check_at']}"
+            if b["last_check"]
+            else "never checked"
+        )
+        lines.append(f"  {b['bag']}: {check}; retain until {b['retain_until'] or '—'}")
+    return lines
+
+
 def render_ops(data: dict[str, Any]) -> list[str]:
-    """Text lines for the jobs and disk sections (the rest is rendered by cli/status.py)."""
+    """Text lines for the sections this module composes: jobs, violations, archive, disk."""
     lines: list[str] = []
     jobs = data.get("jobs")
     if jobs:
@@ -124,6 +164,8 @@ def render_ops(data: dict[str, Any]) -> list[str]:
             lines.append(f"  {j['job']}: last {last}; next {j['next_run'] or '—'}")
             if j["last_status"] == "failed" and j["last_error"]:
                 lines.append(f"    error: {j['last_error']}")
+    lines.extend(_violation_lines(data.get("violations")))
+    lines.extend(_archive_lines(data.get("archive")))
     disk = data.get("disk")
     if disk:
         lines.append(

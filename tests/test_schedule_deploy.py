@@ -112,3 +112,21 @@ def test_unknown_report_kind_in_schedule_is_a_config_error():
     config = parse_config({"schedule": {"monthly_reports": ["remarks", "gossip"]}})
     with pytest.raises(ConfigError, match=r"\[schedule\] monthly_reports: unknown document"):
         schedule_settings(config)
+
+
+def test_under_cron_a_failed_sync_is_exit_1_and_exactly_one_line_on_stderr(tmp_path):
+    from click.testing import CliRunner
+
+    path = tmp_path / "asurso-sync.toml"
+    path.write_text(
+        '[mirror]\npath = "m.db"\n[credentials]\nlogin_env = "ASURSO_CRON_LOGIN"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "-q", "sync"], env={"ASURSO_CRON_LOGIN": None}
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: no portal login: set $ASURSO_CRON_LOGIN or [credentials] login in the config\n"
+    )

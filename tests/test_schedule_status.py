@@ -106,3 +106,70 @@ def test_status_command_text_and_json_include_jobs_and_disk(tmp_path, small_mirr
     assert "    error: MissingExtra: WeasyPrint is not installed" in lines
     assert any(ln.startswith("  nightly: last ok 2026-05-20T02:30:01+04:00; next ") for ln in lines)
     assert any(ln.startswith("disk: mirror ") for ln in lines)
+
+
+def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
+    tmp_path, small_mirror
+):
+    from asurso_sync.rules import check, load_rule_settings
+
+    config = _config(tmp_path, small_mirror)
+    db = open_mirror(config.mirror_path)
+    result = check(db, load_rule_settings(config))
+    by_rule = dict(
+        db.execute(
+            "SELECT rule, count(*) FROM violations WHERE status IN ('new', 'open') "
+            "GROUP BY rule ORDER BY rule"
+        ).fetchall()
+    )
+    db.close()
+    text = CliRunner().invoke(cli, ["--config", str(config.path), "status"]).stdout
+    lines = text.splitlines()
+    total = sum(by_rule.values())
+    assert total > 0
+    assert (
+        f"violations: {total} open (check {result.check_id} as of {result.as_of}); "
+        "0 fixed, 0 excused"
+    ) in lines
+    assert "  by rule: " + ", ".join(f"{r} {n}" for r, n in by_rule.items()) in lines
+    assert any(ln.startswith("  by teacher: ") for ln in lines)
+    assert (
+        f"archive: 0 bag(s) in {tmp_path / 'archive_store'}; 0 failed check(s); "
+        "due for destruction: none; full checks overdue: none" in lines
+    )
+
+
+def test_archive_lines_name_each_bag_and_its_last_check():
+    from asurso_sync.status import render_ops
+
+    archive = {
+        "store": "/srv/archive",
+        "bags": [
+            {
+                "bag": "ej-107-2025-2026-journal-v1",
+                "retain_until": "2032-01-01",
+                "last_check": "fixity_fast",
+                "last_check_at": "2026-07-05T00:30:00+00:00",
+                "last_result": "failed",
+                "last_full_check_at": "2026-06-30T10:00:00+00:00",
+            },
+            {
+                "bag": "ej-107-2025-2026-summary-v1",
+                "retain_until": "2052-01-01",
+                "last_check": None,
+                "last_check_at": None,
+                "last_result": None,
+                "last_full_check_at": None,
+            },
+        ],
+        "problems": 1,
+        "due": [],
+        "full_checks_overdue": ["ej-107-2025-2026-summary-v1"],
+    }
+    assert render_ops({"archive": archive}) == [
+        "archive: 2 bag(s) in /srv/archive; 1 failed check(s); due for destruction: none; "
+        "full checks overdue: ej-107-2025-2026-summary-v1",
+        "  ej-107-2025-2026-journal-v1: fixity_fast failed at 2026-07-05T00:30:00+00:00; "
+        "retain until 2032-01-01",
+        "  ej-107-2025-2026-summary-v1: never checked; retain until 2052-01-01",
+    ]

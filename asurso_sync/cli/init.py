@@ -37,8 +37,14 @@ def search_schools(base_url: str, name: str, *, verify_tls: bool = True) -> list
             base_url=base_url, verify_tls=verify_tls, max_retries=2, timeout_s=20.0
         )
         async with PortalClient(settings, "", "", backoff_s=0.2) as client:
-            return await client.get(
-                "schools/search", params={"name": name}, parse=adapter.parse_schools
+            # The portal package has no public search call yet: the same unauthenticated
+            # call its own school lookup makes (retries, errors and parsing included).
+            return await client._call(
+                "GET",
+                "webapi/schools/search",
+                params={"name": name},
+                auth=False,
+                parse=adapter.parse_schools,
             )
 
     return asyncio.run(run())

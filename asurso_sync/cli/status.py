@@ -45,14 +45,5 @@ def render_status(data: dict, path: str) -> str:
             lines.append(f"  {table}: {counts['rows']} / {counts['deleted']}")
     from asurso_sync.status import render_ops
 
-    lines.extend(render_ops(data))  # jobs (last and next runs) and disk use
-    for key in ("violations", "archive"):
-        if key in data:
-            section = data[key]
-            text = (
-                section
-                if isinstance(section, str)
-                else json.dumps(section, ensure_ascii=False, default=str)
-            )
-            lines.append(f"{key}: {text}")
+    lines.extend(render_ops(data))  # jobs, violations, archive health, disk use
     return "\n".join(lines)
