@@ -469,3 +469,37 @@ def test_request_delay_paces_every_call(router, sleeps):
     finally:
         asyncio.sleep = saved
     assert delays == [0.25] * 6  # logindata, getdata, login, two calls, logout
+
+
+def test_a_call_before_login_logs_in_first(router, sleeps):
+    login = router.post("/webapi/login").respond(200, json=LOGIN_OK)
+    router.get("/webapi/terms").respond(200, json=[])
+    client = make_client(router, sleeps)
+
+    async def go():
+        async with client:
+            return await asyncio.gather(client.get("terms"), client.get("terms"))
+
+    assert asyncio.run(go()) == [[], []]
+    assert login.call_count == 1
+
+
+def test_a_failed_re_login_fails_the_waiting_calls_too(router, sleeps):
+    router.post("/webapi/login").mock(
+        side_effect=[
+            httpx.Response(200, json=LOGIN_OK),
+            httpx.Response(409, json={"message": "Неправильный пароль или имя пользователя"}),
+        ]
+    )
+    router.get("/webapi/terms").respond(401, headers={"auth-error": "SessionExpired"})
+    client = make_client(router, sleeps)
+
+    async def go():
+        async with client:
+            await client.login()
+            return await asyncio.gather(
+                *(client.get("terms") for _ in range(6)), return_exceptions=True
+            )
+
+    results = asyncio.run(go())
+    assert [str(r) for r in results] == ["Неправильный пароль или имя пользователя"] * 6

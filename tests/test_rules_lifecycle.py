@@ -184,3 +184,17 @@ def test_settings_from_config_resolve_paths_and_timezone(tmp_path):
         2.0,
         7,
     )
+
+
+def test_skip_and_class_teacher_attribution():
+    from asurso_sync.rules import evaluate
+
+    f = MirrorFactory()
+    f.lesson("2025-09-10", topic=None, homework=None)
+    as_of = dt.date(2025, 9, 12)
+    default = evaluate(f.db, parse_rule_settings({"skip": ["R02", "R03"]}), as_of)
+    assert [(x.rule, x.teacher_id) for x in default.findings] == [("R01", f.teacher_id)]
+    to_class = parse_rule_settings({"skip": ["R02", "R03"], "attribution": "class_teacher"})
+    assert [(x.rule, x.teacher_id) for x in evaluate(f.db, to_class, as_of).findings] == [
+        ("R01", f.class_teacher_id)
+    ]

@@ -66,22 +66,40 @@ def test_r14_change_seen_by_a_sync_after_term_end():
     for run_id, who in ((2, pupil), (3, other)):
         seen = f.db["sync_runs"].get(run_id)["started_at"]
         f.db["changes"].insert(
-            {"run_id": run_id, "seen_at": seen, "table_name": "period_marks",
-             "row_key": f"[{f.sg_id}, 1, {who}]", "kind": "update", "column_name": "mark",
-             "old_value": "4", "new_value": "5"}
+            {
+                "run_id": run_id,
+                "seen_at": seen,
+                "table_name": "period_marks",
+                "row_key": f"[{f.sg_id}, 1, {who}]",
+                "kind": "update",
+                "column_name": "mark",
+                "old_value": "4",
+                "new_value": "5",
+            }
         )
     got = run(f, "2025-11-10", "R14").findings
     # 20:00 UTC is 00:00 next day in Samara (UTC+4); the first change may have happened
     # before the term ended (the previous sync ran on 20 Oct), the second surely after
     assert sorted((x.key, x.entered_at, x.evidence, x.certainty, x.detail) for x in got) == [
-        ((f.sg_id, 1, pupil), "2025-10-29T00:00:00", "observed", "possible",
-         "Итоговая отметка изменена «4» → «5» (замечено 2025-10-29T00:00:00)"),
-        ((f.sg_id, 1, other), "2025-11-05T20:00:00", "observed", "certain",
-         "Итоговая отметка изменена «4» → «5» (замечено 2025-11-05T20:00:00)"),
+        (
+            (f.sg_id, 1, pupil),
+            "2025-10-29T00:00:00",
+            "observed",
+            "possible",
+            "Итоговая отметка изменена «4» → «5» (замечено 2025-10-29T00:00:00)",
+        ),
+        (
+            (f.sg_id, 1, other),
+            "2025-11-05T20:00:00",
+            "observed",
+            "certain",
+            "Итоговая отметка изменена «4» → «5» (замечено 2025-11-05T20:00:00)",
+        ),
     ]
     assert keys(f, "2025-10-28", "R14") == set()
     assert {x.key for x in run(f, "2025-11-10", "R14", evidence="certain").findings} == {
-        (f.sg_id, 1, other)}
+        (f.sg_id, 1, other)
+    }
 
 
 # --- R15–R18 КТП ----------------------------------------------------------------------------

@@ -496,7 +496,16 @@ def test_late_ktp_appears_when_created(app, school):
 
 
 def test_bad_parameters_are_client_errors(admin):
-    assert admin.get("/webapi/grade/journal", params={"sgId": "abc", "termId": 26901}).status_code == 400
-    assert admin.get("/webapi/grade/journal", params={"sgId": 99999, "termId": 26901}).status_code == 404
-    assert admin.get("/webapi/subjectplans/getForSubjectGroup", params={"sgId": "x"}).status_code == 404
+    assert (
+        admin.get("/webapi/grade/journal", params={"sgId": "abc", "termId": 26901}).status_code
+        == 400
+    )
+    assert (
+        admin.get("/webapi/grade/journal", params={"sgId": 99999, "termId": 26901}).status_code
+        == 404
+    )
+    assert (
+        admin.get("/webapi/subjectplans/getForSubjectGroup", params={"sgId": "x"}).status_code
+        == 404
+    )
     assert admin.post("/webapi/grade/journal").status_code == 405

@@ -181,4 +181,3 @@ def _missed(db: Database, codes: Codes, student_id: int, period: Period) -> dict
     missed["total"] = sum(missed.values())
     missed["late"] = kinds.get("late", 0)
     return missed
-

@@ -112,6 +112,7 @@ class PortalClient:
         self._generation = 0
         self._rolegroup: int | None = None
         self._session_ok = asyncio.Event()
+        self._login_failed: BaseException | None = None
         self._http: httpx.AsyncClient | None = None
         self._at: str | None = None
         self._ver: str | None = None
@@ -293,7 +294,12 @@ class PortalClient:
                 return False
             self.relogins += 1
             log.info("the portal session expired; logging in again")
-            await self._login()
+            try:
+                await self._login()
+            except BaseException as exc:
+                self._login_failed = exc  # calls held for the session fail with it too
+                self._session_ok.set()
+                raise
             return True
 
     # --- calls -------------------------------------------------------------------------------
@@ -324,6 +330,10 @@ class PortalClient:
         hold: bool = True,
     ) -> Any:
         endpoint = path.removeprefix("webapi/")
+        if auth and hold and self._generation == 0:
+            async with self._login_lock:  # the first call logs in when nobody did yet
+                if self._generation == 0:
+                    await self._login()
         attempt = relogins = warnings = expired = 0
         while True:
             try:
@@ -375,6 +385,8 @@ class PortalClient:
         async with self._sem if queued else contextlib.nullcontext():
             if queued:
                 await self._session_ok.wait()
+                if self._login_failed is not None:
+                    raise self._login_failed
             if self.settings.request_delay_s > 0:
                 await asyncio.sleep(self.settings.request_delay_s)
             # Read the token only now: a call that queued through a re-login uses the new one.
