@@ -90,7 +90,32 @@ def step_sync(ctx: DemoContext) -> None:
     )
 
 
-STEPS: list[Step] = [("simulate", step_simulate), ("sync", step_sync)]
+def step_check(ctx: DemoContext) -> None:
+    """The regulation's rules over the fresh mirror, as of the demo's date."""
+    from collections import Counter
+
+    from asurso_sync.mirror.db import open_mirror
+    from asurso_sync.rules import check, parse_rule_settings
+
+    db = open_mirror(ctx.db_path)
+    try:
+        result = check(db, parse_rule_settings({}), as_of=ctx.as_of)
+    finally:
+        db.close()
+    ctx.results["check"] = result
+    by_severity = Counter(f.severity for f in result.findings)
+    ctx.say(
+        f"check: {len(result.findings)} findings of {len(result.rules)} rules as of "
+        f"{result.as_of} ({by_severity['violation']} violations, "
+        f"{by_severity['warning']} warnings, {by_severity['info']} info)"
+    )
+
+
+STEPS: list[Step] = [
+    ("simulate", step_simulate),
+    ("sync", step_sync),
+    ("check", step_check),
+]
 
 
 def add_step(name: str, func: Callable[[DemoContext], None], after: str | None = None) -> None:

@@ -129,28 +129,9 @@ def render(
 
 def _audit(db: Database, detail: str) -> None:
     """Who rendered what (152-ФЗ ст. 19 ч. 2 п. 8); ids and counts only, never names."""
-    import datetime as dt
-    import getpass
-    import sqlite3
+    from asurso_sync.mirror.audit import record_action
 
-    if "audit_log" not in db.table_names():
-        return
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name in a container
-        user = str(os.getuid())
-    try:
-        db["audit_log"].insert(
-            {
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "os_user": user,
-                "command": "report",
-                "detail": detail,
-            }
-        )
-        db.conn.commit()
-    except sqlite3.Error as exc:  # a read-only copy of the mirror still renders
-        log.warning("could not record the report in audit_log: %s", exc)
+    record_action(db, "report", detail, commit=True)
 
 
 def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any) -> ReportSettings:

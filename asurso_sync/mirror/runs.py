@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from asurso_sync.mirror.audit import record_action
+
 INTERRUPTED = "interrupted: the sync process ended before it finished"
 
 
@@ -47,6 +49,7 @@ def finish_run(db: Database, run_id: int, **fields: Any) -> None:
     fields.update(status="ok", finished_at=utc_now())
     sets = ", ".join(f"[{k}] = ?" for k in fields)
     db.conn.execute(f"UPDATE sync_runs SET {sets} WHERE id = ?", [*fields.values(), run_id])
+    record_action(db, "sync", f"run {run_id} ok")
 
 
 def fail_run(db: Database, run_id: int, error: str, **fields: Any) -> None:
@@ -58,6 +61,7 @@ def fail_run(db: Database, run_id: int, error: str, **fields: Any) -> None:
     sets = ", ".join(f"[{k}] = ?" for k in fields)
     with db.conn:
         db.conn.execute(f"UPDATE sync_runs SET {sets} WHERE id = ?", [*fields.values(), run_id])
+        record_action(db, "sync", f"run {run_id} failed")
 
 
 def last_success(db: Database) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from sqlite_utils import Database
 
+from asurso_sync.mirror.audit import record_action
 from asurso_sync.rules.base import Finding
 from asurso_sync.rules.engine import OK_SYNC, CheckResult
 
@@ -66,6 +67,11 @@ def save_check(db: Database, result: CheckResult, now: dt.datetime | None = None
                 "counts": json.dumps(result.counts(), ensure_ascii=False),
                 "notices": json.dumps(result.notices, ensure_ascii=False),
             },
+        )
+        record_action(
+            db,
+            "check",
+            f"check {check_id} as of {as_of}: {len(findings)} findings, {len(fixed)} fixed",
         )
     return result
 
