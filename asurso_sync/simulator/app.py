@@ -706,7 +706,6 @@ class Simulator:
         class_id = req.int_arg("classId")
         expand = req.arg("expand") or ""
         staff = self.school.staff
-        terms = [t.id for t in self.school.calendar.terms]
         out = []
         for g in sorted(self.school.groups.values(), key=lambda x: x.id):
             if (class_id is not None and g.class_id != class_id) or not self._may_see(
@@ -725,7 +724,7 @@ class Simulator:
                     "subjectId": g.subject_id,
                     "classId": g.class_id,
                     "teachers": teachers,
-                    "terms": terms if "terms" in expand else None,
+                    "terms": self.school.group_terms(g.id) if "terms" in expand else None,
                     "hours": g.hours,
                 }
             )

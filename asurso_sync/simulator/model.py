@@ -66,6 +66,7 @@ class Group:
     teacher_ids: tuple[int, ...]
     hours: int
     student_ids: tuple[int, ...]
+    term_ids: tuple[int, ...] = ()  # the terms the group is taught in; () = every term
 
 
 @dataclass(slots=True)
@@ -194,6 +195,11 @@ class School:
     students_by_class: dict[int, list[Student]] = field(default_factory=dict)
     groups_by_student: dict[int, list[int]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+
+    def group_terms(self, sg_id: int) -> list[int]:
+        """Ids of the terms a subject group is taught in (`subjectgroups` `terms`)."""
+        own = self.groups[sg_id].term_ids
+        return [t.id for t in self.calendar.terms if not own or t.id in own]
 
     def index(self) -> None:
         """Build the lookup tables the endpoints answer from (no scans per request)."""

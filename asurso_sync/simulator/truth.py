@@ -90,6 +90,11 @@ def _day(stamp: str) -> dt.date:
     return dt.date.fromisoformat(stamp[:10])
 
 
+def _named(name: str) -> bool:
+    """A real name: not empty and not the placeholder (R01, R02, R10)."""
+    return bool(name.strip()) and name != N.PLACEHOLDER
+
+
 class _Evaluator:
     def __init__(self, school: School, as_of: dt.date) -> None:
         self.s = school
@@ -156,19 +161,21 @@ class _Evaluator:
                 state = v.assignment(a)
                 if state is not None:
                     shown.append((a, state[0], _day(state[1])))
-            # R01: the typeId 10 topic, present, named and created by D + topic_days.
+            # R01: some named typeId 10 topic created by D + topic_days (a second, late or
+            # unnamed typeId 10 beside it does not matter; a late one alone implies D < A).
             t_deadline = d + c["topic_days"] * DAY
-            topics = [(name, created) for a, name, created in shown if a.type_id == 10]
             ok = any(
-                name.strip() and name != N.PLACEHOLDER and created <= t_deadline
-                for name, created in topics
+                a.type_id == 10 and _named(name) and created <= t_deadline
+                for a, name, created in shown
             )
-            late = any(created > t_deadline for _n, created in topics)
-            if (t_deadline < self.a and not ok) or late:
+            if t_deadline < self.a and not ok:
                 self.add("R01", deadline=t_deadline, **keys)
-            # R02: homework created by D + hw_days.
+            # R02: named homework (an empty/placeholder typeId 3 is none) created by D + hw_days.
             h_deadline = d + c["hw_days"] * DAY
-            has_hw = any(a.type_id == 3 and created <= h_deadline for a, _n, created in shown)
+            has_hw = any(
+                a.type_id == 3 and _named(name) and created <= h_deadline
+                for a, name, created in shown
+            )
             if subject not in exempt and h_deadline < self.a and not has_hw:
                 self.add("R02", deadline=h_deadline, **keys)
             # R03: some non-homework assignment by D + topic_days.
@@ -215,7 +222,7 @@ class _Evaluator:
                         self.add("R08", deadline=d + c["any_days"] * DAY, **mkeys)
                     if entered < d:
                         self.add("R09", deadline=d, **mkeys)
-                if marked and (not name.strip() or name == N.PLACEHOLDER):
+                if marked and not _named(name):
                     self.add("R10", deadline=d, **dict(keys, assignment_id=a.id))
 
     # --- R13–R14 -------------------------------------------------------------------------------
@@ -223,7 +230,7 @@ class _Evaluator:
         s, v = self.s, self.v
         for g in s.groups.values():
             pupils = v.group_students(g.id)
-            for term in s.calendar.terms:
+            for term in self.group_terms(g.id):
                 deadline = term.end - self.c["final_offset_days"] * DAY
                 entered: dict[int, dt.date] = {}
                 for pm in s.period_by_group_term.get((g.id, term.id), ()):
@@ -250,13 +257,14 @@ class _Evaluator:
         y = s.year_start
         deadline = dt.date(y, *map(int, self.c["ktp_deadline"].split("-")))
         early = dt.date(y, *map(int, self.c["ktp_early_deadline"].split("-")))
-        ended = [t for t in s.calendar.terms if t.end < self.a]
         for g in s.groups.values():
             keys = {"subject_group_id": g.id, "class_id": g.class_id, "subject_id": g.subject_id}
             plan = v.plan(g.id)
             if plan is None:
                 if deadline < self.a:
                     self.add("R15", deadline=deadline, **keys)
+                elif early < self.a:  # 26 Jun < A ≤ 31 Aug: not yet late, but warned
+                    self.add("R15", "warning", deadline=early, **keys)
                 continue
             created = _day(plan.created)
             if created > deadline:
@@ -269,7 +277,7 @@ class _Evaluator:
                 if not pl.name.strip() or not CYRILLIC.search(pl.name) or not pl.task.strip():
                     self.add("R17", plan_lesson_id=pl.id, **keys)
             held_dates = [les.date for les in s.lessons_by_group.get(g.id, ()) if v.lesson_ok(les)]
-            for term in ended:
+            for term in (t for t in self.group_terms(g.id) if t.end < self.a):
                 planned = sum(1 for pl in plan.lessons if pl.last_study_day <= term.end)
                 held = sum(1 for d in held_dates if d <= term.end)
                 if planned - held > self.c["lag_tolerance"]:
@@ -295,11 +303,19 @@ class _Evaluator:
                         self.add("R19", class_id=k.id, subject_id=subject_id, student_id=sid)
             if first_week_end < self.a and not self._held_in_first_week(groups, first_week_end):
                 self.add("R20", deadline=first_week_end, class_id=k.id)
-            if pupils and all(_day(s.students[sid].added) > list_day for sid in pupils):
+            if self.a <= list_day:
+                continue  # R21 applies once the list deadline (5 Sep) has passed
+            # the list was empty on 5 Sep: no pupil at all, or every pupil added later
+            if not any(_day(s.students[sid].added) <= list_day for sid in pupils):
                 self.add("R21", deadline=list_day, class_id=k.id)
             for sid in pupils:
                 if not s.students[sid].health_filled:
                     self.add("R21", class_id=k.id, student_id=sid)
+
+    def group_terms(self, sg_id: int) -> list[Any]:
+        """The terms of the year the subject group is taught in (`subjectgroups` `terms`)."""
+        own = set(self.s.group_terms(sg_id))
+        return [t for t in self.s.calendar.terms if t.id in own]
 
     def _held_in_first_week(self, groups: list[Any], week_end: dt.date) -> bool:
         for g in groups:
