@@ -111,10 +111,89 @@ def step_check(ctx: DemoContext) -> None:
     )
 
 
+def _pdf_available() -> bool:
+    from asurso_sync.documents.output import load_weasyprint
+    from asurso_sync.errors import MissingExtra
+
+    try:
+        load_weasyprint()
+    except MissingExtra as exc:
+        log.warning("%s", exc)
+        return False
+    return True
+
+
+def step_reports(ctx: DemoContext) -> None:
+    """D1, D2, D5, D6, D7 and D8 of the demo school; PDF/A when WeasyPrint is installed."""
+    from asurso_sync.documents import demo_step
+
+    fmt = "pdf" if _pdf_available() else "html"
+    folder = ctx.out / "reports"
+    made = demo_step(ctx.db_path, folder, fmt=fmt)
+    ctx.results["reports"] = made
+    files = sum(len(paths) for paths in made.values())
+    ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8 as {fmt.upper()} ({files} files)")
+    if fmt == "html":
+        ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
+
+
+def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callable[..., list[Path]]:
+    """A renderer for the archive that copies what the reports step already rendered (same
+    mirror, same document, same class) and renders anything else."""
+    import shutil
+
+    from asurso_sync.documents import render, resolve_kind
+
+    def renderer(db: Any, kind: str, out_dir: Path, **params: Any) -> list[Path]:
+        key = (resolve_kind(kind), params.get("class_name"))
+        plain = set(params) <= {"fmt", "class_name", "settings"}
+        cached = made.get(key)
+        if (
+            plain
+            and params.get("fmt") == "pdf"
+            and cached
+            and any(p.suffix == ".pdf" for p in cached)
+        ):
+            out = Path(out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            return [Path(shutil.copy2(p, out / p.name)) for p in cached]
+        return render(db, kind, out_dir, **params)
+
+    return renderer
+
+
+def step_archive(ctx: DemoContext) -> None:
+    """Seal the demo year into the journal (5-year) and summary (25-year) bags."""
+    from asurso_sync.archive import demo_step, register_rows
+    from asurso_sync.config import ArchiveSettings, Config, MirrorSettings
+
+    made = ctx.results.get("reports") or {}
+    if not any(p.suffix == ".pdf" for paths in made.values() for p in paths):
+        ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
+        return
+    store = ctx.out / "archive_store"
+    config = Config(
+        archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
+    )
+    bags = demo_step(config, ctx.db_path, renderer=_reusing_renderer(made))
+    ctx.results["archive"] = bags
+    seen = set()
+    for row in register_rows(config):
+        if row["bag"] in seen:
+            continue
+        seen.add(row["bag"])
+        ctx.say(
+            f"archive: {store / row['bag']} — may be destroyed from {row['destroy_from']}; "
+            f"tagmanifest SHA-512 {row['digest_sha512'][:16]}…"
+        )
+
+
 STEPS: list[Step] = [
     ("simulate", step_simulate),
     ("sync", step_sync),
     ("check", step_check),
+    ("reports", step_reports),
+    ("archive", step_archive),
 ]
 
 

@@ -479,7 +479,19 @@ def test_render_accepts_a_mirror_path(tmp_path):
 def test_demo_step_renders_the_six_documents(db, tmp_path):
     from asurso_sync.documents import demo_step
 
-    paths = demo_step(db, tmp_path)
+    made = demo_step(db, tmp_path)
+    assert sorted(made) == [
+        ("D1", None),
+        ("D2", None),
+        ("D5", "5а"),
+        ("D5", "5б"),
+        ("D6", None),
+        ("D7", "5а"),
+        ("D7", "5б"),
+        ("D8", "5а"),
+        ("D8", "5б"),
+    ]
+    paths = [p for files in made.values() for p in files]
     folders = sorted({p.parent.name for p in paths})
     assert folders == [
         "D1_remarks",

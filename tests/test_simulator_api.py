@@ -138,7 +138,7 @@ def test_structure_endpoints_field_names(admin):
 
 def test_classes_subjects_groups(admin, school):
     classes = admin.get("/webapi/classes", params={"expand": "chiefs"}).json()
-    assert [c["name"] for c in classes] == ["5а", "5б"]
+    assert [c["name"] for c in classes] == ["5а", "5б", "5в"]  # 5в: no pupils yet
     first = classes[0]
     assert set(first) == {"id", "name", "grade", "letter", "chiefs"}
     assert first["grade"] == {"id": 5, "name": "5"} and first["letter"] == "а"
@@ -161,6 +161,8 @@ def test_classes_subjects_groups(admin, school):
     )
     assert groups[0]["name"] == "5а/Русский язык"
     assert groups[0]["terms"] == [26901, 26902, 26903, 26904]
+    half_year = [g["terms"] for g in groups if g["name"] == "5а/Информатика"]
+    assert half_year == [[26901, 26902]]  # a first-half-year course: its own terms only
     english = [g["name"] for g in groups if "Английский" in g["name"]]
     assert english == ["5а/Английский язык (1 подгр.)", "5а/Английский язык (2 подгр.)"]
     plain = admin.get("/webapi/subjectgroups", params={"classId": 101}).json()

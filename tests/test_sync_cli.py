@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from unittest.mock import patch
 
 import pytest
 from click.testing import CliRunner
 
 from asurso_sync.cli import cli
+from asurso_sync.demo import STEPS
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.simulator import make_app, serve
 
@@ -66,7 +68,7 @@ def test_sync_logs_counts_never_secrets_or_names_even_with_vv(portal, tmp_path):
     assert re.match(r"sync ok: run 1 \(since\): \d+ journals, \d+ requests", result.stdout)
     log = result.stderr
     assert "HTTP Request: GET" in log  # -vv really shows httpx's lines
-    assert "discovered 2 classes" in log
+    assert "discovered 3 classes" in log
     assert account["password"] not in log
     assert "ESRNSec=" not in log and "NSSESSIONID=" not in log
     assert not re.search(r"\d{20,}", log)  # the simulator's `at` tokens are 26 digits
@@ -144,7 +146,9 @@ def test_status_without_a_mirror_says_so(tmp_path):
 
 def test_demo_small_serves_syncs_and_summarises(tmp_path):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--size", "small"])
+    steps = [s for s in STEPS if s[0] in ("simulate", "sync")]
+    with patch("asurso_sync.demo.STEPS", steps):
+        result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--size", "small"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith(
@@ -153,5 +157,42 @@ def test_demo_small_serves_syncs_and_summarises(tmp_path):
     assert lines[1].startswith(f"mirror: {out / 'asurso.db'} — ")
     db = open_mirror(out / "asurso.db")
     assert db["sync_runs"].get(1)["status"] == "ok"
-    assert db["classes"].count == 2
+    assert db["classes"].count == 3
     assert oct(out.stat().st_mode & 0o777) == "0o700"
+
+
+def test_demo_checks_renders_and_archives_the_year(tmp_path):
+    """The whole job: sync, check, the six documents and two sealed bags the validator accepts."""
+    import bagit
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["-q", "demo", "--out", str(out), "--size", "small"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith("check: ") and " findings of 23 rules as of 2026-06-30 " in lines[2]
+    assert lines[3] == (
+        f"reports: {out / 'reports'} — D1, D2, D5, D6, D7, D8 as PDF (" + lines[3].split("(")[1]
+    )
+    folders = sorted(p.name for p in (out / "reports").iterdir())
+    assert folders == [
+        "D1_remarks",
+        "D2_filling",
+        "D5_class-progress",
+        "D6_attendance",
+        "D7_journal",
+        "D8_summary-sheet",
+    ]
+    assert len(list((out / "reports" / "D7_journal").glob("*.pdf"))) == 3
+    bags = sorted(p.name for p in (out / "archive_store").iterdir() if p.name.startswith("ej-"))
+    assert bags == ["ej-107-2025-2026-journal-v1", "ej-107-2025-2026-summary-v1"]
+    assert lines[4].startswith(
+        f"archive: {out / 'archive_store' / bags[0]} — may be destroyed from 2032-01-01"
+    )
+    assert lines[5].startswith(
+        f"archive: {out / 'archive_store' / bags[1]} — may be destroyed from 2052-01-01"
+    )
+    for bag in bags:
+        bagit.Bag(str(out / "archive_store" / bag)).validate()
+    db = open_mirror(out / "asurso.db")
+    assert db["check_runs"].count == 1
+    assert db["violations"].count > 0

@@ -4,7 +4,9 @@ Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
   teacher=None, settings=None, register_rows=None) -> list[Path]`
-* `demo_step(db, out_dir, *, fmt="html") -> list[Path]` — D1, D2, D5, D6, D7, D8 of the demo school.
+* `render_classes(db_path, kind, out_dir, *, fmt, classes=None, workers=None)` — one document
+  per class in a process pool -> {class name: files}.
+* `demo_step(db_path, out_dir, *, fmt="html")` — D1, D2, D5, D6, D7, D8 of the demo school.
 * `KINDS` — kind names and aliases; `resolve_kind(kind)` -> "D1".."D10".
 """
 
@@ -38,7 +40,16 @@ KINDS: dict[str, tuple[str, str, str]] = {
 ALIASES = {name: kind for kind, (_, name, _) in KINDS.items()}
 DEMO_KINDS = ("D1", "D2", "D5", "D6", "D7", "D8")
 
-__all__ = ["KINDS", "ReportError", "ReportSettings", "demo_step", "render", "resolve_kind"]
+__all__ = [
+    "KINDS",
+    "ReportError",
+    "ReportSettings",
+    "class_names",
+    "demo_step",
+    "render",
+    "render_classes",
+    "resolve_kind",
+]
 
 
 def resolve_kind(kind: str) -> str:
@@ -147,18 +158,73 @@ def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any
     return replace(rs, register_rows=tuple(rows or ()))
 
 
+PER_CLASS_KINDS = ("D5", "D7", "D8")
+
+
+def class_names(db: Database | str | os.PathLike[str]) -> list[str]:
+    """The year's classes in school order (1а, 1б, …, 11б)."""
+    database = _open(db)
+    return [
+        r[0]
+        for r in database.execute(
+            "SELECT name FROM classes WHERE deleted_at IS NULL "
+            "ORDER BY CAST(grade AS INTEGER), letter, name"
+        )
+    ]
+
+
+def _render_one(args: tuple[Any, str, str, str, str, Any]) -> tuple[str, list[str]]:
+    mirror, code, out_dir, fmt, class_name, settings = args
+    paths = render(mirror, code, out_dir, fmt=fmt, class_name=class_name, settings=settings)
+    return class_name, [str(p) for p in paths]
+
+
+def render_classes(
+    db: Database | str | os.PathLike[str],
+    kind: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    classes: list[str] | None = None,
+    settings: Any = None,
+    workers: int | None = None,
+) -> dict[str, list[Path]]:
+    """One document per class, rendered in a pool of processes (WeasyPrint's layout is
+    CPU-bound and single-threaded, so this is what makes a whole school's D7 take minutes,
+    not a quarter of an hour). An open Database (e.g. in memory) is rendered in this process.
+    Returns {class name: files written}."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    code = resolve_kind(kind)
+    names = classes if classes is not None else class_names(db)
+    in_process = isinstance(db, Database)
+    source = db if in_process else str(db)
+    jobs = [(source, code, str(out_dir), fmt, name, settings) for name in names]
+    workers = 1 if in_process else (workers or min(len(jobs), os.cpu_count() or 1) or 1)
+    if workers == 1 or len(jobs) <= 1:
+        results = [_render_one(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_render_one, jobs))
+    return {name: [Path(p) for p in paths] for name, paths in results}
+
+
 def demo_step(
     db: Database | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     *,
     fmt: str = "html",
     settings: Any = None,
-) -> list[Path]:
-    """The demo's documents: D1, D2, D5, D6, D7, D8 of the whole school, one folder each."""
-    written: list[Path] = []
+) -> dict[tuple[str, str | None], list[Path]]:
+    """The demo's documents: D1, D2 and D6 for the school, D5, D7 and D8 per class, one
+    folder per document. Returns {(kind, class name or None): files} so that the archive
+    can reuse the per-class prints instead of rendering them again."""
+    made: dict[tuple[str, str | None], list[Path]] = {}
     for code in DEMO_KINDS:
-        name = KINDS[code][1]
-        written.extend(
-            render(db, code, Path(out_dir) / f"{code}_{name}", fmt=fmt, settings=settings)
-        )
-    return written
+        folder = Path(out_dir) / f"{code}_{KINDS[code][1]}"
+        if code in PER_CLASS_KINDS:
+            per_class = render_classes(db, code, folder, fmt=fmt, settings=settings)
+            made.update({(code, name): paths for name, paths in per_class.items()})
+        else:
+            made[(code, None)] = render(db, code, folder, fmt=fmt, settings=settings)
+    return made

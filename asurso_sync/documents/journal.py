@@ -8,6 +8,7 @@ topics/homework pages and lessons planned/given; the certification page «Про
 
 from __future__ import annotations
 
+from markupsafe import Markup, escape
 from sqlite_utils import Database
 
 from asurso_sync.documents.common import (
@@ -23,6 +24,13 @@ from asurso_sync.documents.common import (
     terms,
     year,
 )
+from asurso_sync.documents.journal_layout import (
+    HEAD_FILL,
+    PERIOD_FILL,
+    mm,
+    rules_svg,
+    topic_pages,
+)
 from asurso_sync.documents.journal_data import (
     cells,
     class_groups,
@@ -34,6 +42,19 @@ from asurso_sync.documents.settings import ReportSettings
 
 COLUMNS_PER_PAGE = 25
 CELL = 6  # characters per grid column: the grid is monospace text over ruled lines (fast PDF)
+# The grid's geometry in mm. A band is one block of columns for the group's pupils: three text
+# blocks (numbers, names, marks — one line per pupil) over absolutely placed rules, so the PDF
+# engine lays out a few text lines per pupil instead of a box per mark. Bands stack on a
+# landscape page as long as they fit, so a 12-pupil subgroup takes a third of the sheets.
+CHAR_MM = 6.5 * 1233 / 2048 * 25.4 / 72  # DejaVu Sans Mono advance at 6.5pt
+ROW_MM = 4.0
+NO_MM = 6.0
+NAME_MM = 46.0
+BAND_GAP_MM = 3.0
+GRID_HEIGHT_MM = 164.0  # landscape A4 page body under the section title and subtitle
+MAX_ROWS = int(GRID_HEIGHT_MM // ROW_MM) - 1  # pupils per band (the head row takes one)
+CELL_MM = CELL * CHAR_MM
+GRID_LEFT_MM = NO_MM + NAME_MM
 PLAN_SQL = """SELECT count(*) AS n, sum(coalesce(hours, 1)) AS h FROM plan_lessons
                WHERE subject_group_id = ? AND deleted_at IS NULL"""
 
@@ -76,33 +97,15 @@ def group_section(
     finals = group_period_marks(db, g["id"])
     members = [p for p in pupils if p["id"] in g["students"]] or pupils
     cols = grid_columns(group_lessons, periods, data_day)
-    pages = []
-    for part in chunks(cols, COLUMNS_PER_PAGE):
-        body = []
-        pad = [fit("")] * (COLUMNS_PER_PAGE - len(part))
-        for i, p in enumerate(members, 1):
-            row = []
-            for col in part:
-                if col["kind"] == "lesson":
-                    cell = grid.get((col["lesson"]["id"], p["id"]))
-                    text = ""
-                    if cell:
-                        text = " ".join(x for x in (cell["absence"], "/".join(cell["marks"])) if x)
-                    row.append(fit(text))
-                else:
-                    row.append(fit(finals.get((col["term"]["id"], p["id"]), "")))
-            body.append({"n": i, "name": p["full_name"], "cells": row + pad})
-        month = _months(part)
-        pages.append(
-            {
-                "heads": [fit(c["head"]) for c in part] + pad,
-                "kinds": [c["kind"] for c in part] + ["pad"] * len(pad),
-                "rows": body,
-                "months": month,
-                "width": COLUMNS_PER_PAGE * CELL,
-                "cell": CELL,
-            }
-        )
+    bands = [
+        grid_band(part, rows, finals, grid)
+        for part in chunks(cols, COLUMNS_PER_PAGE)
+        for rows in chunks(list(enumerate(members, 1)), MAX_ROWS)
+    ]
+    pages = [
+        {"bands": sheet, "months": _months([c for b in sheet for c in b["cols"]])}
+        for sheet in chunks(bands, bands_per_page(len(members)))
+    ]
     topics = [
         {
             "n": i,
@@ -123,11 +126,67 @@ def group_section(
         "teacher": g["teacher"],
         "pages": pages,
         "topics": topics,
+        "topic_pages": topic_pages(topics),
         "planned": planned,
         "given": given,
         "lag": max(0, planned - given),
         "plan_lessons": plan[0] if plan else 0,
     }
+
+
+def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid: dict) -> dict:
+    """One band: up to COLUMNS_PER_PAGE columns for some pupils, as lines of monospace text."""
+    lines = [_grid_line([c["head"] for c in part], part)]
+    for _, p in rows:
+        texts = []
+        for col in part:
+            if col["kind"] == "lesson":
+                cell = grid.get((col["lesson"]["id"], p["id"]))
+                text = ""
+                if cell:
+                    text = " ".join(x for x in (cell["absence"], "/".join(cell["marks"])) if x)
+            else:
+                text = finals.get((col["term"]["id"], p["id"]), "")
+            texts.append(text)
+        lines.append(_grid_line(texts, part))
+    height = (len(rows) + 1) * ROW_MM
+    return {
+        "cols": part,
+        "numbers": [str(i) for i, _ in rows],
+        "names": [p["full_name"] for _, p in rows],
+        "cells": Markup("\n").join(lines),
+        "height": mm(height),
+        "width": mm(GRID_LEFT_MM + COLUMNS_PER_PAGE * CELL_MM),
+        "rules": band_rules(len(rows) + 1, [k for k, c in enumerate(part) if c["kind"] == "period"]),
+        "cells_left": mm(GRID_LEFT_MM),
+        "cells_width": mm(COLUMNS_PER_PAGE * CELL_MM),
+        "text_style": f"line-height:{mm(ROW_MM)};height:{mm(height)}",
+    }
+
+
+def band_rules(lines: int, shaded: list[int]) -> str:
+    """Rules around №, the name and every column; the head line and period columns shaded."""
+    xs = [0, NO_MM] + [GRID_LEFT_MM + k * CELL_MM for k in range(COLUMNS_PER_PAGE + 1)]
+    ys = [k * ROW_MM for k in range(lines + 1)]
+    fills = [(0.0, 0.0, xs[-1], ROW_MM, HEAD_FILL)] + [
+        (GRID_LEFT_MM + k * CELL_MM, 0.0, CELL_MM, ys[-1], PERIOD_FILL) for k in shaded
+    ]
+    return rules_svg(xs, ys, fills)
+
+
+def _grid_line(texts: list[str], part: list[dict]) -> Markup:
+    """Cells padded to CELL characters (empty columns too), period marks in bold."""
+    out = [
+        Markup("<b>%s</b>") % fit(t) if c["kind"] == "period" else escape(fit(t))
+        for t, c in zip(texts, part, strict=True)
+    ]
+    return Markup("").join(out)
+
+
+def bands_per_page(members: int) -> int:
+    """How many bands of this many pupils fit one landscape page (at least one)."""
+    band = (min(members, MAX_ROWS) + 1) * ROW_MM
+    return max(1, int((GRID_HEIGHT_MM + BAND_GAP_MM) // (band + BAND_GAP_MM)))
 
 
 def _months(part: list[dict]) -> str:
