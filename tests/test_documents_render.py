@@ -81,7 +81,7 @@ def test_d1_remarks_of_a_teacher(db, tmp_path):
         [
             "R01",
             "5б",
-            "5б/Математика",
+            "Математика",
             "10.09.2025",
             "12.09.2025",
             "10.09.2025",
@@ -90,13 +90,18 @@ def test_d1_remarks_of_a_teacher(db, tmp_path):
         [
             "R01",
             "5а",
-            "5а/Математика",
+            "Математика",
             "06.10.2025",
             "08.10.2025",
             "06.10.2025",
             "не устранено с 08.10.2025",
         ],
-        ["R02", "5а", "5а/Математика", "07.11.2025", "14.11.2025", "07.11.2025", "новое"],
+        ["R02", "5а", "Математика", "07.11.2025", "14.11.2025", "07.11.2025", "новое"],
+    ]
+    assert [r[5:7] for r in remarks[1:]] == [
+        ["Тема урока не внесена в день урока", "тема урока не указана"],
+        ["Тема урока не внесена в день урока", "тема урока не указана"],
+        ["Домашнее задание не выдано в день урока", "домашнее задание не задано"],
     ]
     fixed = read_csv(by_name(paths, "t201.fixed.csv"))
     assert [r[1] for r in fixed[1:]] == ["R06"]
@@ -108,10 +113,52 @@ def test_d1_remarks_of_a_teacher(db, tmp_path):
         "Петрова Мария Ивановна",
         "Смирнова Елена Викторовна",
         "С замечаниями ознакомлен(а)",
-        "Устранено за период",
+        "2. Замечания (3)",
+        "3. Устранено с прошлого списка (1)",
         "данные на 14.11.2025 22:00",
     ]:
         assert text in html
+    # Rows come grouped by rule: the wording and clause once per group, with the count.
+    import re
+
+    assert re.findall(r'<tr class="rule">(.*?)</tr>', html) == [
+        '<td colspan="8">R01. Тема урока не внесена в день урока <span class="clause">'
+        '(п. 7.4; Регламент, учитель п. 9)</span><span class="count">замечаний: 2</span></td>',
+        '<td colspan="8">R02. Домашнее задание не выдано в день урока <span class="clause">'
+        '(п. 7.4; Регламент, учитель п. 8)</span><span class="count">замечаний: 1</span></td>',
+        '<td colspan="8">R06. Письменная работа оценена позже 5 дней <span class="clause">'
+        '(Регламент, учитель п. 5)</span><span class="count">замечаний: 1</span></td>',
+    ]
+    assert html.count("Тема урока не внесена в день урока") == 2  # summary row + group heading
+
+
+def test_d1_detail_names_the_pupil_shortly_and_never_a_mark():
+    from asurso_sync.documents.remarks import short_detail
+
+    v = {
+        "detail": "Оценка 5 внесена 2025-09-29T16:27:00, срок 2025-09-28",
+        "deadline": "2025-09-28",
+        "student_name": "Филатов Иван Борисович",
+        "task_type": "Контрольная работа",
+    }
+    assert short_detail(v) == "Филатов И. Б.; Контрольная работа; Оценка внесена 29.09.2025 16:27"
+    v = {"detail": "Урок КТП: нет задания", "deadline": None, "student_name": None}
+    assert short_detail(v) == "Урок КТП: нет задания"
+    v = {
+        "detail": "Нет итоговой отметки за период (срок 2026-05-22)",
+        "deadline": "2026-05-22",
+        "student_name": "Климова Вера",
+    }
+    assert short_detail(v) == "Климова В.; Нет итоговой отметки за период"
+
+
+def test_d1_subject_drops_the_class_prefix_only():
+    from asurso_sync.documents.remarks import subject_of
+
+    row = {"class_name": "5а", "subject_name": "Математика"}
+    assert subject_of({**row, "group_name": "5а/Английский язык/1 гр"}) == "Английский язык/1 гр"
+    assert subject_of({**row, "group_name": "5б/Математика"}) == "5б/Математика"
+    assert subject_of({**row, "group_name": None}) == "Математика"
 
 
 def test_d1_summary_compares_with_the_previous_list(db, tmp_path):

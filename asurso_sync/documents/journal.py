@@ -24,36 +24,43 @@ from asurso_sync.documents.common import (
     terms,
     year,
 )
-from asurso_sync.documents.journal_layout import (
-    HEAD_FILL,
-    PERIOD_FILL,
-    mm,
-    rules_svg,
-    topic_pages,
-)
 from asurso_sync.documents.journal_data import (
     cells,
     class_groups,
     group_period_marks,
     lessons,
 )
+from asurso_sync.documents.journal_layout import (
+    HEAD_FILL,
+    PERIOD_FILL,
+    fit_name,
+    lines_html,
+    mm,
+    rules_svg,
+    topic_pages,
+)
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.settings import ReportSettings
 
 COLUMNS_PER_PAGE = 25
 CELL = 6  # characters per grid column: the grid is monospace text over ruled lines (fast PDF)
-# The grid's geometry in mm. A band is one block of columns for the group's pupils: three text
-# blocks (numbers, names, marks — one line per pupil) over absolutely placed rules, so the PDF
-# engine lays out a few text lines per pupil instead of a box per mark. Bands stack on a
-# landscape page as long as they fit, so a 12-pupil subgroup takes a third of the sheets.
-CHAR_MM = 6.5 * 1233 / 2048 * 25.4 / 72  # DejaVu Sans Mono advance at 6.5pt
+# The grid's geometry in mm. A band is one block of columns for the group's pupils: a monospace
+# column (№, blanks, marks — one line per pupil) with the names laid over the blanks, on one SVG
+# background of rules, so the PDF engine lays out two lines per pupil instead of a box per mark
+# (journal_layout.py).
+# Bands stack on a landscape page while they fit: a 12-pupil subgroup takes a third of the
+# sheets it took with one band a page.
+GRID_PT = 6.5
+CHAR_MM = GRID_PT * 1233 / 2048 * 25.4 / 72  # DejaVu Sans Mono advance (0.602 em)
 ROW_MM = 4.0
-NO_MM = 6.0
-NAME_MM = 46.0
+NO_CH = 4  # the № column is the first CELL of the monospace line
+NAME_CH = 33  # room left in the monospace line for the names block laid over it
 BAND_GAP_MM = 3.0
 GRID_HEIGHT_MM = 164.0  # landscape A4 page body under the section title and subtitle
 MAX_ROWS = int(GRID_HEIGHT_MM // ROW_MM) - 1  # pupils per band (the head row takes one)
 CELL_MM = CELL * CHAR_MM
+NO_MM = NO_CH * CHAR_MM
+NAME_MM = NAME_CH * CHAR_MM
 GRID_LEFT_MM = NO_MM + NAME_MM
 PLAN_SQL = """SELECT count(*) AS n, sum(coalesce(hours, 1)) AS h FROM plan_lessons
                WHERE subject_group_id = ? AND deleted_at IS NULL"""
@@ -136,8 +143,8 @@ def group_section(
 
 def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid: dict) -> dict:
     """One band: up to COLUMNS_PER_PAGE columns for some pupils, as lines of monospace text."""
-    lines = [_grid_line([c["head"] for c in part], part)]
-    for _, p in rows:
+    lines = [Markup("<b>%s</b>") % _lead("№") + _grid_line([c["head"] for c in part], part)]
+    for i, p in rows:
         texts = []
         for col in part:
             if col["kind"] == "lesson":
@@ -148,18 +155,20 @@ def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid
             else:
                 text = finals.get((col["term"]["id"], p["id"]), "")
             texts.append(text)
-        lines.append(_grid_line(texts, part))
+        lines.append(escape(_lead(str(i))) + _grid_line(texts, part))
     height = (len(rows) + 1) * ROW_MM
     return {
         "cols": part,
-        "numbers": [str(i) for i, _ in rows],
-        "names": [p["full_name"] for _, p in rows],
-        "cells": Markup("\n").join(lines),
+        "names": lines_html(fit_name(p["full_name"], NAME_MM - 1, GRID_PT) for _, p in rows),
+        "cells": lines_html(lines),
         "height": mm(height),
         "width": mm(GRID_LEFT_MM + COLUMNS_PER_PAGE * CELL_MM),
-        "rules": band_rules(len(rows) + 1, [k for k, c in enumerate(part) if c["kind"] == "period"]),
-        "cells_left": mm(GRID_LEFT_MM),
-        "cells_width": mm(COLUMNS_PER_PAGE * CELL_MM),
+        "rules": band_rules(
+            len(rows) + 1, [k for k, c in enumerate(part) if c["kind"] == "period"]
+        ),
+        "cells_width": mm(GRID_LEFT_MM + COLUMNS_PER_PAGE * CELL_MM),
+        "names_left": mm(NO_MM + 0.8),
+        "names_width": mm(NAME_MM - 0.8),
         "text_style": f"line-height:{mm(ROW_MM)};height:{mm(height)}",
     }
 
@@ -174,8 +183,13 @@ def band_rules(lines: int, shaded: list[int]) -> str:
     return rules_svg(xs, ys, fills)
 
 
+def _lead(number: str) -> str:
+    """The monospace line's start: № centred in its column, blanks under the name."""
+    return number.center(NO_CH) + " " * NAME_CH
+
+
 def _grid_line(texts: list[str], part: list[dict]) -> Markup:
-    """Cells padded to CELL characters (empty columns too), period marks in bold."""
+    """One line of the band: cells padded to CELL characters, period marks in bold."""
     out = [
         Markup("<b>%s</b>") % fit(t) if c["kind"] == "period" else escape(fit(t))
         for t, c in zip(texts, part, strict=True)

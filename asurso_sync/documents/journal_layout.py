@@ -1,18 +1,22 @@
 """Page geometry of D7 computed up front, so WeasyPrint lays out lines of text, not boxes.
 
-A year's journal is ~80 pages a class; a table cell or an inline-block per mark made WeasyPrint
-spend ~0.3 s a page. Here every grid band and every topics page is a few blocks of
-`white-space: pre` text (one line per pupil or per wrapped topic line) over one SVG background
-that draws all the rules, and the pagination is decided in Python: bands per page from the
-group's size, topic rows per page from their wrapped line counts (text measured with the
-font's own advance widths).
+A year's journal is ~80 pages a class; a table cell or an inline-block per mark (and per-cell
+borders) made WeasyPrint spend ~0.25 s CPU a page. Here every grid band and every topics page is
+two or three absolutely placed columns of fixed-height one-line blocks (`white-space: pre`;
+№, dates and marks in monospace so one line carries many columns) over one SVG background that
+draws all the rules and shading, and the pagination is decided in Python: bands per page from
+the group's size, topic rows per page from their wrapped line counts (text measured with
+DejaVu Sans' own advance widths, so Python's line breaks are the ones printed).
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+from collections.abc import Iterable
 from urllib.parse import quote
+
+from markupsafe import Markup
 
 RULE_MM = 0.18  # 0.5pt
 HEAD_FILL = "#eee"
@@ -22,8 +26,19 @@ PERIOD_FILL = "#ddd"
 TOPIC_PT = 8.0
 TOPIC_ROW_MM = 4.2
 TOPIC_PAD_MM = 1.0
-TOPIC_WIDTHS_MM = (8.0, 19.0, 98.0, 55.0)
-TOPIC_HEAD = ("№", "Дата", "Что пройдено на уроке", "Домашнее задание")
+TOPIC_CHAR_MM = TOPIC_PT * 1233 / 2048 * 25.4 / 72  # DejaVu Sans Mono advance
+TOPIC_NO_CH, TOPIC_DATE_CH = 4, 12  # № and date share one monospace block
+TOPIC_WIDTHS_MM = (
+    TOPIC_NO_CH * TOPIC_CHAR_MM,
+    TOPIC_DATE_CH * TOPIC_CHAR_MM,
+    95.0,
+    180.0 - 95.0 - (TOPIC_NO_CH + TOPIC_DATE_CH) * TOPIC_CHAR_MM,
+)
+TOPIC_HEAD = (
+    "№".center(TOPIC_NO_CH) + "Дата".center(TOPIC_DATE_CH),
+    "Что пройдено на уроке",
+    "Домашнее задание",
+)
 TOPIC_BODY_MM = 250.0  # under the section title; the last page also holds the totals
 TOPIC_LINES = int(TOPIC_BODY_MM // TOPIC_ROW_MM) - 1  # text lines per page (head row aside)
 FIT_SLACK = 0.97  # measured widths ignore kerning; keep a little room
@@ -32,6 +47,13 @@ FALLBACK_EM = 0.8  # per character when the font file cannot be found
 
 def mm(value: float) -> str:
     return f"{value:.2f}mm"
+
+
+def lines_html(lines: Iterable[str]) -> Markup:
+    """One fixed-height block per line (escaped unless Markup). Not one text with newlines or
+    <br>: WeasyPrint re-shapes the rest of such a text, or re-walks the rest of its runs, for
+    each line — quadratic in the length of the column."""
+    return Markup("").join(Markup("<div>%s</div>") % line for line in lines)
 
 
 def rules_svg(
@@ -106,6 +128,20 @@ def wrap(text: str, width_mm: float, pt: float = TOPIC_PT) -> list[str]:
     return lines
 
 
+def fit_name(name: str, width_mm: float, pt: float) -> str:
+    """A pupil's full name shortened to initials only when it would not fit its column."""
+    parts = name.split()
+    tries = [name]
+    if len(parts) >= 3:
+        tries.append(" ".join(parts[:2] + [p[0] + "." for p in parts[2:]]))
+    if len(parts) >= 2:
+        tries.append(" ".join(parts[:1] + [p[0] + "." for p in parts[1:]]))
+    for text in tries:
+        if text_mm(text, pt) <= width_mm * FIT_SLACK:
+            return text
+    return tries[-1]  # still too long: the column clips it
+
+
 def _longest_prefix(word: str, limit: float, pt: float) -> int:
     cut = 1
     while cut < len(word) and text_mm(word[: cut + 1], pt) <= limit:
@@ -118,8 +154,7 @@ def topic_pages(topics: list[dict]) -> list[dict]:
     rows = []
     for t in topics:
         cols = [
-            [str(t["n"])],
-            [t["date"]],
+            [str(t["n"]).center(TOPIC_NO_CH) + t["date"].center(TOPIC_DATE_CH)],
             wrap(t["topic"], TOPIC_WIDTHS_MM[2] - 2 * TOPIC_PAD_MM),
             wrap(t["homework"], TOPIC_WIDTHS_MM[3] - 2 * TOPIC_PAD_MM),
         ]
@@ -147,10 +182,12 @@ def _topic_page(rows: list[list[list[str]]]) -> dict:
     xs = [0.0]
     for w in TOPIC_WIDTHS_MM:
         xs.append(xs[-1] + w)
+    lefts = [xs[0], xs[2], xs[3]]
+    widths = [xs[2], TOPIC_WIDTHS_MM[2], TOPIC_WIDTHS_MM[3]]
     return {
         "columns": [
-            {"head": head, "lines": lines, "left": mm(x), "width": mm(w)}
-            for head, lines, x, w in zip(TOPIC_HEAD, columns, xs[:-1], TOPIC_WIDTHS_MM, strict=True)
+            {"head": head, "lines": lines_html(lines), "left": mm(x), "width": mm(w)}
+            for head, lines, x, w in zip(TOPIC_HEAD, columns, lefts, widths, strict=True)
         ],
         "height": mm(ys[-1]),
         "width": mm(xs[-1]),

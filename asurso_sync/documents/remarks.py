@@ -1,8 +1,10 @@
 """D1 — «Список замечаний по ведению ЭЖ» per teacher, for a month or a term (п. 7.4, Z-1).
 
 A remark is a violation that was open at the end of the period (its lesson on or before the
-end, not fixed by then, not excused; dates of findings are the checks' as-of dates). The list also names what was fixed during the period and compares the
-counts per rule with the previous list. Pupils' marks are never shown.
+end, not fixed by then, not excused; dates of findings are the checks' as-of dates). The list
+also names what was fixed during the period and compares the counts per rule with the previous
+list. Rows come grouped by rule (its wording printed once per group) so a landscape page holds
+30+ remarks. Pupils' marks are never shown.
 """
 
 from __future__ import annotations
@@ -52,14 +54,16 @@ def load_violations(db: Database, settings: ReportSettings) -> list[dict]:
         db,
         """
         SELECT v.*, c.name AS class_name, sg.name AS group_name, s.name AS subject_name,
-               st.full_name AS student_name, t.name AS teacher_name
+               st.full_name AS student_name, t.name AS teacher_name, at.name AS task_type
           FROM violations v
           LEFT JOIN classes c ON c.id = v.class_id
           LEFT JOIN subject_groups sg ON sg.id = v.subject_group_id
           LEFT JOIN subjects s ON s.id = coalesce(v.subject_id, sg.subject_id)
           LEFT JOIN students st ON st.id = v.student_id
           LEFT JOIN teachers t ON t.id = v.teacher_id
-         ORDER BY v.lesson_date, c.name, v.rule, v.id""",
+          LEFT JOIN assignments a ON a.id = v.assignment_id
+          LEFT JOIN assignment_types at ON at.id = a.type_id
+         ORDER BY v.rule, v.lesson_date, c.name, v.id""",
     )
     for v in found:
         v["found_on"] = local_date(v["first_found_at"], settings.timezone)
@@ -81,11 +85,40 @@ def open_on(v: dict, day: str) -> bool:
     return not (v["fixed_on"] and v["fixed_on"] <= day)
 
 
+def short_name(full_name: str | None) -> str:
+    """«Филатов Иван Борисович» -> «Филатов И. Б.», as school forms write pupils."""
+    parts = (full_name or "").split()
+    if not parts:
+        return ""
+    return " ".join([parts[0], *(f"{p[0]}." for p in parts[1:3])])
+
+
+def short_detail(v: dict) -> str:
+    """Pupil, kind of assignment and the rule's finding, without the deadline the row already
+    shows in its own column (and never a mark)."""
+    text = scrub(v["detail"])
+    deadline = fmt_date(v["deadline"])
+    if deadline:
+        text = text.replace(f", срок {deadline}", "").replace(f" (срок {deadline})", "")
+    parts = []
+    if v["student_name"]:
+        parts.append(short_name(v["student_name"]))
+    if v.get("task_type"):
+        parts.append(v["task_type"])
+    parts.append(text)
+    return "; ".join(p for p in parts if p)
+
+
+def subject_of(v: dict) -> str:
+    """The subject group's name without the class prefix («5а/Математика» -> «Математика»):
+    the class has its own column, and the short name keeps the row on one line."""
+    name = v["group_name"] or v["subject_name"] or ""
+    prefix = f"{v['class_name']}/" if v["class_name"] else None
+    return name[len(prefix) :] if prefix and name.startswith(prefix) else name
+
+
 def remark_row(n: int, v: dict, texts: dict, period: Period) -> dict:
     title, clause = texts.get(v["rule"], (v["rule"], ""))
-    details = [scrub(v["detail"])]
-    if v["student_name"]:
-        details.append(f"ученик: {v['student_name']}")
     if period.contains(v["lesson_date"]) or period.contains(v["found_on"]):
         status = "новое"
     else:
@@ -94,15 +127,25 @@ def remark_row(n: int, v: dict, texts: dict, period: Period) -> dict:
         "n": n,
         "rule": v["rule"],
         "class_name": v["class_name"] or "",
-        "subject": v["group_name"] or v["subject_name"] or "",
+        "subject": subject_of(v),
         "lesson_date": fmt_date(v["lesson_date"]),
         "text": title,
         "clause": clause,
-        "detail": "; ".join(d for d in details if d),
+        "detail": short_detail(v),
         "found": fmt_date(v["found_on"]),
         "deadline": fmt_date(v["deadline"]),
         "status": status,
     }
+
+
+def by_rule(items: list[dict]) -> list[dict]:
+    """Rows grouped under their rule (the wording printed once per group, with the count)."""
+    groups: list[dict] = []
+    for r in items:
+        if not groups or groups[-1]["rule"] != r["rule"]:
+            groups.append({"rule": r["rule"], "text": r["text"], "clause": r["clause"], "rows": []})
+        groups[-1]["rows"].append(r)
+    return groups
 
 
 def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
@@ -138,6 +181,7 @@ def _doc(db, settings, teacher, period, mine, current, fixed, texts, issued, fix
         {
             "rule": r,
             "text": texts.get(r, (r, ""))[0],
+            "clause": texts.get(r, (r, ""))[1],
             "now": now_counts[r],
             "before": prev_counts[r],
             "delta": now_counts[r] - prev_counts[r],
@@ -162,6 +206,8 @@ def _doc(db, settings, teacher, period, mine, current, fixed, texts, issued, fix
             "summary": summary,
             "remarks": remarks,
             "closed": closed,
+            "remark_groups": by_rule(remarks),
+            "closed_groups": by_rule(closed),
             "total_now": sum(now_counts.values()),
             "total_before": sum(prev_counts.values()),
         }
