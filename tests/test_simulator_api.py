@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 
-import httpx
 import pytest
 from bs4 import BeautifulSoup
 
 from asurso_sync.simulator import build_school, make_app
+from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
 HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
@@ -28,25 +27,7 @@ def app(school):
 
 @contextlib.contextmanager
 def session(app, role, rolegroup=None):
-    acc = next(a for a in app.accounts if a["role"] == role)
-    c = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sim", headers=HEADERS)
-    c.get("/webapi/logindata")
-    auth = c.post("/webapi/auth/getdata").json()
-    inner = hashlib.md5(acc["password"].encode("cp1251")).hexdigest()
-    pw2 = hashlib.md5((auth["salt"] + inner).encode()).hexdigest()
-    form = {
-        "loginType": 1,
-        "scid": 107,
-        "un": acc["login"],
-        "pw": pw2[: len(acc["password"])],
-        "pw2": pw2,
-        "lt": auth["lt"],
-        "ver": auth["ver"],
-    }
-    if rolegroup:
-        form["rolegroup"] = rolegroup
-    body = c.post("/webapi/login", data=form).json()
-    c.headers["at"] = body["at"]
+    c = logged_in(app, role, rolegroup)
     try:
         yield c
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 
 from asurso_sync.simulator import FaultSpec, build_school, make_app, serve
 from asurso_sync.simulator.faults import FaultPlan
+from tests.simclient import login
 
 AS_OF = dt.date(2026, 5, 20)
 HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
@@ -24,26 +24,6 @@ def school():
 def client(app):
     return httpx.Client(
         transport=httpx.WSGITransport(app=app), base_url="http://sim", headers=HEADERS
-    )
-
-
-def login(c, acc):
-    c.get("/webapi/logindata")
-    auth = c.post("/webapi/auth/getdata").json()
-    pw2 = hashlib.md5(
-        (auth["salt"] + hashlib.md5(acc["password"].encode("cp1251")).hexdigest()).encode()
-    ).hexdigest()
-    return c.post(
-        "/webapi/login",
-        data={
-            "loginType": 1,
-            "scid": 107,
-            "un": acc["login"],
-            "pw": pw2[: len(acc["password"])],
-            "pw2": pw2,
-            "lt": auth["lt"],
-            "ver": auth["ver"],
-        },
     )
 
 

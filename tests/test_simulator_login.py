@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from asurso_sync.simulator import build_school, make_app
+from tests.simclient import account, hashes, login
 
 AS_OF = dt.date(2026, 5, 20)
 HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
@@ -31,34 +32,6 @@ def client(app):
         transport=httpx.WSGITransport(app=app), base_url="http://sim", headers=HEADERS
     ) as c:
         yield c
-
-
-def account(app, role):
-    return next(a for a in app.accounts if a["role"] == role)
-
-
-def hashes(password: str, salt: str) -> tuple[str, str]:
-    inner = hashlib.md5(password.encode("cp1251")).hexdigest()
-    pw2 = hashlib.md5((salt + inner).encode()).hexdigest()
-    return pw2[: len(password)], pw2
-
-
-def login(client, acc, rolegroup=None, password=None):
-    client.get("/webapi/logindata")
-    auth = client.post("/webapi/auth/getdata").json()
-    pw, pw2 = hashes(password or acc["password"], auth["salt"])
-    form = {
-        "loginType": 1,
-        "scid": acc["school_id"],
-        "un": acc["login"],
-        "pw": pw,
-        "pw2": pw2,
-        "lt": auth["lt"],
-        "ver": auth["ver"],
-    }
-    if rolegroup is not None:
-        form["rolegroup"] = rolegroup
-    return client.post("/webapi/login", data=form)
 
 
 def test_accounts_cover_every_role_with_cyrillic_passwords(app):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hashlib
 import json
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from asurso_sync.cli import cli
 from asurso_sync.simulator import build_school, ground_truth, make_app
 from asurso_sync.simulator.truth import truth_key
+from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
 HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
@@ -33,28 +33,7 @@ def truth(school):
 def served(school):
     """Every journal of the small school, fetched over HTTP as the admin."""
     app = make_app(school, as_of=AS_OF)
-    acc = next(a for a in app.accounts if a["role"] == "admin")
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url="http://sim", headers=HEADERS
-    ) as c:
-        c.get("/webapi/logindata")
-        auth = c.post("/webapi/auth/getdata").json()
-        pw2 = hashlib.md5(
-            (auth["salt"] + hashlib.md5(acc["password"].encode("cp1251")).hexdigest()).encode()
-        ).hexdigest()
-        at = c.post(
-            "/webapi/login",
-            data={
-                "loginType": 1,
-                "scid": 107,
-                "un": acc["login"],
-                "pw": pw2[: len(acc["password"])],
-                "pw2": pw2,
-                "lt": auth["lt"],
-                "ver": auth["ver"],
-            },
-        ).json()["at"]
-        c.headers["at"] = at
+    with contextlib.closing(logged_in(app, "admin")) as c:
         types = {
             t["id"]: t["name"]
             for t in c.get("/webapi/grade/assignment/types", params={"all": "true"}).json()

@@ -7,7 +7,6 @@ The expected rows are read here from the raw JSON the simulator serves (a sync h
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 
 import httpx
@@ -19,6 +18,7 @@ from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app
 from asurso_sync.sync import sync_simulator
+from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
 PLACEHOLDER = "---Не указана---"
@@ -28,31 +28,7 @@ PLACEHOLDER = "---Не указана---"
 
 
 def raw_login(app) -> httpx.Client:
-    account = next(a for a in app.accounts if a["role"] == "admin")
-    client = httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sim",
-        headers={"Referer": "http://sim/"},
-    )
-    client.get("/webapi/logindata")
-    salt = client.post("/webapi/auth/getdata").json()
-    password = account["password"]
-    inner = hashlib.md5(password.encode("cp1251")).hexdigest()
-    pw2 = hashlib.md5((salt["salt"] + inner).encode()).hexdigest()
-    answer = client.post(
-        "/webapi/login",
-        data={
-            "loginType": 1,
-            "scid": account["school_id"],
-            "un": account["login"],
-            "pw": pw2[: len(password)],
-            "pw2": pw2,
-            "lt": salt["lt"],
-            "ver": salt["ver"],
-        },
-    ).json()
-    client.headers["at"] = answer["at"]
-    return client
+    return logged_in(app, "admin")
 
 
 def served(app, only_classes: int | None = None) -> dict[str, set]:

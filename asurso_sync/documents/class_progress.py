@@ -188,25 +188,29 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 **grid,
             }
         )
-        f = grid["footer"]
-        summary = Table(
-            "footer",
-            ["показатель", "значение"],
-            [
-                ["всего обучающихся", f["total"]],
-                ["успевают", f["passing"]],
-                ["на «5»", f["excellent"]],
-                ["на «4» и «5»", f["good"]],
-                ["с одной «3»", f["one_three"]],
-                ["неуспевающие", f["failing"]],
-                ["не аттестованы", f["not_attested"]],
-                ["% успеваемости", f["progress_pct"]],
-                ["% качества", f["quality_pct"]],
-            ],
-        )
+        summary = footer_table(grid["footer"])
         slug = f"D5_class_progress_{_slug(req, db)}_{class_slug(c['name'])}"
         docs.append(Doc(slug, "d5_class_progress.html", ctx, [grid_table(grid, cols), summary]))
     return docs
+
+
+def footer_table(f: dict) -> Table:
+    """The class footer (успевают, на «5», … % качества) as a CSV/PDF table; D5 and D8 share it."""
+    return Table(
+        "footer",
+        ["показатель", "значение"],
+        [
+            ["всего обучающихся", f["total"]],
+            ["успевают", f["passing"]],
+            ["на «5»", f["excellent"]],
+            ["на «4» и «5»", f["good"]],
+            ["с одной «3»", f["one_three"]],
+            ["неуспевающие", f["failing"]],
+            ["не аттестованы", f["not_attested"]],
+            ["% успеваемости", f["progress_pct"]],
+            ["% качества", f["quality_pct"]],
+        ],
+    )
 
 
 def _slug(req: Request, db: Database) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from asurso_sync.documents.class_progress import class_grid, columns, grid_table
+from asurso_sync.documents.class_progress import class_grid, columns, footer_table, grid_table
 from asurso_sync.documents.common import Request, class_slug, classes, header, year
-from asurso_sync.documents.output import Doc, Table
+from asurso_sync.documents.output import Doc
 from asurso_sync.documents.settings import ReportSettings
 
 LEAVING_GRADES = ("9", "11")
@@ -42,22 +42,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 **grid,
             }
         )
-        f = grid["footer"]
-        summary = Table(
-            "footer",
-            ["показатель", "значение"],
-            [
-                ["всего обучающихся", f["total"]],
-                ["успевают", f["passing"]],
-                ["на «5»", f["excellent"]],
-                ["на «4» и «5»", f["good"]],
-                ["с одной «3»", f["one_three"]],
-                ["неуспевающие", f["failing"]],
-                ["не аттестованы", f["not_attested"]],
-                ["% успеваемости", f["progress_pct"]],
-                ["% качества", f["quality_pct"]],
-            ],
-        )
+        summary = footer_table(grid["footer"])
         slug = f"D8_summary_sheet_{req.period(db, 'year').slug}_{class_slug(c['name'])}"
         docs.append(Doc(slug, "d8_summary_sheet.html", ctx, [grid_table(grid, cols), summary]))
     return docs
