@@ -29,7 +29,6 @@ PASSWORD_FILE = "asurso-sync.password"
 
 def search_schools(base_url: str, name: str, *, verify_tls: bool = True) -> list[dict[str, Any]]:
     """Schools whose name contains `name`, as the portal's `schools/search` lists them."""
-    from asurso_sync.portal import adapter
     from asurso_sync.portal.client import PortalClient
 
     async def run() -> list[dict[str, Any]]:
@@ -37,15 +36,7 @@ def search_schools(base_url: str, name: str, *, verify_tls: bool = True) -> list
             base_url=base_url, verify_tls=verify_tls, max_retries=2, timeout_s=20.0
         )
         async with PortalClient(settings, "", "", backoff_s=0.2) as client:
-            # The portal package has no public search call yet: the same unauthenticated
-            # call its own school lookup makes (retries, errors and parsing included).
-            return await client._call(
-                "GET",
-                "webapi/schools/search",
-                params={"name": name},
-                auth=False,
-                parse=adapter.parse_schools,
-            )
+            return await client.search_schools(name)
 
     return asyncio.run(run())
 

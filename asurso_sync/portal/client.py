@@ -207,19 +207,24 @@ class PortalClient:
         self._session_ok.set()
         log.debug("logged in (session %d)", self._generation)
 
+    async def search_schools(self, name: str) -> list[dict[str, Any]]:
+        """Schools whose name contains `name` (no login needed; the portal refuses an empty
+        name with 403)."""
+        return await self._call(
+            "GET",
+            "webapi/schools/search",
+            params={"name": name},
+            auth=False,
+            parse=adapter.parse_schools,
+        )
+
     async def _find_school(self) -> int:
         if self._school_id is not None:
             return self._school_id
         wanted = self.settings.school
         if not wanted:
             raise ConfigError("set [portal] school (its name as the portal shows it) or school_id")
-        found = await self._call(
-            "GET",
-            "webapi/schools/search",
-            params={"name": wanted},
-            auth=False,
-            parse=adapter.parse_schools,
-        )
+        found = await self.search_schools(wanted)
         matches = [s for s in found if wanted.strip() in (s["short_name"], s["name"])]
         if len(matches) == 1:
             self._school_id = int(matches[0]["id"])
