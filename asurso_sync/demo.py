@@ -29,7 +29,7 @@ class DemoContext:
     """What the steps share: where to write, the simulator, the mirror, the summary lines."""
 
     out: Path
-    size: str = "school"
+    size: str = "small"
     seed: int = DEMO_SEED
     year_start: int = DEMO_YEAR_START
     as_of: dt.date = DEMO_AS_OF
@@ -208,7 +208,7 @@ def add_step(name: str, func: Callable[[DemoContext], None], after: str | None =
 
 def run_demo(
     out: str | os.PathLike[str],
-    size: str = "school",
+    size: str = "small",
     *,
     steps: list[Step] | None = None,
     as_of: dt.date = DEMO_AS_OF,

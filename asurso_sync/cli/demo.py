@@ -20,13 +20,14 @@ from asurso_sync.demo import run_demo
 @click.option(
     "--size",
     type=click.Choice(["small", "school", "large"]),
-    default="school",
+    default="small",
     show_default=True,
-    help="How big a simulated school.",
+    help="How big a simulated school: small (3 classes, ~2 min), school (25 classes, "
+    "600 pupils, ~15 min with the PDFs), large (1,500 pupils).",
 )
 @click.pass_obj
 def demo(app: App, out: str, size: str) -> None:
-    """Serve a simulated school on 127.0.0.1, sync it and show what was made (no config)."""
+    """Serve a simulated school on 127.0.0.1; sync, check, report and archive it (no config)."""
     ctx = run_demo(out, size=size)
     for line in ctx.lines:
         click.echo(line)

@@ -26,7 +26,7 @@ def os_user() -> str:
 
 
 def record_action(db: Database, command: str, detail: str, *, commit: bool = False) -> None:
-    """Append one row; a read-only copy of the mirror only logs a warning."""
+    """Append one row; a read-only snapshot of the mirror is left alone."""
     try:
         db.conn.execute(
             "INSERT INTO audit_log (at, os_user, command, detail) VALUES (?, ?, ?, ?)",
@@ -34,5 +34,10 @@ def record_action(db: Database, command: str, detail: str, *, commit: bool = Fal
         )
         if commit:
             db.conn.commit()
+    except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc):  # a read-only snapshot (the archive renders from one)
+            log.debug("not recording %s in a read-only mirror", command)
+            return
+        log.warning("could not record %s in audit_log: %s", command, exc)
     except sqlite3.Error as exc:
         log.warning("could not record %s in audit_log: %s", command, exc)
