@@ -413,7 +413,12 @@ def m003_indexes(db: Database) -> None:
 def m004_rules_violation_keys(db: Database) -> None:
     # The rules engine's key fields that have no column yet, the evidence's certainty
     # (certain/possible for observed entries) and the entry time the finding rests on.
-    for column, kind in (("plan_lesson_id", int), ("notice_id", str), ("certainty", str),
-                         ("entered_at", str), ("key", str)):
+    for column, kind in (
+        ("plan_lesson_id", int),
+        ("notice_id", str),
+        ("certainty", str),
+        ("entered_at", str),
+        ("key", str),
+    ):
         db["violations"].add_column(column, kind)
     db["check_runs"].add_column("notices", str)
