@@ -269,3 +269,27 @@ def test_r12_n_left_after_day_7_goes_to_the_class_teacher():
         ((lesson, s1), f.class_teacher_id, "2025-09-17")
     ]
     assert keys(f, "2025-09-18", "R12", reason_days=8) == set()
+
+
+def test_r06_written_anchor_due_date_counts_from_the_day_the_work_was_due():
+    """Domain §1.3 C12: an essay set on 10 Sep, due 15 Sep, marked 19 Sep."""
+    f = MirrorFactory()
+    student = f.student()
+    lesson = f.lesson("2025-09-10")
+    essay = f.assignment(lesson, 5, "Сочинение-рассуждение")
+    f.db["assignments"].update(essay, {"due_date": "2025-09-15T00:00:00"})
+    f.mark(essay, student, "2025-09-19T10:00:00")
+    assert keys(f, "2025-09-30", "R06") == {(essay, student)}
+    assert keys(f, "2025-09-30", "R06", written_anchor="due_date") == set()
+    f.mark(essay, f.student(), "2025-09-21T10:00:00")
+    late = findings(f, "2025-09-30", "R06", written_anchor="due_date")
+    assert [(x.key[0], x.deadline) for x in late] == [(essay, "2025-09-20")]
+
+
+def test_written_anchor_must_be_lesson_or_due_date():
+    import pytest
+
+    from asurso_sync.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="written_anchor"):
+        parse_rule_settings({"written_anchor": "handed_in"})

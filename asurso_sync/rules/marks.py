@@ -18,14 +18,19 @@ FROM marks m
 JOIN assignments a ON a.id = m.assignment_id
 JOIN lessons l ON l.id = COALESCE(a.lesson_id, m.lesson_id)
 JOIN subject_groups g ON g.id = l.subject_group_id
-JOIN temp.rules_deadline dl ON dl.n = :n AND dl.d = l.date
+JOIN temp.rules_deadline dl ON dl.n = :n AND dl.d = {anchor}
 WHERE m.deleted_at IS NULL AND a.deleted_at IS NULL AND l.deleted_at IS NULL
   AND m.entered_at > dl.deadline_at AND m.entered_at <= :asof_end
 """
+LESSON_ANCHOR = "l.date"
+# domain §1.3 C12: written work may be counted from the day it was due (handed in)
+DUE_ANCHOR = "COALESCE(substr(a.due_date, 1, 10), l.date)"
 
 
-def _late(ctx: Context, r: Rule, n: int, types: str | None) -> Iterable[Finding]:
-    sql = MARK_LATE + (f" AND a.type_id IN {ctx.ids(types)}" if types else "")
+def _late(
+    ctx: Context, r: Rule, n: int, types: str | None, anchor: str = LESSON_ANCHOR
+) -> Iterable[Finding]:
+    sql = MARK_LATE.format(anchor=anchor) + (f" AND a.type_id IN {ctx.ids(types)}" if types else "")
     return findings_from_rows(
         ctx, r, ctx.query(sql, {"n": n, "asof": ctx.asof, "asof_end": ctx.asof_end})
     )
@@ -56,12 +61,13 @@ def check_oral(ctx: Context, r: Rule) -> Iterable[Finding]:
     severity="violation",
     family="marks",
     key_fields=MARK_KEY,
-    config_keys=("written_types", "written_days"),
+    config_keys=("written_types", "written_days", "written_anchor"),
     object_field="assignment_id",
     late_entry=True,
 )
 def check_written(ctx: Context, r: Rule) -> Iterable[Finding]:
-    return _late(ctx, r, ctx.settings.written_days, "written")
+    anchor = DUE_ANCHOR if ctx.settings.written_anchor == "due_date" else LESSON_ANCHOR
+    return _late(ctx, r, ctx.settings.written_days, "written", anchor)
 
 
 @rule(

@@ -56,6 +56,9 @@ class RuleSettings:
     att_days: int = 0
     oral_days: int = 0
     written_days: int = 5
+    # C12: count written work from the lesson it belongs to, or from its due date (an essay
+    # handed in days later)
+    written_anchor: str = "lesson_date"
     kr_days: int = 7
     mark_days: int = 7
     reason_days: int = 7
@@ -123,6 +126,7 @@ _STR_KEYS = {
     "unlock_register",
     "r23_register",
     "attribution",
+    "written_anchor",
 }
 _LIST_KEYS = {"hw_exempt_subjects", "oral_types", "written_types", "kr_types", "skip"}
 _TABLE_KEYS = {"order_deadline", "codes", "exempt"}
@@ -232,6 +236,8 @@ def _validate(s: RuleSettings) -> None:
         raise ConfigError('[rules] day_kind must be "calendar" or "school"')
     if s.evidence not in EVIDENCE_LEVELS:
         raise ConfigError(f"[rules] evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
+    if s.written_anchor not in ("lesson_date", "due_date"):
+        raise ConfigError('[rules] written_anchor must be "lesson_date" or "due_date"')
     if s.attribution not in ("subject_group", "class_teacher"):
         raise ConfigError('[rules] attribution must be "subject_group" or "class_teacher"')
     if s.hw_min_share > 1:
