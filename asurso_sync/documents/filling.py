@@ -249,24 +249,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         "КТП факт",
         "отставание",
     ]
-    keys = [
-        "teacher",
-        "class_name",
-        "group_name",
-        "lessons",
-        "topic",
-        "homework",
-        "task",
-        "absence_lessons",
-        "marks",
-        "late",
-        "late_possible",
-        "final_given",
-        "final_required",
-        "plan",
-        "fact",
-        "lag",
-    ]
+    keys = ["teacher", "class_name", "group_name", *COUNTS]
     table = Table("groups", cols, [[r[k] for k in keys] for r in items])
     slug = f"D2_filling_{period.slug}"
     if req.class_name:

@@ -33,7 +33,6 @@ from asurso_sync.documents.journal_data import (
 from asurso_sync.documents.journal_layout import (
     HEAD_FILL,
     PERIOD_FILL,
-    fit_name,
     lines_html,
     mm,
     rules_svg,
@@ -45,9 +44,8 @@ from asurso_sync.documents.settings import ReportSettings
 COLUMNS_PER_PAGE = 25
 CELL = 6  # characters per grid column: the grid is monospace text over ruled lines (fast PDF)
 # The grid's geometry in mm. A band is one block of columns for the group's pupils: a monospace
-# column (№, blanks, marks — one line per pupil) with the names laid over the blanks, on one SVG
-# background of rules, so the PDF engine lays out two lines per pupil instead of a box per mark
-# (journal_layout.py).
+# column (№, name, marks — one line per pupil) on one SVG background of rules, so the PDF engine
+# lays out one line per pupil instead of a box per mark (journal_layout.py).
 # Bands stack on a landscape page while they fit: a 12-pupil subgroup takes a third of the
 # sheets it took with one band a page.
 GRID_PT = 6.5
@@ -143,7 +141,8 @@ def group_section(
 
 def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid: dict) -> dict:
     """One band: up to COLUMNS_PER_PAGE columns for some pupils, as lines of monospace text."""
-    lines = [Markup("<b>%s</b>") % _lead("№") + _grid_line([c["head"] for c in part], part)]
+    head = Markup("<b>%s</b>") % _lead("№", "Фамилия, имя")
+    lines = [head + _grid_line([c["head"] for c in part], part)]
     for i, p in rows:
         texts = []
         for col in part:
@@ -155,11 +154,10 @@ def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid
             else:
                 text = finals.get((col["term"]["id"], p["id"]), "")
             texts.append(text)
-        lines.append(escape(_lead(str(i))) + _grid_line(texts, part))
+        lines.append(escape(_lead(str(i), p["full_name"])) + _grid_line(texts, part))
     height = (len(rows) + 1) * ROW_MM
     return {
         "cols": part,
-        "names": lines_html(fit_name(p["full_name"], NAME_MM - 1, GRID_PT) for _, p in rows),
         "cells": lines_html(lines),
         "height": mm(height),
         "width": mm(GRID_LEFT_MM + COLUMNS_PER_PAGE * CELL_MM),
@@ -167,8 +165,6 @@ def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid
             len(rows) + 1, [k for k, c in enumerate(part) if c["kind"] == "period"]
         ),
         "cells_width": mm(GRID_LEFT_MM + COLUMNS_PER_PAGE * CELL_MM),
-        "names_left": mm(NO_MM + 0.8),
-        "names_width": mm(NAME_MM - 0.8),
         "text_style": f"line-height:{mm(ROW_MM)};height:{mm(height)}",
     }
 
@@ -183,9 +179,22 @@ def band_rules(lines: int, shaded: list[int]) -> str:
     return rules_svg(xs, ys, fills)
 
 
-def _lead(number: str) -> str:
-    """The monospace line's start: № centred in its column, blanks under the name."""
-    return number.center(NO_CH) + " " * NAME_CH
+def _lead(number: str, name: str) -> str:
+    """The monospace line's start: № centred in its column, then the name (one line of text
+    a pupil, not a names block laid over the grid: half the blocks for WeasyPrint to lay out)."""
+    return number.center(NO_CH) + " " + fit_name_chars(name, NAME_CH - 2).ljust(NAME_CH - 1)
+
+
+def fit_name_chars(name: str, chars: int) -> str:
+    """A pupil's full name shortened to initials only when longer than `chars` characters."""
+    parts = name.split()
+    tries = [name]
+    if len(parts) >= 3:
+        tries.append(" ".join(parts[:2] + [p[0] + "." for p in parts[2:]]))
+    if len(parts) >= 2:
+        tries.append(" ".join(parts[:1] + [p[0] + "." for p in parts[1:]]))
+    fits = [t for t in tries if len(t) <= chars]
+    return fits[0] if fits else tries[-1][: chars - 1] + "…"
 
 
 def _grid_line(texts: list[str], part: list[dict]) -> Markup:

@@ -1,12 +1,13 @@
 """Page geometry of D7 computed up front, so WeasyPrint lays out lines of text, not boxes.
 
 A year's journal is ~80 pages a class; a table cell or an inline-block per mark (and per-cell
-borders) made WeasyPrint spend ~0.25 s CPU a page. Here every grid band and every topics page is
-two or three absolutely placed columns of fixed-height one-line blocks (`white-space: pre`;
-№, dates and marks in monospace so one line carries many columns) over one SVG background that
-draws all the rules and shading, and the pagination is decided in Python: bands per page from
-the group's size, topic rows per page from their wrapped line counts (text measured with
-DejaVu Sans' own advance widths, so Python's line breaks are the ones printed).
+borders) made WeasyPrint spend ~0.25 s CPU a page, and its cost is now mostly per block laid
+out. Here every grid band and every topics page is one absolutely placed column of fixed-height
+one-line blocks (`white-space: pre`), ONE block per printed line: grid lines are monospace
+(№, name, marks); topics lines are DejaVu Sans with the columns set by tab stops. One SVG
+background draws all the rules and shading, and the pagination is decided in Python: bands per
+page from the group's size, topic rows per page from their wrapped line counts (text measured
+with DejaVu Sans' own advance widths, so Python's line breaks are the ones printed).
 """
 
 from __future__ import annotations
@@ -22,23 +23,18 @@ RULE_MM = 0.18  # 0.5pt
 HEAD_FILL = "#eee"
 PERIOD_FILL = "#ddd"
 
-# Topics pages (portrait A4, 180 × 265 mm body): № | date | topic | homework.
+# Topics pages (portrait A4, 180 × 265 mm body): № and date | topic | homework. Each printed line
+# is ONE block: the three columns are one text joined by tabs, the tab stops every TOPIC_TAB_PX
+# CSS px (`tab-size`), so the column rules sit at 1 and 4 tab widths.
 TOPIC_PT = 8.0
 TOPIC_ROW_MM = 4.2
 TOPIC_PAD_MM = 1.0
-TOPIC_CHAR_MM = TOPIC_PT * 1233 / 2048 * 25.4 / 72  # DejaVu Sans Mono advance
-TOPIC_NO_CH, TOPIC_DATE_CH = 4, 12  # № and date share one monospace block
-TOPIC_WIDTHS_MM = (
-    TOPIC_NO_CH * TOPIC_CHAR_MM,
-    TOPIC_DATE_CH * TOPIC_CHAR_MM,
-    95.0,
-    180.0 - 95.0 - (TOPIC_NO_CH + TOPIC_DATE_CH) * TOPIC_CHAR_MM,
-)
-TOPIC_HEAD = (
-    "№".center(TOPIC_NO_CH) + "Дата".center(TOPIC_DATE_CH),
-    "Что пройдено на уроке",
-    "Домашнее задание",
-)
+TOPIC_TAB_PX = 113  # whole CSS px: Pango takes the tab stop in pixels
+TOPIC_TAB_MM = TOPIC_TAB_PX * 25.4 / 96
+TOPIC_WIDTHS_MM = (TOPIC_TAB_MM, 3 * TOPIC_TAB_MM, 180.0 - 4 * TOPIC_TAB_MM)
+FIGURE_SPACE = "\u2007"  # as wide as a digit in DejaVu Sans: № right-aligned, dates in line
+TOPIC_HEAD = ("№" + FIGURE_SPACE * 3 + "Дата", "Что пройдено на уроке", "Домашнее задание")
+TOPIC_PAD_TO = 3.5  # tab widths: where the padded topic ends (see tabbed)
 TOPIC_BODY_MM = 250.0  # under the section title; the last page also holds the totals
 TOPIC_LINES = int(TOPIC_BODY_MM // TOPIC_ROW_MM) - 1  # text lines per page (head row aside)
 FIT_SLACK = 0.97  # measured widths ignore kerning; keep a little room
@@ -128,20 +124,6 @@ def wrap(text: str, width_mm: float, pt: float = TOPIC_PT) -> list[str]:
     return lines
 
 
-def fit_name(name: str, width_mm: float, pt: float) -> str:
-    """A pupil's full name shortened to initials only when it would not fit its column."""
-    parts = name.split()
-    tries = [name]
-    if len(parts) >= 3:
-        tries.append(" ".join(parts[:2] + [p[0] + "." for p in parts[2:]]))
-    if len(parts) >= 2:
-        tries.append(" ".join(parts[:1] + [p[0] + "." for p in parts[1:]]))
-    for text in tries:
-        if text_mm(text, pt) <= width_mm * FIT_SLACK:
-            return text
-    return tries[-1]  # still too long: the column clips it
-
-
 def _longest_prefix(word: str, limit: float, pt: float) -> int:
     cut = 1
     while cut < len(word) and text_mm(word[: cut + 1], pt) <= limit:
@@ -150,15 +132,17 @@ def _longest_prefix(word: str, limit: float, pt: float) -> int:
 
 
 def topic_pages(topics: list[dict]) -> list[dict]:
-    """The group's topics split into pages: per page the column texts and the SVG ruling."""
+    """The group's topics split into pages: per page the lines of text and the SVG ruling."""
     rows = []
     for t in topics:
-        cols = [
-            [str(t["n"]).center(TOPIC_NO_CH) + t["date"].center(TOPIC_DATE_CH)],
-            wrap(t["topic"], TOPIC_WIDTHS_MM[2] - 2 * TOPIC_PAD_MM),
-            wrap(t["homework"], TOPIC_WIDTHS_MM[3] - 2 * TOPIC_PAD_MM),
-        ]
-        rows.append(cols)
+        number = f"{t['n']:>3}".replace(" ", FIGURE_SPACE)
+        rows.append(
+            [
+                [number + FIGURE_SPACE * 2 + t["date"]],
+                wrap(t["topic"], TOPIC_WIDTHS_MM[1] - 2 * TOPIC_PAD_MM),
+                wrap(t["homework"], TOPIC_WIDTHS_MM[2] - 2 * TOPIC_PAD_MM),
+            ]
+        )
     pages, page, used = [], [], 0
     for cols in rows:
         height = max(len(c) for c in cols)
@@ -172,25 +156,34 @@ def topic_pages(topics: list[dict]) -> list[dict]:
 
 
 def _topic_page(rows: list[list[list[str]]]) -> dict:
-    columns: list[list[str]] = [[] for _ in TOPIC_HEAD]
+    lines: list[str] = []
     ys = [0.0, TOPIC_ROW_MM]
     for cols in rows:
         height = max(len(c) for c in cols)
-        for out, lines in zip(columns, cols, strict=True):
-            out.extend(lines + [""] * (height - len(lines)))
+        padded = [c + [""] * (height - len(c)) for c in cols]
+        lines.extend(tabbed(*parts) for parts in zip(*padded, strict=True))
         ys.append(ys[-1] + height * TOPIC_ROW_MM)
     xs = [0.0]
     for w in TOPIC_WIDTHS_MM:
         xs.append(xs[-1] + w)
-    lefts = [xs[0], xs[2], xs[3]]
-    widths = [xs[2], TOPIC_WIDTHS_MM[2], TOPIC_WIDTHS_MM[3]]
     return {
-        "columns": [
-            {"head": head, "lines": lines_html(lines), "left": mm(x), "width": mm(w)}
-            for head, lines, x, w in zip(TOPIC_HEAD, columns, lefts, widths, strict=True)
-        ],
+        "head": tabbed(*TOPIC_HEAD),
+        "lines": lines_html(lines),
         "height": mm(ys[-1]),
         "width": mm(xs[-1]),
         "row_mm": mm(TOPIC_ROW_MM),
+        "tab": f"{TOPIC_TAB_PX}px",
         "rules": rules_svg(xs, ys, [(0.0, 0.0, xs[-1], TOPIC_ROW_MM, HEAD_FILL)]),
     }
+
+
+def tabbed(first: str, topic: str, homework: str) -> str:
+    """One topics line as one text. Tab stops repeat every tab width, and WeasyPrint draws a
+    text a little narrower than Pango measured it (so a tab after a longer topic lands further
+    left): the topic is padded with spaces to about 3.5 tab widths, then one tab takes the
+    homework to the stop at 4 tab widths, the same offset on every line."""
+    if not homework:
+        return f"{first}\t{topic}".rstrip()
+    room = (TOPIC_PAD_TO - 1) * TOPIC_TAB_MM - text_mm(topic, TOPIC_PT)
+    spaces = max(0, round(room / text_mm(" ", TOPIC_PT)))
+    return f"{first}\t{topic}{' ' * spaces}\t{homework}"

@@ -864,6 +864,17 @@ class Simulator:
             return json_response({"message": "weekStart and weekEnd are required"}, 400)
         return sid, start, end
 
+    def _pupil_days(self, sid: int, start: dt.date, end: dt.date):
+        """(day, the pupil's lessons that day) for each day of [start, end] up to as_of."""
+        school = self.school
+        student = school.students[sid]
+        mine = set(school.groups_by_student.get(sid, ()))
+        day = start
+        while day <= end and day <= self.view.as_of:
+            lessons = school.lessons_by_class_day.get((student.class_id, day), ())
+            yield day, [les for les in lessons if les.sg_id in mine]
+            day += dt.timedelta(days=1)
+
     def diary(self, req: Request, session: Session | None) -> Response:
         assert session is not None
         args = self._diary_args(req, session)
@@ -872,14 +883,10 @@ class Simulator:
         sid, start, end = args
         school, view = self.school, self.view
         student = school.students[sid]
-        mine = set(school.groups_by_student.get(sid, ()))
         days = []
-        day = start
-        while day <= end and day <= view.as_of:
+        for day, day_lessons in self._pupil_days(sid, start, end):
             lessons = []
-            for les in school.lessons_by_class_day.get((student.class_id, day), ()):
-                if les.sg_id not in mine:
-                    continue
+            for les in day_lessons:
                 h, m = BELLS.get(les.number, (14, 0))
                 stop = h * 60 + m + LESSON_MINUTES
                 item: dict[str, Any] = {
@@ -899,7 +906,6 @@ class Simulator:
                 lessons.append(item)
             if lessons:
                 days.append({"date": iso(day), "lessons": lessons})
-            day += dt.timedelta(days=1)
         term = school.calendar.term_of(start) or school.calendar.term_of(end)
         return json_response(
             {
@@ -919,14 +925,9 @@ class Simulator:
             return args
         sid, start, end = args
         school, view = self.school, self.view
-        student = school.students[sid]
-        mine = set(school.groups_by_student.get(sid, ()))
         out = []
-        day = start
-        while day <= end and day <= view.as_of:
-            for les in school.lessons_by_class_day.get((student.class_id, day), ()):
-                if les.sg_id not in mine:
-                    continue
+        for _day, day_lessons in self._pupil_days(sid, start, end):
+            for les in day_lessons:
                 for a in school.assignments_by_lesson.get(les.id, ()):
                     shown = view.assignment(a)
                     if shown is None:
@@ -946,7 +947,6 @@ class Simulator:
                                     ].name,
                                 }
                             )
-            day += dt.timedelta(days=1)
         return json_response(out)
 
     # --- the journal access report (legacy HTML, windows-1251) -------------------------------------------
