@@ -79,6 +79,22 @@ def test_sync_logs_counts_never_secrets_or_names_even_with_vv(portal, tmp_path):
     assert oct((tmp_path / "asurso.db").stat().st_mode & 0o777) == "0o600"
 
 
+def test_full_sync_over_127_0_0_1_mirrors_every_row_served(portal, tmp_path):
+    """The same row-for-row comparison as the in-process test, through a real socket."""
+    from test_sync_simulator import mirrored, served
+
+    app, server = portal
+    account = next(a for a in app.accounts if a["role"] == "admin")
+    config = write_config(tmp_path, server, account)
+    result = invoke(["--config", config, "-q", "sync", "--full"], account)
+    assert result.exit_code == 0, result.output
+    expected = served(app)
+    got = mirrored(open_mirror(tmp_path / "asurso.db"))
+    for table in expected:
+        assert got[table] == expected[table], table
+    assert len(expected["marks"]) > 5000
+
+
 def test_wrong_password_exits_4_with_the_portals_words(portal, tmp_path):
     app, server = portal
     account = next(a for a in app.accounts if a["role"] == "admin")
