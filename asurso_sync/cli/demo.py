@@ -23,7 +23,7 @@ from asurso_sync.demo import run_demo
     default="small",
     show_default=True,
     help="How big a simulated school: small (3 classes, ~2 min), school (25 classes, "
-    "600 pupils, ~15 min with the PDFs), large (1,500 pupils).",
+    "633 pupils, ~30 min on 2 cores with the PDFs), large (1,500 pupils).",
 )
 @click.pass_obj
 def demo(app: App, out: str, size: str) -> None:
