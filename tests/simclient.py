@@ -29,12 +29,10 @@ def hashes(password: str, salt: str) -> tuple[str, str]:
     return pw2[: len(password)], pw2
 
 
-def login(client: httpx.Client, acc: dict, rolegroup=None, password=None) -> httpx.Response:
-    """The login flow of CONTRACT §1; returns the answer to POST /webapi/login."""
-    client.get("/webapi/logindata")
-    auth = client.post("/webapi/auth/getdata").json()
+def login_form(acc: dict, auth: dict, password=None) -> dict:
+    """The form of POST /webapi/login for one getdata answer (`auth`: lt, ver, salt)."""
     pw, pw2 = hashes(password or acc["password"], auth["salt"])
-    form = {
+    return {
         "loginType": 1,
         "scid": acc["school_id"],
         "un": acc["login"],
@@ -43,6 +41,13 @@ def login(client: httpx.Client, acc: dict, rolegroup=None, password=None) -> htt
         "lt": auth["lt"],
         "ver": auth["ver"],
     }
+
+
+def login(client: httpx.Client, acc: dict, rolegroup=None, password=None) -> httpx.Response:
+    """The login flow of CONTRACT §1; returns the answer to POST /webapi/login."""
+    client.get("/webapi/logindata")
+    auth = client.post("/webapi/auth/getdata").json()
+    form = login_form(acc, auth, password)
     if rolegroup is not None:
         form["rolegroup"] = rolegroup
     return client.post("/webapi/login", data=form)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from asurso_sync.simulator import build_school, make_app
-from tests.simclient import account, hashes, login
+from tests.simclient import account, hashes, login, login_form
 
 AS_OF = dt.date(2026, 5, 20)
 HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
@@ -127,16 +127,7 @@ def test_salt_is_single_use(client, app):
     acc = account(app, "admin")
     client.get("/webapi/logindata")
     auth = client.post("/webapi/auth/getdata").json()
-    pw, pw2 = hashes(acc["password"], auth["salt"])
-    form = {
-        "loginType": 1,
-        "scid": 107,
-        "un": acc["login"],
-        "pw": pw,
-        "pw2": pw2,
-        "lt": auth["lt"],
-        "ver": auth["ver"],
-    }
+    form = login_form(acc, auth)
     assert client.post("/webapi/login", data=form).status_code == 200
     again = client.post("/webapi/login", data=form)
     assert again.status_code == 409
@@ -152,16 +143,7 @@ def test_salt_is_bound_to_the_session_cookie(app):
         a.get("/webapi/logindata")
         auth = a.post("/webapi/auth/getdata").json()
         b.get("/webapi/logindata")
-        pw, pw2 = hashes(acc["password"], auth["salt"])
-        form = {
-            "loginType": 1,
-            "scid": 107,
-            "un": acc["login"],
-            "pw": pw,
-            "pw2": pw2,
-            "lt": auth["lt"],
-            "ver": auth["ver"],
-        }
+        form = login_form(acc, auth)
         assert b.post("/webapi/login", data=form).status_code == 409
 
 
