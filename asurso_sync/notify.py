@@ -146,6 +146,7 @@ def send_email(
     password = smtp_password(settings, env)
     where = f"{settings.host}:{settings.port}"
     try:
+        smtp: smtplib.SMTP
         if settings.ssl:
             smtp = smtplib.SMTP_SSL(
                 settings.host,

@@ -43,7 +43,7 @@ class App:
 class _Group(click.Group):
     """Turns AsursoSyncError into one line on stderr and its exit code (traceback with -v)."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except AsursoSyncError as exc:

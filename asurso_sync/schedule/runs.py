@@ -39,7 +39,9 @@ def last_runs(db: Database) -> dict[str, datetime]:
         "AND job != ? GROUP BY job",
         [*DONE, SCHEDULER],
     ).fetchall():
-        runs[job] = parse_iso(scheduled)
+        when = parse_iso(scheduled)
+        if when is not None:
+            runs[job] = when
     manual = last_successful_sync(db)
     if manual is not None and (runs.get("nightly") is None or manual > runs["nightly"]):
         runs["nightly"] = manual
@@ -71,6 +73,7 @@ def record_start(
             "INSERT INTO job_runs (job, scheduled_for, started_at, status) VALUES (?, ?, ?, ?)",
             [job, iso(scheduled_for), iso(now), status],
         )
+    assert cursor.lastrowid is not None
     return cursor.lastrowid
 
 
@@ -119,4 +122,4 @@ def run_recorded(
     else:
         log.info("job %s finished%s", job, f": {summary}" if summary else "")
         record_finish(db, run_id, "ok", clock(), None)
-    return db["job_runs"].get(run_id)
+    return db.table("job_runs").get(run_id)

@@ -151,12 +151,12 @@ class Scheduler:
         if self.config.mirror_path.exists():
             db = self.open_db()
             try:
-                for row in db.query(
+                for found in db.query(
                     "SELECT * FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs "
                     "WHERE job != ? GROUP BY job)",
                     [runs.SCHEDULER],
                 ):
-                    last[row["job"]] = row
+                    last[found["job"]] = found
             finally:
                 db.close()
         out = []
