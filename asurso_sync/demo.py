@@ -1,7 +1,7 @@
 """`demo`: a simulated school served on 127.0.0.1, synced into DIR/asurso.db, summarised.
 
 The demo is a list of steps (`STEPS`); each takes the shared `DemoContext` and may add lines to
-its summary. Later areas append their own (check, report, archive) with `add_step`.
+its summary.
 """
 
 from __future__ import annotations
@@ -195,15 +195,6 @@ STEPS: list[Step] = [
     ("reports", step_reports),
     ("archive", step_archive),
 ]
-
-
-def add_step(name: str, func: Callable[[DemoContext], None], after: str | None = None) -> None:
-    """Register a demo step (at the end, or right after the step named `after`)."""
-    names = [n for n, _ in STEPS]
-    if name in names:
-        return
-    index = names.index(after) + 1 if after in names else len(STEPS)
-    STEPS.insert(index, (name, func))
 
 
 def run_demo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from conftest import copy_mirror
@@ -11,7 +12,7 @@ from conftest import copy_mirror
 from asurso_sync.cli import cli
 from asurso_sync.config import load_config
 from asurso_sync.mirror.db import open_mirror
-from asurso_sync.status import collect_status, file_bytes
+from asurso_sync.status import collect_status, file_bytes, render_ops, render_status
 
 
 def _config(tmp_path, small_mirror):
@@ -101,11 +102,45 @@ def test_status_command_text_and_json_include_jobs_and_disk(tmp_path, small_mirr
     }
     text = CliRunner().invoke(cli, ["--config", str(config.path), "status"]).stdout
     lines = text.splitlines()
-    assert "jobs:" in lines
+    assert "jobs (times in Europe/Samara):" in lines
     assert "  fixity-full: disabled" in lines
     assert "    error: MissingExtra: WeasyPrint is not installed" in lines
-    assert any(ln.startswith("  nightly: last ok 2026-05-20T02:30:01+04:00; next ") for ln in lines)
+    nightly = next(ln for ln in lines if ln.startswith("  nightly: "))
+    assert nightly.startswith("  nightly: nightly sync and checks; next ")
+    assert nightly.endswith("; last ok 20.05.2026 02:30")
     assert any(ln.startswith("disk: mirror ") for ln in lines)
+    assert "None" not in text
+
+
+def test_status_times_are_school_local_and_a_mirror_never_synced_says_so():
+    data = {
+        "mirror": "/srv/m.db",
+        "health": {
+            "state": "failing",
+            "last_ok_run": None,
+            "last_ok_at": None,
+            "failed_since_last_ok": 1,
+        },
+        "runs": [
+            {
+                "id": 1,
+                "status": "failed",
+                "mode": "full",
+                "started_at": "2026-12-01T22:16:05+00:00",
+                "journals": 0,
+                "requests": 3,
+                "error": "the portal refused the login",
+            }
+        ],
+        "tables": {"marks": {"rows": 0, "deleted": 0}},
+    }
+    assert render_status(data, ZoneInfo("Europe/Samara")).splitlines() == [
+        "mirror: /srv/m.db",
+        "sync: failing (no successful run yet; 1 failed since)",
+        "  run 1: failed full started 02.12.2026 02:16 journals=0 requests=3"
+        " — the portal refused the login",
+        "rows (live / marked deleted):",
+    ]
 
 
 def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
@@ -140,8 +175,6 @@ def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
 
 
 def test_archive_lines_name_each_bag_and_its_last_check():
-    from asurso_sync.status import render_ops
-
     archive = {
         "store": "/srv/archive",
         "bags": [
@@ -166,10 +199,10 @@ def test_archive_lines_name_each_bag_and_its_last_check():
         "due": [],
         "full_checks_overdue": ["ej-107-2025-2026-summary-v1"],
     }
-    assert render_ops({"archive": archive}) == [
+    assert render_ops({"archive": archive}, ZoneInfo("Europe/Samara")) == [
         "archive: 2 bag(s) in /srv/archive; 1 failed check(s); due for destruction: none; "
         "full checks overdue: ej-107-2025-2026-summary-v1",
-        "  ej-107-2025-2026-journal-v1: fixity_fast failed at 2026-07-05T00:30:00+00:00; "
-        "retain until 2032-01-01",
-        "  ej-107-2025-2026-summary-v1: never checked; retain until 2052-01-01",
+        "  ej-107-2025-2026-journal-v1: fixity_fast failed at 05.07.2026 04:30; "
+        "retain until 01.01.2032",
+        "  ej-107-2025-2026-summary-v1: never checked; retain until 01.01.2052",
     ]

@@ -6,8 +6,19 @@ import datetime as dt
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.mirror.db import open_mirror
+from asurso_sync.rules import check as run_check
+from asurso_sync.rules import load_rule_settings
+from asurso_sync.rules.output import (
+    SEVERITY_RANK,
+    render_csv,
+    render_json,
+    render_table,
+    result_items,
+    worst_severity,
+)
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -51,18 +62,6 @@ def check(
     app: App, as_of: dt.date | None, rule_ids: tuple[str, ...], fmt: str, fail_on: str | None
 ) -> None:
     """Check the mirror against the regulation's rules R01–R23."""
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.rules import check as run_check
-    from asurso_sync.rules import load_rule_settings
-    from asurso_sync.rules.output import (
-        SEVERITY_RANK,
-        render_csv,
-        render_json,
-        render_table,
-        result_items,
-        worst_severity,
-    )
-
     settings = load_rule_settings(app.config)
     path = app.config.mirror_path
     if not path.exists():

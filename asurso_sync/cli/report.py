@@ -6,11 +6,6 @@ import click
 
 from asurso_sync.cli import App, cli
 
-KIND_HELP = (
-    "D1 remarks, D2 filling, D3 activity, D4 progress, D5 class-progress, "
-    "D6 attendance, D7 journal, D8 summary-sheet, D10 register"
-)
-
 
 @cli.command()
 @click.argument("kind", metavar="KIND")

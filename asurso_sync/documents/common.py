@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from asurso_sync.documents.settings import ReportSettings
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.errors import ReportError
 
 MONTHS = [
     "январь",
@@ -43,10 +43,6 @@ MONTHS_GEN = [
 ]
 WEEKDAYS = ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"]
 LIVE = "deleted_at IS NULL"
-
-
-class ReportError(AsursoSyncError):
-    """A document cannot be made as asked (unknown class, no data for the period, ...)."""
 
 
 @dataclass(frozen=True)
