@@ -8,8 +8,8 @@ import stat
 from datetime import date
 
 import pytest
+from archive_fixtures import snapshot, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import snapshot, write_config
 
 from asurso_sync.archive import (
     REGISTER_COLUMNS,

@@ -15,8 +15,8 @@ import time
 
 import bagit
 import pytest
+from archive_fixtures import YEAR, FakeRenderer, make_config, make_mirror, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import YEAR, FakeRenderer, make_config, make_mirror, write_config
 
 from asurso_sync.archive import ArchiveError, create, list_bags, open_register
 from asurso_sync.archive.register import events

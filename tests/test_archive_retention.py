@@ -7,8 +7,8 @@ import stat
 from datetime import date
 
 import pytest
+from archive_fixtures import write_config
 from click.testing import CliRunner
-from test_archive_fixtures import write_config
 
 from asurso_sync.archive import (
     ArchiveError,

@@ -7,8 +7,8 @@ import sqlite3
 
 import bagit
 import pytest
+from archive_fixtures import snapshot, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import snapshot, write_config
 
 from asurso_sync.archive import verify, verify_bag
 from asurso_sync.archive.register import events, open_register

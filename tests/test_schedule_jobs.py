@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import copy_mirror
+from mirrors import copy_mirror
 
 from asurso_sync.config import load_config
 from asurso_sync.mirror.db import open_mirror

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
-from conftest import copy_mirror
+from mirrors import copy_mirror
 
 from asurso_sync.cli import cli
 from asurso_sync.config import load_config
