@@ -6,7 +6,9 @@ Command modules import `App` and `cli` from here and register themselves on `cli
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ import click
 
 from asurso_sync import __version__
 from asurso_sync.config import Config, load_config
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.errors import AsursoSyncError, StorageError
 from asurso_sync.log import configure_logging
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,56 @@ class _Group(click.Group):
             _fail(ctx, "interrupted", 130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except (OSError, sqlite3.DatabaseError) as exc:
+            app = ctx.obj if isinstance(ctx.obj, App) else None
+            plain = storage_error(exc, app._config.mirror_path if app and app._config else None)
+            if plain is None:
+                _fail(ctx, f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", 1)
+            else:
+                _fail(ctx, str(plain), plain.exit_code)
         except Exception as exc:  # a bug: still one line unless -v
             _fail(ctx, f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", 1)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def storage_error(exc: BaseException, mirror: Path | None) -> StorageError | None:
+    """A full disk, a read-only file system or a damaged mirror as one plain line; None for
+    any other OSError or database error (a bug, reported as unexpected)."""
+    where = f": {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"the disk is full{where}: free some space and run again")
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return StorageError(f"the file system is read-only{where}: the tool cannot write there")
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    if "database or disk is full" in text:
+        return StorageError("the disk is full: SQLite could not write; free some space")
+    if "readonly database" in text or "read-only" in text:
+        return StorageError(f"the mirror is read-only (a read-only mount?): {mirror or exc}")
+    if "disk i/o error" in text:
+        return StorageError(
+            f"a disk I/O error while using the mirror {mirror or ''}: check the disk"
+        )
+    if "file is not a database" in text or "malformed" in text:
+        if mirror is not None and _damaged(mirror):
+            return StorageError(
+                f"the mirror {mirror} is damaged ({exc}): restore it from a backup, or move it "
+                "away and run `asurso-sync sync --full`"
+            )
+        return StorageError(f"an SQLite file the tool uses is damaged: {exc}")
+    return None
+
+
+def _damaged(path: Path) -> bool:
+    """True when the mirror file exists and does not start as an SQLite database does."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER
+    except FileNotFoundError:
+        return False
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:
