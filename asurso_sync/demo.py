@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,7 +205,8 @@ def run_demo(
     steps: list[Step] | None = None,
     as_of: dt.date = DEMO_AS_OF,
 ) -> DemoContext:
-    """Run every step in order; the simulator is stopped whatever happens."""
+    """Run every step in order, logging a line as each starts (`demo 3/5: check (5.2 s so
+    far)`; quiet under -q); the simulator is stopped whatever happens."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
@@ -212,8 +214,11 @@ def run_demo(
         raise AsursoSyncError(f"{out / 'asurso.db'} exists already: choose an empty --out DIR")
     ctx = DemoContext(out=out, size=size, as_of=as_of)
     try:
-        for name, func in steps or STEPS:
-            log.info("demo step: %s", name)
+        todo = steps or STEPS
+        started = time.monotonic()
+        for number, (name, func) in enumerate(todo, start=1):
+            so_far = time.monotonic() - started
+            log.info("demo %d/%d: %s (%.1f s so far)", number, len(todo), name, so_far)
             func(ctx)
     finally:
         if ctx.server is not None:
