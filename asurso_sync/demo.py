@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class DemoContext:
     seed: int = DEMO_SEED
     year_start: int = DEMO_YEAR_START
     as_of: dt.date = DEMO_AS_OF
+    classes: tuple[str, ...] = ()  # a sample: documents only for these classes (--classes)
     school: Any = None
     app: Any = None
     server: Any = None
@@ -130,12 +131,48 @@ def step_reports(ctx: DemoContext) -> None:
 
     fmt = "pdf" if _pdf_available() else "html"
     folder = ctx.out / "reports"
-    made = demo_step(ctx.db_path, folder, fmt=fmt)
+    if ctx.classes:
+        made = _class_sample(ctx, folder, fmt)
+    else:
+        made = demo_step(ctx.db_path, folder, fmt=fmt)
     ctx.results["reports"] = made
     files = sum(len(paths) for paths in made.values())
-    ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8 as {fmt.upper()} ({files} files)")
+    sample = f" for {', '.join(ctx.classes)}" if ctx.classes else ""
+    ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8{sample} as {fmt.upper()} ({files} files)")
     if fmt == "html":
         ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
+
+
+def _class_sample(
+    ctx: DemoContext, folder: Path, fmt: str
+) -> dict[tuple[str, str | None], list[Path]]:
+    """`demo --classes`: every demo document, but only each named class's copy (and D1 only
+    for the class's first teacher with remarks: one teacher's list shows the document)."""
+    from asurso_sync.documents import DEMO_KINDS, KINDS, render
+    from asurso_sync.mirror.db import open_mirror
+
+    made: dict[tuple[str, str | None], list[Path]] = {}
+    for name in ctx.classes:
+        db = open_mirror(ctx.db_path)
+        try:
+            row = db.execute(
+                "SELECT min(v.teacher_id) FROM violations v JOIN classes c ON c.id = v.class_id "
+                "WHERE c.name = ? AND c.deleted_at IS NULL",
+                [name],
+            ).fetchone()
+        finally:
+            db.close()
+        for code in DEMO_KINDS:
+            only = {"teacher": str(row[0])} if code == "D1" and row and row[0] else {}
+            made[(code, name)] = render(
+                ctx.db_path,
+                code,
+                folder / f"{code}_{KINDS[code][1]}",
+                fmt=fmt,
+                class_name=name,
+                **only,
+            )
+    return made
 
 
 def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callable[..., list[Path]]:
@@ -173,9 +210,11 @@ def step_archive(ctx: DemoContext) -> None:
         ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
         return
     store = ctx.out / "archive_store"
-    config = Config(
-        archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
-    )
+    # a class sample (--classes) seals the year without the whole school's term reports
+    archive = ArchiveSettings(path=str(store))
+    if ctx.classes:
+        archive = replace(archive, year_reports=())
+    config = Config(archive=archive, mirror=MirrorSettings(path=str(ctx.db_path)))
     bags = demo_step(config, ctx.db_path, renderer=_reusing_renderer(made))
     ctx.results["archive"] = bags
     seen = set()
@@ -204,6 +243,7 @@ def run_demo(
     *,
     steps: list[Step] | None = None,
     as_of: dt.date = DEMO_AS_OF,
+    classes: tuple[str, ...] = (),
 ) -> DemoContext:
     """Run every step in order, logging a line as each starts (`demo 3/5: check (5.2 s so
     far)`; quiet under -q); the simulator is stopped whatever happens."""
@@ -212,7 +252,7 @@ def run_demo(
     os.chmod(out, 0o700)
     if (out / "asurso.db").exists():
         raise AsursoSyncError(f"{out / 'asurso.db'} exists already: choose an empty --out DIR")
-    ctx = DemoContext(out=out, size=size, as_of=as_of)
+    ctx = DemoContext(out=out, size=size, as_of=as_of, classes=tuple(classes))
     try:
         todo = steps or STEPS
         started = time.monotonic()
