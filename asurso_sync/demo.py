@@ -163,14 +163,14 @@ def _class_sample(
         finally:
             db.close()
         for code in DEMO_KINDS:
-            only = {"teacher": str(row[0])} if code == "D1" and row and row[0] else {}
+            teacher = str(row[0]) if code == "D1" and row and row[0] else None
             made[(code, name)] = render(
                 ctx.db_path,
                 code,
                 folder / f"{code}_{KINDS[code][1]}",
                 fmt=fmt,
                 class_name=name,
-                **only,
+                teacher=teacher,
             )
     return made
 
