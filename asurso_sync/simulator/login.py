@@ -238,6 +238,7 @@ def account_info(
         info["secureActiveToken"] = None
         info["accessToken"] = None
     if st.quirk("roles_empty"):
+        # .NET writes seven digits of fraction: "2022-01-13T22:37:38.7883797"
         info["loginTime"] = dt.datetime.now().isoformat(timespec="microseconds") + "0"
     return info
 
