@@ -49,6 +49,14 @@ QUIRKS_HELP = "Serve real-portal variants (CONTRACT §7): a comma list, or 'all'
 )
 @click.option("--quirks", default="", help=QUIRKS_HELP)
 @click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve HTTPS with this certificate (PEM; e.g. self-signed). Needs --tls-key.",
+)
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's key (PEM)."
+)
+@click.option(
     "--write-truth",
     "truth_path",
     type=click.Path(dir_okay=False),
@@ -67,6 +75,8 @@ def simulate(
     latency_ms: float,
     faults: str,
     quirks: str,
+    tls_cert: str | None,
+    tls_key: str | None,
     truth_path: str | None,
     show_accounts: bool,
 ) -> None:
@@ -79,6 +89,8 @@ def simulate(
         spec = FaultSpec.parse(faults)
     except ValueError as exc:
         raise ConfigError(f"--faults: {exc}") from None
+    if bool(tls_cert) != bool(tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
     try:
         chosen = parse_quirks(quirks)
     except ValueError as exc:
@@ -96,7 +108,8 @@ def simulate(
     if show_accounts:
         click.echo(json.dumps(app.accounts, ensure_ascii=False, indent=1))
         return
-    server = serve(app, host=host, port=port)
+    tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+    server = serve(app, host=host, port=port, tls=tls)
     click.echo(f"simulator ({size}, seed {seed}, as of {day}) at {server.url}")
     click.echo(
         f"school: {school.name} (short name {school.short_name}, school_id {school.school_id})"
