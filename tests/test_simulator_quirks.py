@@ -606,3 +606,13 @@ def test_all_quirks_at_once_serve_a_staff_session(school):
     assert client.get("/webapi/classes").json() == []
     classes = client.get("/webapi/classes", params={"yearId": YEAR_ID}).json()
     assert [k["name"] for k in classes] == ["5а", "5б", "5в"]
+
+
+def test_year_switch_leaves_a_parents_calls_in_the_simulated_year(school):
+    app = app_with(school, "year_switch")
+    parent = logged_in(app, "parent")
+    assert (
+        parent.get("/webapi/terms").json()
+        == logged_in(app_with(school), "parent").get("/webapi/terms").json()
+    )
+    assert parent.get("/webapi/mysettings").json()["schoolyearId"] == YEAR_ID

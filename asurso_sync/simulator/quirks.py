@@ -32,7 +32,7 @@ QUIRKS: dict[str, str] = {
     "esia_only_staff": "password login refused for staff roles (409, esiaMainAuth: true); "
     "parents and pupils keep passwords",
     "esia_only": "password login off for everyone (logindata schoolLogin: false, 409)",
-    "year_switch": "staff endpoints called without yearId answer for the next (empty) year",
+    "year_switch": "a staff account's calls without yearId answer for the next (empty) year",
 }
 
 

@@ -12,23 +12,24 @@ ADDRESS = "443001, г. Самара, ул. Молодогвардейская, 3
 ROLE_CODES = {1: "Administrator", 2: "Parent", 3: "Teacher", 4: "Student", 5: "Deputy"}
 
 
-def year_asked(st: State, req: Request) -> int | Response:
-    """The school year a staff call addresses: its `yearId`, or without one the year selected in
-    the user's settings — the simulated year, or the next one under the `year_switch` quirk
-    (as the real portal after the year switch). Ids other than these two: 404."""
+def year_asked(st: State, req: Request, session: Session | None) -> int | Response:
+    """The school year a call addresses: its `yearId`, or without one the year selected in the
+    user's settings (`selected_year`). Ids other than the simulated year's and the next: 404."""
     cal = st.school.calendar
     year_id = req.int_arg("yearId")
     if year_id is None:
-        return cal.year_id + 1 if st.quirk("year_switch") else cal.year_id
+        return selected_year(st, session)
     if year_id not in (cal.year_id, cal.year_id + 1):
         return json_response({"message": "Учебный год не найден"}, 404)
     return year_id
 
 
-def selected_year(st: State) -> int:
-    """The year of the user's settings (`mysettings.schoolyearId`)."""
+def selected_year(st: State, session: Session | None) -> int:
+    """The year of the user's settings (`mysettings.schoolyearId`): the simulated year, or for
+    a staff account under the `year_switch` quirk the next one (as after the real year switch)."""
     cal = st.school.calendar
-    return cal.year_id + 1 if st.quirk("year_switch") else cal.year_id
+    switched = st.quirk("year_switch") and session is not None and session.is_staff
+    return cal.year_id + 1 if switched else cal.year_id
 
 
 def context(st: State, req: Request, session: Session | None) -> Response:
@@ -70,7 +71,7 @@ def mysettings(st: State, req: Request, session: Session | None) -> Response:
             "loginName": user.login,
             "birthDate": None,
             "roles": [ROLE_CODES.get(i, "Unknown") for i, _ in user.roles],
-            "schoolyearId": selected_year(st),
+            "schoolyearId": selected_year(st, session),
             "windowsAccount": None,
             "mobilePhone": None,
             "preferedCom": None,
@@ -122,7 +123,7 @@ def school_card(st: State, req: Request, session: Session | None, school_id: str
 
 
 def settings(st: State, req: Request, session: Session | None) -> Response:
-    if isinstance(year := year_asked(st, req), Response):
+    if isinstance(year := year_asked(st, req, session), Response):
         return year
     return json_response(
         {"minMark": 2, "maxMark": 5, "useWeight": True, "weightFrom": 10, "weightTo": 20}
@@ -138,7 +139,7 @@ def year(st: State, req: Request, session: Session | None) -> Response:
 
 def terms(st: State, req: Request, session: Session | None) -> Response:
     cal = st.school.calendar
-    if isinstance(year := year_asked(st, req), Response):
+    if isinstance(year := year_asked(st, req, session), Response):
         return year
     if year != cal.year_id:
         return json_response([])
@@ -158,7 +159,7 @@ def terms(st: State, req: Request, session: Session | None) -> Response:
 
 
 def vacations(st: State, req: Request, session: Session | None) -> Response:
-    if isinstance(year := year_asked(st, req), Response):
+    if isinstance(year := year_asked(st, req, session), Response):
         return year
     if year != st.school.calendar.year_id:
         return json_response([])

@@ -22,7 +22,7 @@ def staff_year(st: State, req: Request, session: Session | None) -> Response | b
     (False: the next year, which has no classes, groups or terms yet)."""
     if (denied := staff_only(session)) is not None:
         return denied
-    year = year_asked(st, req)
+    year = year_asked(st, req, session)
     if isinstance(year, Response):
         return year
     return year == st.school.calendar.year_id
