@@ -363,3 +363,25 @@ def test_the_simulator_shares_no_code_with_the_client():
 def test_only_portal_speaks_http():
     users = {unit(i.module) for i in ALL_IMPORTS if i.target.split(".")[0] in {"httpx", "bs4"}}
     assert users == {"portal"}
+
+
+def test_test_helpers_are_imported_one_way_and_defined_once():
+    """Helpers by their module name (tests/ is on the path): never `tests.x`, never conftest;
+    the simulator's request headers and the `school` fixture exist once."""
+    tests = Path(__file__).resolve().parent
+    wrong, headers, schools = [], [], []
+    for path in sorted(tests.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                if node.module.split(".")[0] in {"tests", "conftest"}:
+                    wrong.append(f"{path.name}:{node.lineno}: from {node.module}")
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "HEADERS" for t in node.targets
+            ):
+                headers.append(path.name)
+            elif isinstance(node, ast.FunctionDef) and node.name == "school":
+                schools.append(path.name)
+    assert wrong == []
+    assert headers == ["simclient.py"]
+    assert schools == ["conftest.py"]
