@@ -98,7 +98,7 @@ def _violation_lines(v: dict[str, Any] | None, top: int = 10) -> list[str]:
     if not v:
         return []
     last = v.get("last_check")
-    when = f"check {last['id']} as of {last['as_of']}" if last else "never checked"
+    when = f"check {last['id']} as of {_date(last['as_of'])}" if last else "never checked"
     lines = [f"violations: {v['open']} open ({when}); {v['fixed']} fixed, {v['excused']} excused"]
     if v["by_rule"]:
         lines.append("  by rule: " + ", ".join(f"{r} {n}" for r, n in v["by_rule"].items()))

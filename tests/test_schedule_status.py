@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -163,7 +164,8 @@ def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
     total = sum(by_rule.values())
     assert total > 0
     assert (
-        f"violations: {total} open (check {result.check_id} as of {result.as_of}); "
+        f"violations: {total} open (check {result.check_id} as of "
+        f"{dt.date.fromisoformat(str(result.as_of)):%d.%m.%Y}); "
         "0 fixed, 0 excused"
     ) in lines
     assert "  by rule: " + ", ".join(f"{r} {n}" for r, n in by_rule.items()) in lines
