@@ -1,4 +1,4 @@
-"""Shared fixtures (their constants and helpers: tests/mirrors.py, tests/archive_fixtures.py).
+"""Shared fixtures (their constants and helpers: tests/mirrors.py, tests/archive_fixture.py).
 
 Test helpers are imported by their module name (`from mirrors import copy_mirror`): tests/ is
 on the path; conftest itself is never imported.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from archive_fixtures import archived, store_copy
+from archive_fixture import archived, store_copy
 from mirrors import SCHOOL_AS_OF, SEED, SMALL_AS_OF, YEAR_START, synced
 
 from asurso_sync.simulator import build_school

@@ -15,7 +15,7 @@ import time
 
 import bagit
 import pytest
-from archive_fixtures import YEAR, FakeRenderer, make_config, make_mirror, write_config
+from archive_fixture import YEAR, FakeRenderer, make_config, make_mirror, write_config
 from click.testing import CliRunner
 
 from asurso_sync.archive import ArchiveError, create, list_bags, open_register

@@ -7,7 +7,7 @@ import stat
 from datetime import date
 
 import pytest
-from archive_fixtures import write_config
+from archive_fixture import write_config
 from click.testing import CliRunner
 
 from asurso_sync.archive import (

@@ -7,7 +7,7 @@ import sqlite3
 
 import bagit
 import pytest
-from archive_fixtures import snapshot, write_config
+from archive_fixture import snapshot, write_config
 from click.testing import CliRunner
 
 from asurso_sync.archive import verify, verify_bag
