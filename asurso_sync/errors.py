@@ -15,7 +15,8 @@ stderr (a traceback only with `-v`) and its exit code.
     ├── ArchiveError              1  a user-facing archive problem (unknown bag, refused ...)
     ├── EmailError                1  the SMTP server could not be reached or refused
     ├── JobError                  1  a scheduled job found a problem (e.g. a damaged bag)
-    ├── ScheduleLocked            0  another scheduler is running: nothing to do now
+    ├── ScheduleLocked            1  another scheduler runs jobs on this mirror (a cron run
+    │                                just skips: exit 0)
     └── JobsFailed                1  `schedule --once`: at least one job failed
 
 Exit codes of the command line: 0 ok, 1 an error above, 2 a usage error (click), 3 `check`
@@ -92,10 +93,9 @@ class JobError(AsursoSyncError):
 
 
 class ScheduleLocked(AsursoSyncError):
-    """Another scheduler (the `schedule` service or a cron run) is working on this mirror:
-    not a failure — this run has nothing to do (exit 0)."""
+    """Another scheduler (the `schedule` service or a cron run) is working on this mirror.
 
-    exit_code = 0
+    `schedule --once` takes it as "nothing to do now" (exit 0); a second service fails."""
 
 
 class JobsFailed(AsursoSyncError):
