@@ -25,7 +25,9 @@ def test_report_writes_and_prints_the_files(tmp_path):
     assert result.output.splitlines() == [
         str(out / "D5_class_progress_2025-2026_5а.html"),
         str(out / "D5_class_progress_2025-2026_5а.pupils.csv"),
+        str(out / "D5_class_progress_2025-2026_5а.pupils.xlsx"),
         str(out / "D5_class_progress_2025-2026_5а.footer.csv"),
+        str(out / "D5_class_progress_2025-2026_5а.footer.xlsx"),
     ]
 
 
