@@ -212,7 +212,7 @@ def write_doc(
         text = csv_text(table)
         name = f"{slug}.{table.name}.csv"
         written.append(write_private(out_dir / name, ("\ufeff" + text).encode("utf-8")))
-        twins.append((name, text))
+        twins.append((f"{table.name}.csv", text))  # inside the PDF: an ASCII name per table
         xlsx = out_dir / f"{slug}.{table.name}.xlsx"
         written.append(write_private(xlsx, xlsx_bytes(table, title)))
     if fmt == "pdf":
@@ -221,8 +221,31 @@ def write_doc(
     return written
 
 
-def load_weasyprint():
-    """WeasyPrint, imported only when a PDF is asked for (optional extra `pdf`)."""
+class _FontToolsNotice(logging.Filter):
+    """WeasyPrint warns «Using fontTools instead of HarfBuzz-Subset» once per font and page;
+    say it once per process instead, as an info line (so `-q` hides it), with the fix."""
+
+    said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "instead of HarfBuzz-Subset" not in str(record.msg):
+            return True
+        if not _FontToolsNotice.said:
+            _FontToolsNotice.said = True
+            log.info(
+                "PDF fonts are subset with fontTools (slower): install the HarfBuzz subset "
+                "library (Debian/Ubuntu: apt-get install libharfbuzz-subset0)"
+            )
+        return False
+
+
+_WEASYPRINT_LOG = logging.getLogger("weasyprint")
+_WEASYPRINT_LOG.addFilter(_FontToolsNotice())
+
+
+def load_weasyprint() -> Any:
+    """WeasyPrint, imported only when a PDF is asked for: it is the optional extra `pdf`
+    (and its import alone takes a second), so this is the one import made on demand."""
     try:
         import weasyprint
     except (ImportError, OSError) as exc:
