@@ -226,9 +226,7 @@ def week_period(value: str) -> Period:
     end = start + dt.timedelta(days=6)
     label = f"неделя {value} ({fmt_date(start.isoformat())} – {fmt_date(end.isoformat())})"
     days = span(start.isoformat(), end.isoformat())
-    return Period(
-        "week", start.isoformat(), end.isoformat(), label, value, name=f"{value} ({days})"
-    )
+    return Period("week", start.isoformat(), end.isoformat(), label, value, name=f"the week {days}")
 
 
 def term_period(db: Database, number: int) -> Period:
