@@ -186,6 +186,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 "period": label,
                 "cols": cols,
                 "decisions": DECISIONS,
+                "legend": [s for s in grid["subjects"] if s["short"] != s["subject"]],
                 **grid,
             }
         )

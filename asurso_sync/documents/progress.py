@@ -126,7 +126,9 @@ def _pupil_doc(
         subjects.append(
             {
                 "subject": g["subject"],
-                "group": g["name"],
+                # the group without the class prefix: «5а/Английский язык (2 подгр.)» is
+                # printed as «Английский язык (2 подгр.)», and not at all when just the subject
+                "group": (g["name"] or "").removeprefix(f"{c['name']}/"),
                 "teacher": g["teacher"],
                 "entries": [f"{short_date(d)}: {m}" for d, m in entries],
                 "count": len(marks),

@@ -74,7 +74,7 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def render_csv(items: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: spreadsheet_safe(v) for k, v in item.items()} for item in items)
     return buf.getvalue()
