@@ -123,7 +123,7 @@ def _pdf_available() -> bool:
     return True
 
 
-DEMO_KINDS = ("D1", "D2", "D5", "D6", "D7", "D8")
+DEMO_KINDS = ("D7", "D1", "D5", "D6", "D8", "D2")  # the longest first
 PER_CLASS_KINDS = ("D5", "D7", "D8")
 
 
@@ -133,21 +133,29 @@ def demo_documents(
     *,
     fmt: str = "html",
     settings: Any = None,
+    workers: int | None = None,
 ) -> dict[tuple[str, str | None], list[Path]]:
     """The demo's documents: D1, D2 and D6 for the school, D5, D7 and D8 per class, one
-    folder per document. Returns {(kind, class name or None): files} so that the archive
-    can reuse the per-class prints instead of rendering them again."""
-    from asurso_sync.documents import KINDS, render, render_classes
+    folder per document, the PDFs made in a pool of `workers` processes (default: one per
+    CPU). Returns {(kind, class name or None): files} so that the archive can reuse the
+    per-class prints instead of rendering them again."""
+    from asurso_sync.documents import KINDS, render
 
+    workers = workers or os.cpu_count() or 1
     made: dict[tuple[str, str | None], list[Path]] = {}
     for code in DEMO_KINDS:
         folder = Path(out_dir) / f"{code}_{KINDS[code][1]}"
         if code in PER_CLASS_KINDS:
-            per_class = render_classes(db, code, folder, fmt=fmt, settings=settings)
+            per_class: dict[str | None, list[Path]] = {}
+            render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers, by_class=per_class
+            )
             made.update({(code, name): paths for name, paths in per_class.items()})
         else:
-            made[(code, None)] = render(db, code, folder, fmt=fmt, settings=settings)
-    return made
+            made[(code, None)] = render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers
+            )
+    return dict(sorted(made.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")))
 
 
 def step_reports(ctx: DemoContext) -> None:

@@ -41,11 +41,16 @@ from asurso_sync.documents import (
 from asurso_sync.documents.common import Period, ReportError, Request
 from asurso_sync.documents.issued import issued_lists, record_list_issued
 from asurso_sync.documents.output import (
+    Doc,
     atomic_write,
     ensure_dir,
     load_weasyprint,
+    pdf_job,
+    pdf_path,
     template_env,
-    write_doc,
+    templates_root,
+    write_private,
+    write_sources,
     xlsx_bytes,
 )
 from asurso_sync.documents.settings import ReportSettings, load_report_settings
@@ -165,6 +170,8 @@ def render(
     register_rows: list[dict] | None = None,
     progress: Progress | None = None,
     now: Any = None,
+    workers: int | None = None,
+    by_class: dict[str | None, list[Path]] | None = None,
 ) -> list[Path]:
     """Render one kind of document into `out_dir`; returns every file written.
 
@@ -173,7 +180,9 @@ def render(
     CSVs). Every file is written to a temporary name and renamed into place, mode 0600.
     `settings` is a `ReportSettings`, a loaded `Config`, or None for the defaults. D10 reads
     `register_rows` (or, given a Config, `asurso_sync.archive.register_rows(config)`).
-    `progress(done, total)` is called after each document; `now` fixes the moment of issue.
+    `progress(done, total)` is called after each document; `now` fixes the moment of issue;
+    `workers` > 1 makes the PDFs in that many processes; `by_class`, when given, receives
+    {class name (None for a school-wide document): files}.
     Each D1 list written is recorded as issued to its teacher (`issued_lists`).
     """
     if fmt not in ("html", "pdf"):
@@ -197,23 +206,64 @@ def render(
     )
     docs = MODULES[code].build(database, request, rs)
     out = ensure_dir(Path(out_dir))
-    env = template_env(rs)
-    written: list[Path] = []
+    made = _write(docs, out, fmt, rs, progress, workers)
     by = os_user()
-    for n, doc in enumerate(docs, 1):
-        written.extend(write_doc(doc, out, fmt, env, rs))
+    for doc in docs:
         if doc.issued is not None:
             teacher_id, period_slug = doc.issued
             record_list_issued(database, teacher_id, period_slug, by, "rendered", "")
-        if progress is not None:
-            progress(n, len(docs))
+    written = [p for paths in made for p in paths]
     log.info("rendered %s: %d document(s), %d file(s)", code, len(docs), len(written))
     _audit(
         database,
         f"{code} format={fmt} documents={len(docs)} files={len(written)}"
         + (f" class={class_name}" if class_name else ""),
     )
+    if by_class is not None:
+        for doc, paths in zip(docs, made, strict=True):
+            by_class.setdefault(doc.context.get("class_name"), []).extend(paths)
     return written
+
+
+def _write(
+    docs: list[Doc],
+    out: Path,
+    fmt: str,
+    rs: ReportSettings,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[list[Path]]:
+    """Each document's files, in the documents' order. The PDFs — nearly all of the time —
+    are made in `workers` processes when there are several (largest first, so that the pool
+    ends together); HTML, CSV and XLSX in this process."""
+    env = template_env(rs)
+    made: list[list[Path]] = []
+    jobs = []
+    for doc in docs:
+        paths, html, twins = write_sources(doc, out, env)
+        made.append(paths)
+        jobs.append((html, rs.pdf_variant, twins, str(templates_root())))
+    if fmt != "pdf":
+        for n in range(1, len(docs) + 1):
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    count = min(workers or 1, len(docs))
+    if count <= 1:
+        for n, (doc, job) in enumerate(zip(docs, jobs, strict=True), 1):
+            made[n - 1].append(write_private(pdf_path(doc, out), pdf_job(job)))
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    order = sorted(range(len(docs)), key=lambda i: -len(jobs[i][0]))
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        futures = {pool.submit(pdf_job, jobs[i]): i for i in order}
+        for n, future in enumerate(as_completed(futures), 1):
+            i = futures[future]
+            made[i].append(write_private(pdf_path(docs[i], out), future.result()))
+            if progress is not None:
+                progress(n, len(docs))
+    return made
 
 
 def _audit(db: Database, detail: str) -> None:
