@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -137,6 +138,7 @@ def report(
             teacher=teacher,
             settings=app.config,
             progress=progress,
+            workers=os.cpu_count(),
         )
     finally:
         progress.close()
