@@ -422,3 +422,14 @@ def m004_rules_violation_keys(db: Database) -> None:
     ):
         db["violations"].add_column(column, kind)
     db["check_runs"].add_column("notices", str)
+
+
+@migrations()
+def m011_rules_addressee_deadline_source(db: Database) -> None:
+    # Whom a remark goes to (the rule's addressee role) and where its deadline comes from
+    # (`regulation` / `setting` / `none`); a lesson's own teacher (T-11 substitutes) and the
+    # КЭС of a КТП lesson, where a portal serves them (NULL otherwise).
+    db["violations"].add_column("addressee", str)
+    db["violations"].add_column("deadline_source", str)
+    db["lessons"].add_column("teacher_id", int)
+    db["plan_lessons"].add_column("kes", str)

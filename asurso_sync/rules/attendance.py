@@ -77,6 +77,9 @@ def _notice_unmapped_reasons(ctx: Context, r: Rule) -> None:
     key_fields=("lesson_id", "student_id"),
     config_keys=("reason_days", "codes"),
     object_field="lesson_id",
+    addressee="class_teacher",
+    deadline_source="setting",
+    deadline_setting="reason_days",
 )
 def check_reasons(ctx: Context, r: Rule) -> Iterable[Finding]:
     sql = f"""

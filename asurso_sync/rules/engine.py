@@ -32,8 +32,6 @@ RULES: tuple[Rule, ...] = (
     *rosters.RULES,
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
-# Rules about a class as a whole, or the class teacher's own duty (KR-1, KR-2).
-CLASS_TEACHER_RULES = frozenset({"R12", "R19", "R20", "R21"})
 OK_SYNC = "status NOT IN ('failed', 'running') AND finished_at IS NOT NULL"
 
 
@@ -234,10 +232,7 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
     group_teachers = _group_teacher_names(db) if windows else {}
     out = []
     for f in found:
-        if f.rule in CLASS_TEACHER_RULES or ctx.settings.attribution == "class_teacher":
-            teacher = class_teacher.get(f.class_id)
-        else:
-            teacher = sg_teacher.get(f.subject_group_id)
+        teacher = _addressee_teacher(ctx, f, sg_teacher, class_teacher)
         class_name = names["class"].get(f.class_id, "")
         subject = names["subject"].get(f.subject_id, "")
         if any(
@@ -260,6 +255,19 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
             f.status, f.excused_by = "excused", excused
         out.append(f)
     return out
+
+
+def _addressee_teacher(
+    ctx: Context, f: Finding, sg_teacher: dict[int, int], class_teacher: dict[int, int]
+) -> int | None:
+    """The teacher a finding goes to, per its rule's addressee (None: the administration)."""
+    if f.addressee in ("deputy_director", "administrator"):
+        return None
+    if f.addressee == "class_teacher" or ctx.settings.attribution == "class_teacher":
+        return class_teacher.get(f.class_id) if f.class_id is not None else None
+    if f.teacher_id is not None:  # the teacher who held the lesson (T-11), where served
+        return f.teacher_id
+    return sg_teacher.get(f.subject_group_id) if f.subject_group_id is not None else None
 
 
 def _names(db: Database) -> dict[str, dict[int, str]]:

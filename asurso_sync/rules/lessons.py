@@ -52,6 +52,8 @@ def _params(ctx: Context, n: int, **extra) -> dict:
     key_fields=("lesson_id",),
     config_keys=("topic_days", "topic_type", "placeholder"),
     object_field="lesson_id",
+    deadline_source="setting",
+    deadline_setting="topic_days",
     late_entry=True,
 )
 def check_topic(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -76,6 +78,8 @@ WHERE t.entered_at IS NULL OR t.entered_at > b.deadline_at
     key_fields=("lesson_id",),
     config_keys=("hw_days", "homework_type", "hw_exempt_subjects", "hw_min_share", "exempt"),
     object_field="lesson_id",
+    deadline_source="setting",
+    deadline_setting="hw_days",
     late_entry=True,
 )
 def check_homework(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -124,6 +128,8 @@ WHERE h.entered_at IS NULL OR h.entered_at > b.deadline_at
     key_fields=("lesson_id",),
     config_keys=("topic_days", "homework_type"),
     object_field="lesson_id",
+    deadline_source="setting",
+    deadline_setting="topic_days",
     late_entry=True,
 )
 def check_task(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -149,6 +155,8 @@ WHERE t.entered_at IS NULL OR t.entered_at > b.deadline_at
     key_fields=("lesson_id", "student_id"),
     config_keys=("att_days",),
     object_field="lesson_id",
+    deadline_source="setting",
+    deadline_setting="att_days",
     late_entry=True,
 )
 def check_attendance_late(ctx: Context, r: Rule) -> Iterable[Finding]:

@@ -48,6 +48,9 @@ MARK_KEY = ("assignment_id", "student_id")
     key_fields=MARK_KEY,
     config_keys=("oral_types", "oral_days"),
     object_field="assignment_id",
+    deadline_source="regulation",
+    deadline_setting="oral_days",
+    deadline_default=0,
     late_entry=True,
 )
 def check_oral(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -63,6 +66,9 @@ def check_oral(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=MARK_KEY,
     config_keys=("written_types", "written_days", "written_anchor"),
     object_field="assignment_id",
+    deadline_source="regulation",
+    deadline_setting="written_days",
+    deadline_default=5,
     late_entry=True,
 )
 def check_written(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -79,6 +85,9 @@ def check_written(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=MARK_KEY,
     config_keys=("kr_types", "kr_days"),
     object_field="assignment_id",
+    deadline_source="regulation",
+    deadline_setting="kr_days",
+    deadline_default=7,
     late_entry=True,
 )
 def check_kr(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -94,6 +103,9 @@ def check_kr(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=MARK_KEY,
     config_keys=("mark_days", "unlock_register", "unlock_hours"),
     object_field="assignment_id",
+    deadline_source="regulation",
+    deadline_setting="mark_days",
+    deadline_default=7,
     late_entry=True,
 )
 def check_mark_lock(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -109,6 +121,7 @@ def check_mark_lock(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=MARK_KEY,
     config_keys=(),
     object_field="assignment_id",
+    deadline_source="regulation",
 )
 def check_future_mark(ctx: Context, r: Rule) -> Iterable[Finding]:
     sql = """

@@ -52,13 +52,16 @@ PERIOD_KEY = ("subject_group_id", "term_id", "student_id")
 
 @rule(
     id="R13",
-    title="Итоговая отметка за период не выставлена за 3 дня до его окончания",
+    title="Итоговая оценка за период не выставлена за 3 дня до его окончания",
     clause="п. 7.4; Регламент, учитель п. 10",
     severity="violation",
     family="periods",
     key_fields=PERIOD_KEY,
     config_keys=("final_offset_days", "order_deadline", "day_kind"),
     object_field="subject_group_id",
+    deadline_source="regulation",
+    deadline_setting="final_offset_days",
+    deadline_default=3,
     late_entry=True,
 )
 def check_period_marks(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -67,9 +70,9 @@ def check_period_marks(ctx: Context, r: Rule) -> Iterable[Finding]:
 SELECT sgs.subject_group_id, t.term_id, sgs.student_id, g.class_id, g.subject_id,
        t.deadline_date AS deadline, t.deadline_at,
        pm.entered_at, pm.entered_source, pm.last_absent_at,
-       CASE WHEN pm.entered_at IS NULL THEN 'Нет итоговой отметки за период (срок '
+       CASE WHEN pm.entered_at IS NULL THEN 'Нет итоговой оценки за период (срок '
                  || t.deadline_date || ')'
-            ELSE 'Итоговая отметка внесена ' || pm.entered_at || ', срок ' || t.deadline_date
+            ELSE 'Итоговая оценка внесена ' || pm.entered_at || ', срок ' || t.deadline_date
        END AS detail
 FROM subject_group_terms sgt
 JOIN temp.rules_term t ON t.term_id = sgt.term_id
@@ -89,8 +92,8 @@ WHERE sgt.deleted_at IS NULL AND g.deleted_at IS NULL AND sgs.deleted_at IS NULL
 
 @rule(
     id="R14",
-    title="Итоговая отметка изменена после окончания периода",
-    clause="п. 7.4",
+    title="Итоговая оценка внесена или изменена после окончания периода",
+    clause="",
     severity="info",
     family="periods",
     key_fields=PERIOD_KEY,
@@ -114,7 +117,7 @@ WHERE pm.deleted_at IS NULL
         base + " AND pm.entered_at > t.end_at AND pm.entered_at <= :asof_end",
         {"asof_end": ctx.asof_end},
     ):
-        row["detail"] = f"Итоговая отметка внесена {row['entered_at']} после конца периода"
+        row["detail"] = f"Итоговая оценка внесена {row['entered_at']} после конца периода"
         rows[(row["subject_group_id"], row["term_id"], row["student_id"])] = row
     # Changes the syncs saw after the term ended (the portal may keep the first entry's date).
     for row in _changed_after_end(ctx, base):
@@ -161,7 +164,7 @@ def _changed_after_end(ctx: Context, base: str) -> Iterable[dict]:
             "entered_at": seen,
             "entered_source": "observed",
             "last_absent_at": absent,
-            "detail": f"Итоговая отметка изменена «{old}» → «{new}» (замечено {seen})",
+            "detail": f"Итоговая оценка изменена «{old}» → «{new}» (замечено {seen})",
         }
 
 

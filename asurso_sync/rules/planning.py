@@ -27,6 +27,9 @@ _CYRILLIC = re.compile("[А-Яа-яЁё]")
     key_fields=("subject_group_id",),
     config_keys=("ktp_deadline", "ktp_early_deadline"),
     object_field="subject_group_id",
+    deadline_source="regulation",
+    deadline_setting="ktp_deadline",
+    deadline_default="08-31",
 )
 def check_ktp_deadline(ctx: Context, r: Rule) -> Iterable[Finding]:
     late = ctx.school_date(ctx.settings.ktp_deadline)

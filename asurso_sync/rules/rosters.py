@@ -53,6 +53,10 @@ WHERE s.deleted_at IS NULL AND COALESCE(m.n, 0) != 1
     key_fields=("class_id",),
     config_keys=("first_week_days",),
     object_field="class_id",
+    addressee="deputy_director",
+    deadline_source="regulation",
+    deadline_setting="first_week_days",
+    deadline_default=7,
 )
 def check_first_week(ctx: Context, r: Rule) -> Iterable[Finding]:
     first = dt.date(ctx.year_start.year, 9, 1)
@@ -84,6 +88,10 @@ WHERE c.deleted_at IS NULL
     key_fields=("class_id", "student_id"),
     config_keys=("roster_deadline",),
     object_field="class_id",
+    addressee="class_teacher",
+    deadline_source="regulation",
+    deadline_setting="roster_deadline",
+    deadline_default="09-05",
 )
 def check_class_list(ctx: Context, r: Rule) -> Iterable[Finding]:
     due = ctx.school_date(ctx.settings.roster_deadline)
@@ -128,6 +136,8 @@ WHERE s.deleted_at IS NULL AND s.health_filled = 0
     key_fields=(),
     config_keys=(),
     object_field=None,
+    addressee="administrator",
+    deadline_source="regulation",
 )
 def check_parents(ctx: Context, r: Rule) -> Iterable[Finding]:
     ctx.notice(r.id, "не проверяется: портал не передаёт связи учеников с родителями")
@@ -143,6 +153,10 @@ def check_parents(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=("notice_id",),
     config_keys=("r23_register", "r23_days"),
     object_field=None,
+    addressee="administrator",
+    deadline_source="regulation",
+    deadline_setting="r23_days",
+    deadline_default=3,
 )
 def check_pd_notices(ctx: Context, r: Rule) -> Iterable[Finding]:
     path = ctx.settings.r23_register

@@ -28,7 +28,6 @@ DEFAULT_WRITTEN = (
 DEFAULT_KR = ("Контрольная работа", "Диагностическая контрольная работа")
 DEFAULT_CODES = {"Н": ("Н",), "О": ("О",), "осв": ("ОСВ",), "reasons": ("УП", "НП", "Б")}
 EVIDENCE_LEVELS = ("certain", "possible", "unknown")
-SEVERITIES = ("info", "warning", "violation")
 ALL_RULES = tuple(f"R{n:02d}" for n in range(1, 24))
 
 
