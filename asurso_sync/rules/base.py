@@ -84,6 +84,7 @@ class Context:
     year_start: dt.date
     type_ids: dict[str, frozenset[int]] = field(default_factory=dict)
     notices: list[dict[str, str]] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # rows rules share within one check
 
     @property
     def asof(self) -> str:

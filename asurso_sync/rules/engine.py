@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.rules import attendance, lessons, marks, periods, planning, rosters
+from asurso_sync.rules import attendance, changes, lessons, marks, periods, planning, rosters
 from asurso_sync.rules.base import Context, Finding, Rule
 from asurso_sync.rules.calendar import SchoolCalendar, date_span, install_deadlines
 from asurso_sync.rules.settings import RuleSettings
@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     *periods.RULES,
     *planning.RULES,
     *rosters.RULES,
+    *changes.RULES,
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 OK_SYNC = "status NOT IN ('failed', 'running') AND finished_at IS NOT NULL"
@@ -62,7 +63,7 @@ def select_rules(
         wanted = [r.upper() for r in rule_ids]
         unknown = sorted(set(wanted) - set(RULES_BY_ID))
         if unknown:
-            raise AsursoSyncError(f"unknown rule(s): {', '.join(unknown)} (known: R01–R23)")
+            raise AsursoSyncError(f"unknown rule(s): {', '.join(unknown)} (known: R01–R25)")
         return tuple(r for r in RULES if r.id in wanted)
     return tuple(r for r in RULES if r.id not in settings.skip)
 
@@ -85,6 +86,8 @@ def default_as_of(db: Database, settings: RuleSettings) -> dt.date:
 
 def build_context(db: Database, settings: RuleSettings, as_of: dt.date) -> Context:
     """The context every rule reads, with the deadline temp table installed."""
+    # SQLite's UPPER() folds ASCII only: codes compare case-insensitively in Cyrillic too.
+    db.conn.create_function("ru_upper", 1, _upper, deterministic=True)
     cal = SchoolCalendar.from_mirror(db, settings)
     ctx = Context(
         db=db,
@@ -112,6 +115,10 @@ def build_context(db: Database, settings: RuleSettings, as_of: dt.date) -> Conte
     )
     _type_notices(ctx)
     return ctx
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
 
 
 def _year_start(db: Database, as_of: dt.date) -> dt.date:
@@ -244,11 +251,16 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
             continue
         excused = None
         if windows and f.entered_at and RULES_BY_ID[f.rule].late_entry:
-            who = group_teachers.get(f.subject_group_id, set())
+            who = group_teachers.get(f.subject_group_id, set()) if f.subject_group_id else set()
             if teacher is not None:
                 who = who | {str(teacher), names["teacher"].get(teacher, "")}
             excused = next(
-                (w.id for w in windows if w.covers(f.entered_at, who, class_name, subject)), None
+                (
+                    w.id
+                    for w in windows
+                    if w.covers(f.rule, f.lesson_date, f.entered_at, who, class_name, subject)
+                ),
+                None,
             )
         f.teacher_id = teacher
         if excused:
