@@ -45,7 +45,11 @@ def _late_rows(ctx: Context, n: int, types: str | None, anchor: str) -> list[dic
     return list(ctx.query(sql, params))
 
 
-SPECIFIC = (("R05", "oral", "oral_days"), ("R06", "written", "written_days"), ("R07", "kr", "kr_days"))
+SPECIFIC = (
+    ("R05", "oral", "oral_days"),
+    ("R06", "written", "written_days"),
+    ("R07", "kr", "kr_days"),
+)
 
 
 def _specific(ctx: Context, role: str) -> list[dict]:
