@@ -86,19 +86,38 @@ def test_two_syncs_with_the_clock_moved(small_school, tmp_path, small_mirror):
     assert second.as_of == later
     before, after = found_keys(first.findings), found_keys(second.findings)
     truth = truth_keys(small_school, later)
-    assert after == truth, "\n" + differences(truth, after)
-    statuses = {(f.rule, *f.key): f.status for f in second.findings}
+    # The mirror remembers more than the portal shows: an «Н» a sync saw before the class
+    # teacher turned it into a reason is still the subject teacher's late absence (R04).
+    remembered = after - truth
+    assert remembered <= _late_absences_since_given_a_reason(small_school), remembered
+    assert after - remembered == truth, "\n" + differences(truth, after)
+    statuses = {(f.rule, *f.key): f.status for f in second.findings if f.rule in CHECKABLE}
     assert {k for k, s in statuses.items() if s == "open"} == before & after
     assert {k for k, s in statuses.items() if s == "new"} == after - before
     fixed = {(r["rule"], *_key(r)) for r in second.fixed}
     assert fixed == before - after
     # the week changes something both ways (new breaches appear, some get fixed)
     assert after - before and before - after
-    rows = Counter(row["status"] for row in db.query("SELECT status FROM violations"))
+    rows = Counter(
+        row["status"]
+        for row in db.query("SELECT rule, status FROM violations")
+        if row["rule"] in CHECKABLE
+    )
     db.close()
     assert rows == Counter(
         {"open": len(before & after), "new": len(after - before), "fixed": len(before - after)}
     )
+
+
+def _late_absences_since_given_a_reason(school) -> set[tuple]:
+    """R04 keys of absences first entered as «Н» after the lesson day, since changed to a
+    reason (the portal then serves only the reason, with the first entry's date)."""
+    out = set()
+    for ab in school.absences:
+        lesson = school.lessons[ab.lesson_id]
+        if ab.reason == "Н" and ab.new_reason and ab.date[:10] > lesson.date.isoformat():
+            out.add(("R04", ab.lesson_id, ab.student_id))
+    return out
 
 
 def _key(row: dict) -> tuple:

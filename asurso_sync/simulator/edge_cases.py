@@ -12,8 +12,9 @@ from typing import Protocol
 
 from asurso_sync.simulator import names as N
 from asurso_sync.simulator.calendar import DAY
-from asurso_sync.simulator.draw import LETTERS, Ids, after_lesson, some_time, ts
+from asurso_sync.simulator.draw import LETTERS, Ids, after_lesson, person, some_time, ts
 from asurso_sync.simulator.model import (
+    Absence,
     Assignment,
     Group,
     Klass,
@@ -22,6 +23,7 @@ from asurso_sync.simulator.model import (
     Plan,
     PlanLesson,
     School,
+    Student,
 )
 
 
@@ -53,7 +55,12 @@ class EdgeCases:
     a second, late topic beside an on-time named one (R01: no breach); homework with an empty
     or placeholder name (R02: no homework); a half-year subject group taught in two terms only
     (R13/R18 use the group's own terms); a class with no pupils at all (R21, R20); a pupil
-    listed before 5 Sep without a health group (R21 only once 5 Sep has passed).
+    listed before 5 Sep without a health group (R21 only once 5 Sep has passed); and the
+    cases of issue 13: the same course's second-half-year group (terms 3–4, no КТП: no
+    subgroups, no 31 August deadline), two pupils joining the first class late (one in the last
+    days of term 1, one in term 2: no term-1 mark owed), a reason «УП» the class teacher enters
+    days later with no «Н» before it (no late absence of the subject teacher), an English topic
+    and homework written in English (R25), and a current mark «осв» in lower case (R11).
 
     They take ids after every other record and draw from their own random stream, so the rest
     of the school is unchanged by them.
@@ -72,7 +79,12 @@ class EdgeCases:
         self.second_late_topic()
         self.unnamed_homework()
         self.half_year_group()
+        self.second_half_year_group()
         self.health_unfilled_on_time()
+        self.class_teacher_reason()
+        self.english_entries()
+        self.osv_mark()
+        self.late_joiners()
 
     def _lessons_in_middle_terms(self) -> list[Lesson]:
         terms = self.s.calendar.terms
@@ -175,6 +187,122 @@ class EdgeCases:
             for i, sid in enumerate(g.student_ids):
                 value = rng.choice(("4", "5"))
                 s.period_marks.append(PeriodMark(g.id, term.id, sid, ts(day, start + i), value))
+
+    def second_half_year_group(self) -> None:
+        """The same course in the second half-year (terms 3–4), same pupils, no КТП: not a
+        subgroup of the first one, and not held to the 31 August КТП deadline."""
+        b, s, rng = self.b, self.s, self.rng
+        first = s.groups[max(s.groups)]  # the first-half-year group made just before
+        terms = s.calendar.terms[2:]
+        weekday = 3
+        number = len(b.timetable[first.class_id][weekday]) + 1
+        slots = [
+            day
+            for day in b.study_days
+            if day.weekday() == weekday and terms[0].start <= day <= terms[-1].end
+        ]
+        g = Group(
+            max(s.groups) + 1,
+            first.name,
+            first.subject_id,
+            first.class_id,
+            first.teacher_ids,
+            len(slots),
+            first.student_ids,
+            tuple(t.id for t in terms),
+        )
+        s.groups[g.id] = g
+        for day, name in zip(slots, b.topic_names(g.id, len(slots)), strict=True):
+            term = s.calendar.term_at(day)
+            lesson = Lesson(b.lesson_id(), g.id, g.class_id, day, number, term.id, None)
+            s.lessons[lesson.id] = lesson
+            entry = after_lesson(rng, day, number)
+            b.new_assignment(lesson, 10, name, 10, entry)
+            b.new_assignment(lesson, 3, self.task(), 10, entry, due=day + 7 * DAY)
+        for term in terms:
+            day = term.end - rng.randint(4, 8) * DAY
+            start = rng.randint(10 * 60, 19 * 60)
+            for i, sid in enumerate(g.student_ids):
+                value = rng.choice(("4", "5"))
+                s.period_marks.append(PeriodMark(g.id, term.id, sid, ts(day, start + i), value))
+
+    def class_teacher_reason(self) -> None:
+        """A reason «УП» entered by the class teacher three days after the lesson, with no «Н»
+        before it (п. 7.3): the class teacher's entry, not a late absence (R04)."""
+        s = self.s
+        taken = {(ab.lesson_id, ab.student_id) for ab in s.absences}
+        lessons = self._lessons_in_middle_terms()
+        for lesson in self.rng.sample(lessons, len(lessons)):
+            free = [
+                sid for sid in s.groups[lesson.sg_id].student_ids if (lesson.id, sid) not in taken
+            ]
+            if free:
+                sid = self.rng.choice(free)
+                entered = some_time(self.rng, lesson.date + 3 * DAY)
+                s.absences.append(Absence(lesson.id, sid, entered, "УП"))
+                return
+
+    def english_entries(self) -> None:
+        """An English lesson's topic and another's homework written in English (7.4: «все
+        записи … на русском языке», foreign-language lessons included)."""
+        english = self.b.subject_ids["Английский язык"]
+        lessons = [
+            les
+            for les in self._lessons_in_middle_terms()
+            if self.s.groups[les.sg_id].subject_id == english
+        ]
+        picks = iter(self.rng.sample(lessons, len(lessons)))
+        for type_id, text in ((10, "Present Simple"), (3, "p. 45 ex. 3")):
+            for lesson in picks:
+                found = [
+                    a
+                    for a in self._by_type(lesson, type_id)
+                    if a.filled_at is None and a.name.strip() and a.name != N.PLACEHOLDER
+                ]
+                if found:
+                    found[0].name = text
+                    break
+
+    def osv_mark(self) -> None:
+        """A current mark «осв» in lower case, where the text forbids «осв» (Регламент п. 7)."""
+        pe = self.b.subject_ids[N.PE]
+        marks = [
+            m
+            for m in self.s.marks
+            if m.value is not None
+            and m.changed_at is None
+            and m.deleted_at is None
+            and self.s.groups[
+                self.s.lessons[self.s.assignments[m.assignment_id].lesson_id].sg_id
+            ].subject_id
+            == pe
+        ]
+        self.rng.choice(marks).value = "осв"
+
+    def late_joiners(self) -> None:
+        """Two pupils joining the first class late: one in the last days of term 1 (after its
+        period-mark deadline), one in term 2 — neither owes a term-1 period mark (T-10)."""
+        s, rng = self.s, self.rng
+        k = s.classes[min(s.classes)]
+        t1, t2 = s.calendar.terms[0], s.calendar.terms[1]
+        for day in (t1.end - DAY, t2.start + 14 * DAY):
+            st = Student(
+                max(s.students) + 1,
+                person(rng, rng.random() < 0.5),
+                k.id,
+                some_time(rng, day),
+                True,
+            )
+            s.students[st.id] = st
+            joined: set[tuple[int, tuple[int, ...]]] = set()
+            for g in sorted(s.groups.values(), key=lambda x: x.id):
+                if g.class_id != k.id:
+                    continue
+                key = (g.subject_id, s.group_terms(g.id) and tuple(s.group_terms(g.id)))
+                if key in joined:
+                    continue  # one subgroup of a split subject is enough
+                joined.add(key)
+                g.student_ids = (*g.student_ids, st.id)
 
     def health_unfilled_on_time(self) -> None:
         """A pupil on the list by 5 Sep whose health group is not filled in."""
