@@ -124,3 +124,31 @@ def _key(row: dict) -> tuple:
     import json
 
     return tuple(json.loads(row["key"]))
+
+
+def test_small_holds_the_cases_that_tell_the_readings_apart(small_school):
+    """The small school plants what issue 13 is about, so agreement above means something."""
+    s = small_school
+    truth = truth_keys(s, SMALL_AS_OF)
+    k = s.classes[min(s.classes)]
+    t1, t2 = s.calendar.terms[0], s.calendar.terms[1]
+    joiners = [st.id for st in s.students.values() if st.added[:10] > str(t1.end - dt.timedelta(3))]
+    assert len(joiners) == 2 and {s.students[j].class_id for j in joiners} == {k.id}
+    r13 = {(key[2], key[3]) for key in truth if key[0] == "R13" and key[3] in joiners}
+    assert {term for term, _ in r13} == {t2.id, s.calendar.terms[2].id}  # never term 1
+    # a reason the class teacher entered days later, no «Н» before: no R04
+    reasons = [
+        ab
+        for ab in s.absences
+        if ab.reason == "УП" and ab.date[:10] > s.lessons[ab.lesson_id].date.isoformat()
+    ]
+    assert reasons and not {("R04", ab.lesson_id, ab.student_id) for ab in reasons} & truth
+    # two half-year groups of one course are no subgroups; the second has no КТП and no R15
+    halves = sorted(g.id for g in s.groups.values() if g.term_ids)
+    assert len(halves) == 2 and halves[1] not in s.plans
+    subject = s.groups[halves[0]].subject_id
+    assert not {key for key in truth if key[0] == "R19" and key[1:3] == (k.id, subject)}
+    assert ("R15", halves[1]) not in truth
+    # English entries (R25) and a current mark «осв» (R11 on a mark, not an absence)
+    assert len([key for key in truth if key[0] == "R25"]) == 2
+    assert [key for key in truth if key[0] == "R11" and key[2] is not None]

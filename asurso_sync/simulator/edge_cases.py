@@ -19,6 +19,7 @@ from asurso_sync.simulator.model import (
     Group,
     Klass,
     Lesson,
+    Mark,
     PeriodMark,
     Plan,
     PlanLesson,
@@ -84,6 +85,7 @@ class EdgeCases:
         self.class_teacher_reason()
         self.english_entries()
         self.osv_mark()
+        self.late_own_entries()
         self.late_joiners()
 
     def _lessons_in_middle_terms(self) -> list[Lesson]:
@@ -279,6 +281,31 @@ class EdgeCases:
         ]
         self.rng.choice(marks).value = "осв"
 
+    def late_own_entries(self) -> None:
+        """The subject teacher's own late entries, whatever the seed: a lateness «О» marked two
+        days after the lesson (R04) and a mark on homework (no type rule) nine days late (R08
+        only: one late mark, one remark)."""
+        s, rng = self.s, self.rng
+        taken = {(ab.lesson_id, ab.student_id) for ab in s.absences}
+        marked = {(m.assignment_id, m.student_id) for m in s.marks}
+        lessons = self._lessons_in_middle_terms()
+        for lesson in rng.sample(lessons, len(lessons)):
+            free = [
+                sid for sid in s.groups[lesson.sg_id].student_ids if (lesson.id, sid) not in taken
+            ]
+            if free:
+                late = some_time(rng, lesson.date + 2 * DAY)
+                s.absences.append(Absence(lesson.id, rng.choice(free), late, "О"))
+                break
+        for lesson in rng.sample(lessons, len(lessons)):
+            homework = self._by_type(lesson, 3)
+            pupils = s.groups[lesson.sg_id].student_ids
+            free = [sid for sid in pupils if homework and (homework[0].id, sid) not in marked]
+            if free:
+                late = some_time(rng, lesson.date + 9 * DAY)
+                s.marks.append(Mark(homework[0].id, rng.choice(free), late, rng.choice((4, 5))))
+                break
+
     def late_joiners(self) -> None:
         """Two pupils joining the first class late: one in the last days of term 1 (after its
         period-mark deadline), one in term 2 — neither owes a term-1 period mark (T-10)."""
@@ -296,8 +323,8 @@ class EdgeCases:
             s.students[st.id] = st
             joined: set[tuple[int, tuple[int, ...]]] = set()
             for g in sorted(s.groups.values(), key=lambda x: x.id):
-                if g.class_id != k.id:
-                    continue
+                if g.class_id != k.id or g.term_ids:
+                    continue  # the full-year courses of the class (not the half-year ones)
                 key = (g.subject_id, s.group_terms(g.id) and tuple(s.group_terms(g.id)))
                 if key in joined:
                     continue  # one subgroup of a split subject is enough
