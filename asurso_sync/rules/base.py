@@ -204,7 +204,7 @@ def findings_from_rows(
             continue
         values = {name: row.get(name) for name in FIELDS}
         key = tuple(values[name] for name in rule.key_fields)
-        yield Finding(
+        finding = Finding(
             rule=rule.id,
             severity=row.get("severity") or rule.severity,
             key=key,
@@ -217,8 +217,10 @@ def findings_from_rows(
             detail=row.get("detail") or "",
             addressee=rule.addressee,
             deadline_source=row.get("deadline_source") or source,
-            **values,
         )
+        for name, value in values.items():
+            setattr(finding, name, value)
+        yield finding
 
 
 def rule(**meta: Any) -> Callable[[Callable[[Context, Rule], Iterable[Finding]]], Rule]:

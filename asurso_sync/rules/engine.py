@@ -117,7 +117,7 @@ def build_context(db: Database, settings: RuleSettings, as_of: dt.date) -> Conte
     return ctx
 
 
-def _upper(value: object) -> object:
+def _upper(value: str | None) -> str | None:
     return value.upper() if isinstance(value, str) else value
 
 
@@ -240,8 +240,8 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
     out = []
     for f in found:
         teacher = _addressee_teacher(ctx, f, sg_teacher, class_teacher)
-        class_name = names["class"].get(f.class_id, "")
-        subject = names["subject"].get(f.subject_id, "")
+        class_name = names["class"].get(f.class_id, "") if f.class_id is not None else ""
+        subject = names["subject"].get(f.subject_id, "") if f.subject_id is not None else ""
         if any(
             (not e.rule or e.rule == f.rule)
             and (not e.subject or e.subject == subject)

@@ -293,9 +293,8 @@ def month_day(year: int, value: str) -> dt.date | None:
 def load_rule_settings(config: Any) -> RuleSettings:
     """RuleSettings from a loaded Config (its `[rules]` section; tz defaults to [sync] timezone)."""
     settings = parse_rule_settings(config.section("rules"), default_tz=config.sync.timezone)
-    paths = {
-        key: str(config.resolve(getattr(settings, key)))
-        for key in ("unlock_register", "r23_register")
-        if getattr(settings, key)
-    }
-    return replace(settings, **paths) if paths else settings
+    if settings.unlock_register:
+        settings = replace(settings, unlock_register=str(config.resolve(settings.unlock_register)))
+    if settings.r23_register:
+        settings = replace(settings, r23_register=str(config.resolve(settings.r23_register)))
+    return settings

@@ -117,14 +117,10 @@ class _Evaluator:
         self.code_own = codes["Н"] | codes["О"]  # what the subject teacher marks (T-7)
         self.known_codes = {c for values in codes.values() for c in values}
 
-    def add(
-        self,
-        rule: str,
-        severity: str | None = None,
-        deadline: dt.date | None = None,
-        lesson_date: dt.date | None = None,
-        **keys: Any,
-    ) -> None:
+    def add(self, rule: str, severity: str | None = None, **keys: Any) -> None:
+        """One violation; `deadline` and `lesson_date` (dates) may come among the keys."""
+        deadline: dt.date | None = keys.pop("deadline", None)
+        lesson_date: dt.date | None = keys.pop("lesson_date", None)
         item: dict[str, Any] = {
             "rule": rule,
             "severity": severity or SEVERITY.get(rule, "violation"),
@@ -224,11 +220,11 @@ class _Evaluator:
                 type_name = self.type_names.get(a.type_id)
                 marked = False
                 for m in s.marks_by_assignment.get(a.id, ()):
-                    state = v.mark(m)
-                    if state is None:
+                    served = v.mark(m)
+                    if served is None:
                         continue
                     marked = True
-                    entered = _day(state[1])
+                    entered = _day(served[1])
                     mkeys = dict(keys, assignment_id=a.id, student_id=m.student_id)
                     lock = d + c["any_days"] * DAY
                     own_rule = False  # one late mark, one remark: its type's rule first
@@ -245,7 +241,7 @@ class _Evaluator:
                         self.add("R08", deadline=lock, **mkeys)
                     if entered < d:
                         self.add("R09", deadline=d, **mkeys)
-                    if str(state[0] or "").strip().upper() in self.code_osv:
+                    if str(served[0] or "").strip().upper() in self.code_osv:
                         self.add("R11", "violation", deadline=d, **mkeys)
                 if marked and not _named(name):
                     self.add("R10", deadline=d, **dict(keys, assignment_id=a.id))
@@ -296,7 +292,11 @@ class _Evaluator:
         early = dt.date(y, *map(int, self.c["ktp_early_deadline"].split("-")))
         year_first = min(t.start for t in s.calendar.terms)
         for g in s.groups.values():
-            keys = {"subject_group_id": g.id, "class_id": g.class_id, "subject_id": g.subject_id}
+            keys: dict[str, Any] = {
+                "subject_group_id": g.id,
+                "class_id": g.class_id,
+                "subject_id": g.subject_id,
+            }
             plan = v.plan(g.id)
             # a group opened mid-year: its plan is due when it opens, not by 31 August
             year_plan = min(t.start for t in self.group_terms(g.id)) <= year_first
