@@ -152,3 +152,41 @@ def test_small_holds_the_cases_that_tell_the_readings_apart(small_school):
     # English entries (R25) and a current mark «осв» (R11 on a mark, not an absence)
     assert len([key for key in truth if key[0] == "R25"]) == 2
     assert [key for key in truth if key[0] == "R11" and key[2] is not None]
+
+
+def test_the_small_schools_unlock_opens_one_date_for_r08(small_school, small_mirror, tmp_path):
+    """п. 7.4: the window opens one lesson date for 12 hours; it excuses the 7-day lock only."""
+    s = small_school
+    [window] = s.info["unlock_windows"]
+    register = tmp_path / "unlocks.csv"
+    register.write_text(
+        "id,date,start,teacher,class,subject,hours\n"
+        + ",".join(window[c] for c in ("id", "date", "start", "teacher", "class", "subject"))
+        + ",12\n",
+        encoding="utf-8",
+    )
+    start = dt.datetime.fromisoformat(window["start"])
+    inside, outside = str(start), str(start + dt.timedelta(hours=12))
+    late = {}  # the window's day: (assignment, pupil) -> (lesson date, type, entered)
+    for m in s.marks:
+        a = s.assignments[m.assignment_id]
+        lesson = s.lessons[a.lesson_id]
+        if m.date[:10] == window["start"][:10]:
+            late[(a.id, m.student_id)] = (lesson.date.isoformat(), a.type_id, m.date)
+    db = open_mirror(copy_mirror(small_mirror, tmp_path))
+    try:
+        settings = parse_rule_settings({"unlock_register": str(register)})
+        found = evaluate(db, settings, SMALL_AS_OF, ["R06", "R08"]).findings
+    finally:
+        db.close()
+    status = {(f.rule, *f.key): f.status for f in found if f.key in late}
+    excused = {
+        ("R08", *key)
+        for key, (day, type_id, entered) in late.items()
+        if day == window["date"] and type_id == 3 and inside <= entered.replace("T", " ") <= outside
+    }
+    assert len(excused) == 2
+    assert {k for k, st in status.items() if st == "excused"} == excused
+    # the mark after 21:00, the other date, and the written work (R06) stay remarks
+    assert {k[0] for k, st in status.items() if st == "new"} == {"R06", "R08"}
+    assert len([k for k, st in status.items() if st == "new"]) == 3

@@ -72,6 +72,7 @@ class EdgeCases:
         self.b = builder
         self.s = s
         self.rng = random.Random(f"asurso-sim/{s.size}/{s.seed}/{s.year_start}/edges")
+        self.unlock_windows: list[dict[str, str]] = []
         self.by_lesson: dict[int, list[Assignment]] = {}
         for a in s.assignments.values():
             self.by_lesson.setdefault(a.lesson_id, []).append(a)
@@ -86,6 +87,7 @@ class EdgeCases:
         self.english_entries()
         self.osv_mark()
         self.late_own_entries()
+        self.unlock_window()
         self.late_joiners()
 
     def _lessons_in_middle_terms(self) -> list[Lesson]:
@@ -305,6 +307,58 @@ class EdgeCases:
                 late = some_time(rng, lesson.date + 9 * DAY)
                 s.marks.append(Mark(homework[0].id, rng.choice(free), late, rng.choice((4, 5))))
                 break
+
+    def unlock_window(self) -> None:
+        """The administrator opens one lesson date for 12 hours (п. 7.4) ten days after the
+        lesson, and the teacher enters marks: homework marks inside the window (excused under
+        the 7-day lock, R08), one after it closes, one for another date of the same group, and
+        a written work inside it (R06: the unlock is not for the 5-day rule). The window is in
+        `school.info["unlock_windows"]`, as a school's unlock register would hold it."""
+        s, rng = self.s, self.rng
+        marked = {(m.assignment_id, m.student_id) for m in s.marks}
+        by_group: dict[int, list[Lesson]] = {}
+        for lesson in self._lessons_in_middle_terms():
+            by_group.setdefault(lesson.sg_id, []).append(lesson)
+        written = next(t for t, (name, _abbr) in N.ASSIGNMENT_TYPES.items() if name == "Диктант")
+        for sg_id in sorted(by_group, key=lambda g: rng.random()):
+            lessons = [les for les in by_group[sg_id] if self._by_type(les, 3)]
+            pupils = s.groups[sg_id].student_ids
+            if len(lessons) < 2 or len(pupils) < 4:
+                continue
+            other = lessons[0]  # an earlier date of the group, not opened
+            later = [les for les in lessons if les.date > other.date]
+            if not later:
+                continue
+            opened = later[0]
+            day = opened.date + 10 * DAY
+            start = ts(day, 9 * 60)
+            homework = self._by_type(opened, 3)[0]
+            free = [sid for sid in pupils if (homework.id, sid) not in marked]
+            if len(free) < 3:
+                continue
+            other_hw = self._by_type(other, 3)[0]
+            other_free = [sid for sid in pupils if (other_hw.id, sid) not in marked]
+            if not other_free:
+                continue
+            s.marks.append(Mark(other_hw.id, other_free[0], ts(day, 10 * 60), 4))
+            for sid, minutes in zip(free, (9 * 60 + 30, 20 * 60 + 59, 21 * 60 + 30), strict=False):
+                s.marks.append(Mark(homework.id, sid, ts(day, minutes), rng.choice((4, 5))))
+            created = after_lesson(rng, opened.date, opened.number)
+            dictation = self.b.new_assignment(opened, written, "Диктант", 20, created)
+            s.marks.append(Mark(dictation.id, free[0], ts(day, 11 * 60), 5))
+            g = s.groups[sg_id]
+            self.unlock_windows.append(
+                {
+                    "id": "u1",
+                    "date": opened.date.isoformat(),
+                    "start": start,
+                    "teacher": s.staff[g.teacher_ids[0]].name,
+                    "class": s.classes[g.class_id].name,
+                    "subject": s.subjects[g.subject_id].name,
+                    "hours": "12",
+                }
+            )
+            return
 
     def late_joiners(self) -> None:
         """Two pupils joining the first class late: one in the last days of term 1 (after its

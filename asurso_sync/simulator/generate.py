@@ -139,6 +139,7 @@ class _Builder:
         }
         if edges:
             edges.add_empty_class()
+            self.s.info["unlock_windows"] = edges.unlock_windows
 
     # --- structure ---------------------------------------------------------------------------
     def make_subjects(self) -> None:
