@@ -18,10 +18,10 @@ from asurso_sync.rules import RULES_BY_ID, check, evaluate, parse_rule_settings
 CHECKABLE = [f"R{n:02d}" for n in (*range(1, 22), 25)]
 
 
-def truth_keys(school, as_of: dt.date) -> set[tuple]:
+def truth_keys(school, as_of: dt.date, day_kind: str = "calendar") -> set[tuple]:
     from asurso_sync.simulator import ground_truth
 
-    truth = ground_truth(school, as_of)
+    truth = ground_truth(school, as_of, day_kind=day_kind)
     # R24 rests on what the mirror's syncs saw change: no snapshot of the school can say it
     assert truth["not_checkable"] == ["R22", "R23", "R24"]
     return {
@@ -46,13 +46,13 @@ def differences(truth: set[tuple], found: set[tuple]) -> str:
     return "\n".join(lines)
 
 
-def _compare(path, school, as_of: dt.date) -> None:
+def _compare(path, school, as_of: dt.date, day_kind: str = "calendar") -> None:
     db = open_mirror(path)
     try:
-        result = evaluate(db, parse_rule_settings({}), as_of)
+        result = evaluate(db, parse_rule_settings({"day_kind": day_kind}), as_of)
     finally:
         db.close()
-    truth = truth_keys(school, as_of)
+    truth = truth_keys(school, as_of, day_kind)
     found = found_keys(result.findings)
     assert found == truth, "\n" + differences(truth, found)
     # every checkable rule is exercised by the simulated school
@@ -62,6 +62,12 @@ def _compare(path, school, as_of: dt.date) -> None:
 
 def test_small_matches_ground_truth(small_mirror, small_school):
     _compare(small_mirror, small_school, SMALL_AS_OF)
+
+
+def test_small_matches_ground_truth_counting_school_days(small_mirror, small_school):
+    """C4 with `day_kind = "school"`: the rules' production calendar (holidays and transfers)
+    and the simulator's own study days give the same deadlines."""
+    _compare(small_mirror, small_school, SMALL_AS_OF, "school")
 
 
 @pytest.mark.slow

@@ -104,11 +104,19 @@ def _named(name: str) -> bool:
 
 
 class _Evaluator:
-    def __init__(self, school: School, as_of: dt.date) -> None:
+    def __init__(self, school: School, as_of: dt.date, day_kind: str = "calendar") -> None:
         self.s = school
         self.v = View(school, as_of)
         self.a = as_of
         self.c = DEFAULTS
+        self.day_kind = day_kind
+        cal = school.calendar
+        self.days_off = set(cal.holidays)
+        for vacation in cal.vacations:
+            day = vacation.start
+            while day <= vacation.end:
+                self.days_off.add(day)
+                day += DAY
         self.out: list[dict[str, Any]] = []
         types = {i: name for i, (name, _abbr) in N.ASSIGNMENT_TYPES.items()}
         self.type_names = types
@@ -130,6 +138,19 @@ class _Evaluator:
         item["lesson_date"] = lesson_date.isoformat() if lesson_date else None
         item["deadline"] = deadline.isoformat() if deadline else None
         self.out.append(item)
+
+    def after(self, day: dt.date, n: int) -> dt.date:
+        """`day` plus n days (minus when n < 0): calendar days, or with day_kind "school" the
+        school's own days (Mon–Fri, not its holidays or vacations)."""
+        if self.day_kind == "calendar" or n == 0:
+            return day + n * DAY
+        step = DAY if n > 0 else -DAY
+        left = abs(n)
+        while left:
+            day += step
+            if day.weekday() < 5 and day not in self.days_off:
+                left -= 1
+        return day
 
     def lesson_keys(self, lesson: Any) -> dict[str, Any]:
         g = self.s.groups[lesson.sg_id]
@@ -168,7 +189,7 @@ class _Evaluator:
                     shown.append((a, state[0], _day(state[1])))
             # R01: some named typeId 10 topic created by D + topic_days (a second, late or
             # unnamed typeId 10 beside it does not matter; a late one alone implies D < A).
-            t_deadline = d + c["topic_days"] * DAY
+            t_deadline = self.after(d, c["topic_days"])
             ok = any(
                 a.type_id == 10 and _named(name) and created <= t_deadline
                 for a, name, created in shown
@@ -176,7 +197,7 @@ class _Evaluator:
             if t_deadline < self.a and not ok:
                 self.add("R01", deadline=t_deadline, **keys)
             # R02: named homework (an empty/placeholder typeId 3 is none) created by D + hw_days.
-            h_deadline = d + c["hw_days"] * DAY
+            h_deadline = self.after(d, c["hw_days"])
             has_hw = any(
                 a.type_id == 3 and _named(name) and created <= h_deadline
                 for a, name, created in shown
@@ -195,7 +216,7 @@ class _Evaluator:
                     continue
                 reason, entered = (state[0] or "").upper(), _day(state[1])
                 akeys = dict(keys, student_id=ab.student_id)
-                a_deadline = d + c["att_days"] * DAY
+                a_deadline = self.after(d, c["att_days"])
                 # R04: only the subject teacher's own Н/О; a reason is the class teacher's
                 if reason in self.code_own and entered > a_deadline:
                     self.add("R04", deadline=a_deadline, **akeys)
@@ -203,7 +224,7 @@ class _Evaluator:
                     self.add("R11", "violation", deadline=d, **akeys)
                 elif reason not in self.known_codes:
                     self.add("R11", "warning", deadline=d, **akeys)
-                r_deadline = d + c["reason_days"] * DAY
+                r_deadline = self.after(d, c["reason_days"])
                 if reason in self.code_n and r_deadline < self.a:
                     self.add("R12", deadline=r_deadline, **akeys)
             # R25: named topics and homework in another language (Latin, no Cyrillic letter)
@@ -226,17 +247,18 @@ class _Evaluator:
                     marked = True
                     entered = _day(served[1])
                     mkeys = dict(keys, assignment_id=a.id, student_id=m.student_id)
-                    lock = d + c["any_days"] * DAY
+                    lock = self.after(d, c["any_days"])
                     own_rule = False  # one late mark, one remark: its type's rule first
                     for rule, types, days in (
                         ("R05", oral, c["oral_days"]),
                         ("R06", written, c["written_days"]),
                         ("R07", kr, c["kr_days"]),
                     ):
-                        if type_name in types and entered > d + days * DAY:
+                        due = self.after(d, days)
+                        if type_name in types and entered > due:
                             own_rule = True
                             severity = "violation" if rule == "R05" and entered > lock else None
-                            self.add(rule, severity, deadline=d + days * DAY, **mkeys)
+                            self.add(rule, severity, deadline=due, **mkeys)
                     if entered > lock and not own_rule:
                         self.add("R08", deadline=lock, **mkeys)
                     if entered < d:
@@ -252,7 +274,7 @@ class _Evaluator:
         for g in s.groups.values():
             pupils = v.group_students(g.id)
             for term in self.group_terms(g.id, with_year=True):
-                deadline = term.end - self.c["final_offset_days"] * DAY
+                deadline = self.after(term.end, -self.c["final_offset_days"])
                 entered: dict[int, dt.date] = {}
                 for pm in s.period_by_group_term.get((g.id, term.id), ()):
                     state = v.period_mark(pm)
@@ -378,14 +400,18 @@ class _Evaluator:
         return False
 
 
-def ground_truth(school: School, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Every violation of R01–R21 and R25 in the school as served at the end of `as_of`."""
+def ground_truth(
+    school: School, as_of: dt.date | None = None, day_kind: str = "calendar"
+) -> dict[str, Any]:
+    """Every violation of R01–R21 and R25 in the school as served at the end of `as_of`; with
+    day_kind "school" the deadlines count the school's study days (its holidays and vacations
+    skipped), as `[rules] day_kind = "school"` does."""
     as_of = as_of or dt.date.today()
     return {
         "size": school.size,
         "seed": school.seed,
         "as_of": as_of.isoformat(),
-        "rules_config": "defaults",
-        "violations": _Evaluator(school, as_of).run(),
+        "rules_config": "defaults" if day_kind == "calendar" else f"day_kind={day_kind}",
+        "violations": _Evaluator(school, as_of, day_kind).run(),
         "not_checkable": list(NOT_CHECKABLE),
     }
