@@ -46,8 +46,11 @@ class Simulator:
         latency_ms: float = 0,
         faults: FaultSpec | None = None,
         time_out_ms: int = 3600000,
+        quirks: frozenset[str] = frozenset(),
     ) -> None:
-        self.state = State(school, as_of or dt.date.today(), faults or FaultSpec(), time_out_ms)
+        self.state = State(
+            school, as_of or dt.date.today(), faults or FaultSpec(), time_out_ms, quirks
+        )
         self.latency_ms = latency_ms
         self.requests = 0
         self._routes = ROUTES
@@ -68,6 +71,10 @@ class Simulator:
     @property
     def faults(self) -> FaultSpec:
         return self.state.faults
+
+    @property
+    def quirks(self) -> frozenset[str]:
+        return self.state.quirks
 
     @property
     def accounts(self) -> list[dict[str, Any]]:

@@ -24,9 +24,14 @@ def family(session: Session) -> list[int]:
 
 
 def diary_init(st: State, req: Request, session: Session | None) -> Response:
+    """The children of a parent (the pupil for a pupil's account); a staff account gets 401
+    without `auth-error` (its session stays alive), as the real portal does."""
     assert session is not None
+    if session.is_staff:
+        return json_response({"message": "Нет доступа к дневнику"}, 401)
     kids = family(session)
     school = st.school
+    no_class = st.quirk("diary_class0")
     monday = st.as_of - dt.timedelta(days=st.as_of.weekday())
     return json_response(
         {
@@ -34,8 +39,10 @@ def diary_init(st: State, req: Request, session: Session | None) -> Response:
                 {
                     "studentId": sid,
                     "nickName": nick(school.students[sid].name),
-                    "className": school.classes[school.students[sid].class_id].name,
-                    "classId": school.students[sid].class_id,
+                    "className": None
+                    if no_class
+                    else school.classes[school.students[sid].class_id].name,
+                    "classId": 0 if no_class else school.students[sid].class_id,
                     "iupGrade": 0,
                 }
                 for sid in kids

@@ -3,13 +3,22 @@ warning and the session probe (CONTRACT §1–2)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from typing import Any
 
+from asurso_sync.simulator.model import User
 from asurso_sync.simulator.school import ADDRESS, PRODUCT, VERSION
 from asurso_sync.simulator.state import Routes, Session, State
 from asurso_sync.simulator.wsgi import Request, Response, forbidden, html_response, json_response
 
 WRONG_PASSWORD = "Неправильный пароль или имя пользователя"
+# [fixed here]: no public capture shows the texts of a refused password login.
+ESIA_ONLY_ROLE = "Для вашей роли вход по логину и паролю запрещён. Войдите через Госуслуги (ЕСИА)"
+ESIA_ONLY = "Вход по логину и паролю отключён. Войдите через Госуслуги (ЕСИА)"
+# The login form every asurso.ru client sends (keys exactly so), with Referer …/about.html.
+LONG_FORM = ("LoginType", "cid", "sid", "pid", "cn", "sft", "scid", "UN", "PW", "lt", "pw2", "ver")
+STAFF_ROLES = (1, 3, 5)
 CHOOSE_ROLE = "/app/simple/attention/choose-session-role"
 SECURITY_PAGE = "/asp/SecurityWarning.asp"
 OTHER_SCHOOLS = (
@@ -56,11 +65,11 @@ def logindata(st: State, req: Request, _s: Session | None) -> Response:
     data = {
         "productName": PRODUCT,
         "version": VERSION,
-        "schoolLogin": True,
+        "schoolLogin": not st.quirk("esia_only"),
         "emLogin": False,
         "esiaLogin": True,
         "esiaLoginPage": "/webapi/sso/esia/crosslogin",
-        "esiaMainAuth": False,
+        "esiaMainAuth": st.quirk("esia_only_staff") or st.quirk("esia_only"),
         "esiaButton": True,
         "signatureLogin": False,
         "cacheVer": "638712345678901234",
@@ -113,6 +122,10 @@ def login(st: State, req: Request, _s: Session | None) -> Response:
         salt_data = st.salts.get(sid) or {}
         if sid in st.salts:
             st.salts[sid] = {}  # one login attempt per salt
+    if st.quirk("long_login") and not is_long_form(req):
+        return json_response({"message": WRONG_PASSWORD}, 409)
+    if st.quirk("esia_only"):
+        return json_response({"message": ESIA_ONLY}, 409)
     salt = salt_data.get("salt")
     user = next(
         (u for u in st.school.users if u.login.lower() == (req.arg("un") or "").lower()), None
@@ -130,6 +143,10 @@ def login(st: State, req: Request, _s: Session | None) -> Response:
     roles = list(user.roles)
     if len(roles) == 1 and plan.hits("roles", req.method, req.target, attempt) and roles[0][0] != 2:
         roles.append((2, "Родитель"))
+    if st.quirk("esia_only_staff"):
+        roles = [r for r in roles if r[0] not in STAFF_ROLES]
+        if not roles or req.int_arg("rolegroup") in STAFF_ROLES:
+            return json_response({"message": ESIA_ONLY_ROLE}, 409)
     rolegroup = req.int_arg("rolegroup")
     role_id: int | None
     if rolegroup is not None:
@@ -160,7 +177,6 @@ def login(st: State, req: Request, _s: Session | None) -> Response:
         entry, request_data = "/angular/school/studentdiary/", {}
     else:
         entry, request_data = "/app/school/journal/", {}
-    org = {"id": st.school.school_id, "name": st.school.short_name}
     data = {
         "at": at,
         "code": None,
@@ -170,19 +186,61 @@ def login(st: State, req: Request, _s: Session | None) -> Response:
         "tokenType": "Bearer",
         "entryPoint": entry,
         "requestData": request_data,
-        "accountInfo": {
-            "activeToken": None,
-            "currentOrganization": org,
-            "user": {"id": user.id, "name": user.name},
-            "userRoles": [{"id": i, "name": n} for i, n in roles],
-            "organizations": [org],
-            "active": True,
-            "canLogin": True,
-            "storeTokens": False,
-        },
+        "accountInfo": account_info(st, user, roles, role_id),
         "errorMessage": None,
     }
-    return json_response(data, headers=[("Set-Cookie", f"ESRNSec={esrn}; path=/; HttpOnly")])
+    cookies = [("Set-Cookie", f"ESRNSec={esrn}; path=/; HttpOnly")]
+    if st.quirk("empty_cookie"):
+        cookies.append(("Set-Cookie", "ESRNSec=;"))
+    return json_response(data, headers=cookies)
+
+
+def is_long_form(req: Request) -> bool:
+    """The asurso.ru long login form: every key of `LONG_FORM` (exactly so spelled),
+    `LoginType=1`, and the Referer of the login page `…/about.html`."""
+    return (
+        all(key in req.form for key in LONG_FORM)
+        and req.form["LoginType"] == "1"
+        and req.headers.get("referer", "").split("?")[0].endswith("/about.html")
+    )
+
+
+def account_info(
+    st: State, user: User, roles: list[tuple[int, str]], role_id: int | None
+) -> dict[str, Any]:
+    """`accountInfo` of the login answer. Contract: `userRoles: [{id, name}]`. Quirks:
+    `roles_empty` → `[]` with the keys of asurso.ru's 2022 answer; `roles_object` → one
+    `{userId, schoolId, role: {id, name}}` (the session's role, else the first), as the
+    vendor's swagger 5.10; `roles_nested` → a list of those objects."""
+    org = {"id": st.school.school_id, "name": st.school.short_name}
+    vendor: list[dict[str, Any]] = [
+        {"userId": user.id, "schoolId": st.school.school_id, "role": {"id": i, "name": n}}
+        for i, n in roles
+    ]
+    user_roles: Any = [{"id": i, "name": n} for i, n in roles]
+    if st.quirk("roles_empty"):
+        user_roles = []
+    elif st.quirk("roles_object"):
+        user_roles = next((v for v in vendor if v["role"]["id"] == role_id), vendor[0])
+    elif st.quirk("roles_nested"):
+        user_roles = vendor
+    info: dict[str, Any] = {
+        "activeToken": None,
+        "currentOrganization": org,
+        "user": {"id": user.id, "name": user.name},
+        "userRoles": user_roles,
+        "organizations": [org],
+        "active": True,
+        "canLogin": True,
+        "storeTokens": False,
+    }
+    if st.quirk("roles_empty") or st.quirk("roles_object"):
+        info["secureActiveToken"] = None
+        info["accessToken"] = None
+    if st.quirk("roles_empty"):
+        # .NET writes seven digits of fraction: "2022-01-13T22:37:38.7883797"
+        info["loginTime"] = dt.datetime.now().isoformat(timespec="microseconds") + "0"
+    return info
 
 
 def logout(st: State, req: Request, session: Session | None) -> Response:

@@ -49,8 +49,19 @@ def diary_assignments(school: School, view: View, lesson_id: int, sid: int) -> l
     return out
 
 
-def build_journal(school: School, view: View, sg_id: int, term_id: int) -> dict[str, Any]:
-    """`grade/journal` for one subject group and term, from the per-(sg, term) index."""
+def build_journal(
+    school: School,
+    view: View,
+    sg_id: int,
+    term_id: int,
+    term_ids: bool = True,
+    sparse: bool = False,
+) -> dict[str, Any]:
+    """`grade/journal` for one subject group and term, from the per-(sg, term) index.
+
+    `term_ids=False`: `totals` items carry no `termId` (the vendor's journal page reads only
+    `totals[0].marks`); `sparse`: `marks`/`attendance` absent when empty, `totals: null`
+    when there are no period marks."""
     students = school.students
     group = school.groups[sg_id]
     plan = view.plan(sg_id)
@@ -122,26 +133,32 @@ def build_journal(school: School, view: View, sg_id: int, term_id: int) -> dict[
         if when < view.cut:
             last_access = {"date": when, "nickName": school.staff[staff_id].nick}
             break
-    return {
-        "journals": [
+    total: dict[str, Any] = {"termId": term_id, "marks": totals} if term_ids else {"marks": totals}
+    journal: dict[str, Any] = {
+        "subjectGroupId": sg_id,
+        "students": [
             {
-                "subjectGroupId": sg_id,
-                "students": [
-                    {
-                        "id": sid,
-                        "fullName": students[sid].name,
-                        "free": False,
-                        "individualEduc": students[sid].individual,
-                    }
-                    for sid in view.group_students(sg_id)
-                ],
-                "classMeeting": meetings,
-                "marks": marks,
-                "attendance": attendance,
-                "totals": [{"termId": term_id, "marks": totals}],
-                "lastAccess": last_access,
+                "id": sid,
+                "fullName": students[sid].name,
+                "free": False,
+                "individualEduc": students[sid].individual,
             }
+            for sid in view.group_students(sg_id)
         ],
+        "classMeeting": meetings,
+        "marks": marks,
+        "attendance": attendance,
+        "totals": [total],
+        "lastAccess": last_access,
+    }
+    if sparse:
+        for key in ("marks", "attendance"):
+            if not journal[key]:
+                del journal[key]
+        if not totals:
+            journal["totals"] = None
+    return {
+        "journals": [journal],
         "editLimit": {"readOnly": True, "limitPastEdit": True, "limitPastDays": 7},
         "markSettings": {"minMark": 2, "maxMark": 5, "useWeight": True},
         "lastEditCmId": last_id,

@@ -42,8 +42,16 @@ class Session:
 class State:
     """The school served at the end of `as_of`, the session clock, sessions and salts."""
 
-    def __init__(self, school: School, as_of: dt.date, faults: FaultSpec, time_out_ms: int) -> None:
+    def __init__(
+        self,
+        school: School,
+        as_of: dt.date,
+        faults: FaultSpec,
+        time_out_ms: int,
+        quirks: frozenset[str] = frozenset(),
+    ) -> None:
         self.school = school
+        self.quirks = quirks
         self.as_of = as_of
         self.view = View(school, as_of)
         self.faults = faults
@@ -68,6 +76,10 @@ class State:
     def token(self, digits: int) -> str:
         with self.lock:
             return "".join(str(self.rng.randint(0, 9)) for _ in range(digits)).lstrip("0") or "1"
+
+    def quirk(self, name: str) -> bool:
+        """Whether the real-portal variant `name` (quirks.QUIRKS) is served."""
+        return name in self.quirks
 
     def timed_out(self, session: Session, now: float) -> bool:
         return now - session.last > self.time_out_ms / 1000

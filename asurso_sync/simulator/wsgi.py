@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from http.cookies import SimpleCookie
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 STATUS_TEXT = {
     200: "OK",
@@ -73,6 +72,7 @@ class Request:
     headers: dict[str, str]
     cookies: dict[str, str]
     target: str
+    repeated: list[tuple[str, str]] = field(default_factory=list)  # every query/form pair
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query or form value, the name compared case-insensitively (as ASP.NET does)."""
@@ -83,6 +83,17 @@ class Request:
                     return value
         return default
 
+    def values(self, name: str) -> list[str]:
+        """Every value of a repeated key (`expand=terms&expand=useInfo`), comma lists split."""
+        low = name.lower()
+        return [
+            part.strip()
+            for key, value in self.repeated
+            if key.lower() == low
+            for part in value.split(",")
+            if part.strip()
+        ]
+
     def int_arg(self, name: str) -> int | None:
         value = self.arg(name)
         try:
@@ -91,10 +102,22 @@ class Request:
             return None
 
 
+def parse_cookies(header: str) -> dict[str, str]:
+    """`a=1; b=2` -> {a: 1, b: 2}; a name sent twice keeps its FIRST value, as ASP.NET's
+    `Request.Cookies[name]` does (so an empty `ESRNSec=` sent before the real one counts)."""
+    out: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in out:
+            out[name] = value.strip().strip('"')
+    return out
+
+
 def read_request(environ: dict[str, Any]) -> Request:
     method = environ.get("REQUEST_METHOD", "GET").upper()
     path = environ.get("PATH_INFO", "/") or "/"
     raw_query = environ.get("QUERY_STRING", "")
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
     query = {k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
     form: dict[str, str] = {}
     if method == "POST":
@@ -107,16 +130,10 @@ def read_request(environ: dict[str, Any]) -> Request:
         if body and ("x-www-form-urlencoded" in ctype or not ctype):
             text = body.decode("utf-8", errors="replace")
             form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+            pairs += parse_qsl(text, keep_blank_values=True)
     headers = {
         k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
     }
-    cookies: dict[str, str] = {}
-    if "cookie" in headers:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(headers["cookie"])
-        except Exception:  # noqa: BLE001 - a malformed cookie header is just ignored
-            jar = SimpleCookie()
-        cookies = {k: m.value for k, m in jar.items()}
+    cookies = parse_cookies(headers.get("cookie", ""))
     target = path + ("?" + raw_query if raw_query else "")
-    return Request(method, path, query, form, headers, cookies, target)
+    return Request(method, path, query, form, headers, cookies, target, pairs)
