@@ -88,7 +88,9 @@ def test_report_says_which_period_it_chose(tmp_path):
     assert (
         result.stderr.splitlines()[0] == "D3 for the week 03.11–09.11.2025 (the last complete week)"
     )
-    result = runner.invoke(cli, ["--config", config, "report", "D1", "--month", "2025-10"])
+    result = runner.invoke(
+        cli, ["--config", config, "report", "D1", "--month", "2025-10", "-o", str(out)]
+    )
     assert result.stderr.splitlines()[0] == "D1 for October 2025"
 
 

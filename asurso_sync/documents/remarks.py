@@ -178,7 +178,7 @@ def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -
                 "rule": first["rule"],
                 "text": title,
                 "clause": clause,
-                "source": deadline_source(first["rule"]),
+                "source": deadline_source(first["rule"], first.get("deadline_source")),
                 "date": fmt_date(first["lesson_date"] or first["deadline"]),
                 "sort_date": first["lesson_date"] or first["deadline"] or "",
                 "class_name": first["class_name"] or "",

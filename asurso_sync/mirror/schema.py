@@ -425,6 +425,17 @@ def m004_rules_violation_keys(db: Database) -> None:
 
 
 @migrations()
+def m011_rules_addressee_deadline_source(db: Database) -> None:
+    # Whom a remark goes to (the rule's addressee role) and where its deadline comes from
+    # (`regulation` / `setting` / `none`); a lesson's own teacher (T-11 substitutes) and the
+    # КЭС of a КТП lesson, where a portal serves them (NULL otherwise).
+    db["violations"].add_column("addressee", str)
+    db["violations"].add_column("deadline_source", str)
+    db["lessons"].add_column("teacher_id", int)
+    db["plan_lessons"].add_column("kes", str)
+
+
+@migrations()
 def m030_documents_issued_lists(db: Database) -> None:
     # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
     # handed over — so that «В прошлом списке» compares with a list the teacher saw.
