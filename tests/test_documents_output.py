@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
 import stat
 
@@ -13,7 +14,7 @@ import openpyxl
 import pytest
 from documents_fixture import build_documents_mirror
 
-from asurso_sync.documents import render
+from asurso_sync.documents import output, render
 from asurso_sync.documents.common import person_slug, safe_name, unique_slugs
 from asurso_sync.documents.output import Table, atomic_write, csv_text, xlsx_bytes
 from asurso_sync.rules.output import COLUMNS, render_csv
@@ -108,3 +109,20 @@ def test_pupils_with_the_same_name_are_told_apart_by_id(tmp_path):
     assert "D4_progress_term1_5а_Алексеев_АИ_s5001.html" in names
     assert "D4_progress_term1_5а_Алексеев_АИ_s5002.html" in names
     assert "D4_progress_term1_5а_Васильев_ГП.html" in names
+
+
+def test_weasyprints_fonttools_warning_becomes_one_info_line(caplog, monkeypatch):
+    monkeypatch.setattr(output._FontToolsNotice, "said", False)
+    caplog.set_level(logging.INFO)
+    weasy = logging.getLogger("weasyprint")
+    for family in ("DejaVu Sans", "DejaVu Sans Mono", "DejaVu Sans"):
+        weasy.warning(
+            'Using fontTools instead of HarfBuzz-Subset for font "%s". This will be unsupported',
+            family,
+        )
+    weasy.warning("Ignored `foo: bar` at 1:1, unknown property.")
+    got = [(r.name, r.levelname, r.getMessage()[:40]) for r in caplog.records]
+    assert got == [
+        ("asurso_sync.documents.output", "INFO", "PDF fonts are subset with fontTools (slo"),
+        ("weasyprint", "WARNING", "Ignored `foo: bar` at 1:1, unknown prope"),
+    ]
