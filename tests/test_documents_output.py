@@ -126,3 +126,12 @@ def test_weasyprints_fonttools_warning_becomes_one_info_line(caplog, monkeypatch
         ("asurso_sync.documents.output", "INFO", "PDF fonts are subset with fontTools (slo"),
         ("weasyprint", "WARNING", "Ignored `foo: bar` at 1:1, unknown prope"),
     ]
+
+
+def test_d2_for_one_teacher_is_named_for_the_teacher(tmp_path):
+    paths = render(build_documents_mirror(), "D2", tmp_path, month="2025-10", teacher="Петрова")
+    assert [p.name for p in paths] == [
+        "D2_filling_2025-10_Петрова_МИ.html",
+        "D2_filling_2025-10_Петрова_МИ.groups.csv",
+        "D2_filling_2025-10_Петрова_МИ.groups.xlsx",
+    ]
