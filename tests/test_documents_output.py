@@ -15,7 +15,13 @@ import pytest
 from documents_fixture import build_documents_mirror
 
 from asurso_sync.documents import output, render
-from asurso_sync.documents.common import person_slug, safe_name, unique_slugs
+from asurso_sync.documents.common import (
+    month_period,
+    person_slug,
+    safe_name,
+    unique_slugs,
+    week_period,
+)
 from asurso_sync.documents.output import Table, atomic_write, csv_text, xlsx_bytes
 from asurso_sync.rules.output import COLUMNS, render_csv
 
@@ -135,3 +141,9 @@ def test_d2_for_one_teacher_is_named_for_the_teacher(tmp_path):
         "D2_filling_2025-10_Петрова_МИ.groups.csv",
         "D2_filling_2025-10_Петрова_МИ.groups.xlsx",
     ]
+
+
+def test_a_periods_days_read_the_russian_way():
+    assert week_period("2026-W49").days == "30.11–06.12.2026"
+    assert week_period("2026-W53").days == "28.12.2026–03.01.2027"
+    assert month_period("2026-11").days == "01.11–30.11.2026"
