@@ -119,7 +119,7 @@ def test_pupils_with_the_same_name_are_told_apart_by_id(tmp_path):
 
 def test_weasyprints_fonttools_warning_becomes_one_info_line(caplog, monkeypatch):
     monkeypatch.setattr(output._FontToolsNotice, "said", False)
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="asurso_sync.documents.output")
     weasy = logging.getLogger("weasyprint")
     for family in ("DejaVu Sans", "DejaVu Sans Mono", "DejaVu Sans"):
         weasy.warning(
