@@ -147,3 +147,11 @@ def test_a_periods_days_read_the_russian_way():
     assert week_period("2026-W49").days == "30.11–06.12.2026"
     assert week_period("2026-W53").days == "28.12.2026–03.01.2027"
     assert month_period("2026-11").days == "01.11–30.11.2026"
+
+
+@pytest.mark.parametrize("kind", ["D2", "D4", "D5", "D6", "D8"])
+def test_every_document_prints_its_time_of_making_on_the_schools_clock(kind, tmp_path):
+    now = dt.datetime(2025, 12, 1, 21, 30, tzinfo=dt.UTC)  # 02.12.2025 01:30 in Samara
+    paths = render(build_documents_mirror(), kind, tmp_path, class_name="5а", term=1, now=now)
+    html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
+    assert "данные на 14.11.2025 22:00</span> · сформировано 02.12.2025 01:30" in html

@@ -246,7 +246,13 @@ def class_context(db: Database, c: dict, req: Request, settings: ReportSettings)
         group_section(db, g, pupils, by_group.get(g["id"], []), periods, grid, i, data_day)
         for i, g in enumerate(groups, 1)
     ]
-    ctx = header(db, settings, "Классный журнал", f"{c['name']} класс, {y['name']} учебный год")
+    ctx = header(
+        db,
+        settings,
+        "Классный журнал",
+        f"{c['name']} класс, {y['name']} учебный год",
+        now=req.now,
+    )
     ctx.update(
         {
             "class_name": c["name"],
