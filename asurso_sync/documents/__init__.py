@@ -3,9 +3,9 @@
 Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
-  teacher=None, settings=None, register_rows=None, progress=None, now=None) -> list[Path]`
-* `render_classes(db_path, kind, out_dir, *, fmt, classes=None, workers=None, progress=None)`
-  — one document per class in a process pool -> {class name: files}.
+  teacher=None, settings=None, register_rows=None, progress=None, now=None, workers=None,
+  by_class=None) -> list[Path]` — the PDFs of many documents in `workers` processes;
+  `by_class` receives {class name: files} (the demo and the archive reuse per-class prints).
 * `period_for(db, kind, ...) -> Period` — the period a document will cover and why.
 * `record_list_issued(db, teacher_id, period, by, how, note)`, `issued_lists(db, teacher_id)`
   — the D1 lists actually given to a teacher (`documents.issued`).
@@ -92,12 +92,10 @@ __all__ = [
     "ReportError",
     "ReportSettings",
     "atomic_write",
-    "class_names",
     "issued_lists",
     "period_for",
     "record_list_issued",
     "render",
-    "render_classes",
     "resolve_kind",
     "xlsx_bytes",
 ]
@@ -280,67 +278,3 @@ def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any
         if archive_rows is not None:
             rows = archive_rows(config)
     return replace(rs, register_rows=tuple(rows or ()))
-
-
-PER_CLASS_KINDS = ("D5", "D7", "D8")
-
-
-def class_names(db: Database | str | os.PathLike[str]) -> list[str]:
-    """The year's classes in school order (1а, 1б, …, 11б)."""
-    database = _open(db)
-    return [
-        r[0]
-        for r in database.execute(
-            "SELECT name FROM classes WHERE deleted_at IS NULL "
-            "ORDER BY CAST(grade AS INTEGER), letter, name"
-        )
-    ]
-
-
-def _render_one(args: tuple[Any, str, str, str, str, Any, Any]) -> tuple[str, list[str]]:
-    mirror, code, out_dir, fmt, class_name, settings, now = args
-    paths = render(
-        mirror, code, out_dir, fmt=fmt, class_name=class_name, settings=settings, now=now
-    )
-    return class_name, [str(p) for p in paths]
-
-
-def render_classes(
-    db: Database | str | os.PathLike[str],
-    kind: str,
-    out_dir: str | os.PathLike[str],
-    *,
-    fmt: str = "html",
-    classes: list[str] | None = None,
-    settings: Any = None,
-    workers: int | None = None,
-    progress: Progress | None = None,
-    now: Any = None,
-) -> dict[str, list[Path]]:
-    """One document per class, rendered in a pool of processes (WeasyPrint's layout is
-    CPU-bound and single-threaded, so this is what makes a whole school's D7 take minutes,
-    not a quarter of an hour). An open Database (e.g. in memory) is rendered in this process.
-    `progress(done, total)` is called as each class is finished.
-    Returns {class name: files written}, in the order of `classes`."""
-    code = resolve_kind(kind)
-    names = classes if classes is not None else class_names(db)
-    in_process = isinstance(db, Database)
-    source = db if in_process else str(db)
-    jobs = [(source, code, str(out_dir), fmt, name, settings, now) for name in names]
-    workers = 1 if in_process else (workers or min(len(jobs), os.cpu_count() or 1) or 1)
-    results: dict[str, list[str]] = {}
-    if workers == 1 or len(jobs) <= 1:
-        for job in jobs:
-            name, paths = _render_one(job)
-            results[name] = paths
-            if progress is not None:
-                progress(len(results), len(jobs))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_render_one, job) for job in jobs]
-            for future in as_completed(futures):
-                name, paths = future.result()
-                results[name] = paths
-                if progress is not None:
-                    progress(len(results), len(jobs))
-    return {name: [Path(p) for p in results[name]] for name in names}
