@@ -202,9 +202,9 @@ def findings_from_rows(
         evidence, certainty = evidence_of(row, early)
         if EVIDENCE_LEVELS.index(certainty) > limit:
             continue
-        values = {name: row.get(name) for name in FIELDS}
+        values: dict[str, Any] = {name: row.get(name) for name in FIELDS}
         key = tuple(values[name] for name in rule.key_fields)
-        finding = Finding(
+        yield Finding(
             rule=rule.id,
             severity=row.get("severity") or rule.severity,
             key=key,
@@ -217,10 +217,8 @@ def findings_from_rows(
             detail=row.get("detail") or "",
             addressee=rule.addressee,
             deadline_source=row.get("deadline_source") or source,
+            **values,
         )
-        for name, value in values.items():
-            setattr(finding, name, value)
-        yield finding
 
 
 def rule(**meta: Any) -> Callable[[Callable[[Context, Rule], Iterable[Finding]]], Rule]:
