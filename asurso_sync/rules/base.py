@@ -151,6 +151,8 @@ class Rule:
     deadline_setting: str = ""
     # the value the text itself gives `deadline_setting` (None: the text gives none)
     deadline_default: Any = None
+    # other `[rules]` keys that can set the deadline instead (R13: a school order's date)
+    deadline_overrides: tuple[str, ...] = ()
 
     def deadline_source_for(self, settings: RuleSettings) -> str:
         """`regulation`, unless the school changed the regulation's value: then `setting`."""
@@ -168,7 +170,8 @@ def deadline_label(rule: Rule, source: str | None = None) -> str:
     if source == "regulation":
         return rule.clause
     if source == "setting":
-        return f"по настройке школы ([rules] {rule.deadline_setting})"
+        keys = ", ".join(k for k in (rule.deadline_setting, *rule.deadline_overrides) if k)
+        return f"по настройке школы ([rules] {keys})"
     return "срок не установлен"
 
 

@@ -78,6 +78,7 @@ TEXT_OFFSET_DAYS = 3  # «за три дня до окончания учебн�
     deadline_source="regulation",
     deadline_setting="final_offset_days",
     deadline_default=TEXT_OFFSET_DAYS,
+    deadline_overrides=("order_deadline",),
     late_entry=True,
 )
 def check_period_marks(ctx: Context, r: Rule) -> Iterable[Finding]:
