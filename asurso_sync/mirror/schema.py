@@ -42,6 +42,7 @@ SYNCED_TABLES: dict[str, tuple[str, ...]] = {
     "subject_group_terms": ("subject_group_id", "term_id"),
     "students": ("id",),
     "subject_group_students": ("subject_group_id", "student_id"),
+    "subject_group_term_students": ("subject_group_id", "term_id", "student_id"),
     "assignment_types": ("id",),
     "attendance_reasons": ("code",),
     "school_settings": ("year_id",),
@@ -433,3 +434,16 @@ def m011_rules_addressee_deadline_source(db: Database) -> None:
     db["violations"].add_column("deadline_source", str)
     db["lessons"].add_column("teacher_id", int)
     db["plan_lessons"].add_column("kes", str)
+
+
+@migrations()
+def m012_rules_term_journal_students(db: Database) -> None:
+    # The pupils each (subject group, term) journal lists: who owes a period mark for the term
+    # (T-10). Filled from the journal's `students` where the sync saves it; R13 falls back to
+    # `subject_group_students` (every term's pupils) for a journal without rows here.
+    _table(
+        db,
+        "subject_group_term_students",
+        {"subject_group_id": int, "term_id": int, "student_id": int},
+        ("subject_group_id", "term_id", "student_id"),
+    )
