@@ -430,10 +430,10 @@ def m011_rules_addressee_deadline_source(db: Database) -> None:
     # Whom a remark goes to (the rule's addressee role) and where its deadline comes from
     # (`regulation` / `setting` / `none`); a lesson's own teacher (T-11 substitutes) and the
     # КЭС of a КТП lesson, where a portal serves them (NULL otherwise).
-    db["violations"].add_column("addressee", str)
-    db["violations"].add_column("deadline_source", str)
-    db["lessons"].add_column("teacher_id", int)
-    db["plan_lessons"].add_column("kes", str)
+    db.table("violations").add_column("addressee", str)
+    db.table("violations").add_column("deadline_source", str)
+    db.table("lessons").add_column("teacher_id", int)
+    db.table("plan_lessons").add_column("kes", str)
 
 
 @migrations()
