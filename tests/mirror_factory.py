@@ -360,3 +360,13 @@ class MirrorFactory:
                 "new_value": new,
             }
         )
+
+    def term_journal(self, term_id: int, students, sg_id: int | None = None) -> None:
+        """The pupils one (subject group, term) journal lists."""
+        for student in students:
+            self.insert(
+                "subject_group_term_students",
+                subject_group_id=sg_id or self.sg_id,
+                term_id=term_id,
+                student_id=student,
+            )

@@ -98,6 +98,10 @@ def test_8_deadlines_say_whether_the_regulation_or_the_school_set_them():
     assert sources["R13"] == ("regulation", "final_offset_days")
     assert deadline_label(RULES_BY_ID["R06"]) == "Регламент, учитель п. 5"
     assert deadline_label(RULES_BY_ID["R12"]) == "по настройке школы ([rules] reason_days)"
+    assert deadline_label(RULES_BY_ID["R13"], "setting") == (
+        "по настройке школы ([rules] final_offset_days, order_deadline)"
+    )
+    assert deadline_label(RULES_BY_ID["R10"]) == "срок не установлен"
     assert RULES_BY_ID["R14"].clause == ""
     assert RULES_BY_ID["R13"].title.startswith("Итоговая оценка")
     # a school that changes the text's five days owns that deadline

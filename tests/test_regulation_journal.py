@@ -42,6 +42,36 @@ def test_t10_period_marks_owed_only_by_pupils_listed_by_the_deadline():
     assert joined_last_days and joined_after_term
 
 
+def test_t10_the_terms_journal_lists_who_owes_its_period_mark():
+    """Without `added_date` (the real portal's list), the term's own journal decides."""
+    f = MirrorFactory()
+    stayed = f.student(added_date=None)
+    left_after_term_1 = f.student(added_date=None)
+    came_in_term_2 = f.student(added_date=None)
+    f.term_journal(1, [stayed, left_after_term_1])
+    f.term_journal(2, [stayed, came_in_term_2])
+    assert remarks(f, "2025-12-30", "R13") == [
+        ("R13", (f.sg_id, 1, stayed), "subject_teacher", f.teacher_id, "2025-10-23", "regulation"),
+        (
+            "R13",
+            (f.sg_id, 1, left_after_term_1),
+            "subject_teacher",
+            f.teacher_id,
+            "2025-10-23",
+            "regulation",
+        ),
+        ("R13", (f.sg_id, 2, stayed), "subject_teacher", f.teacher_id, "2025-12-25", "regulation"),
+        (
+            "R13",
+            (f.sg_id, 2, came_in_term_2),
+            "subject_teacher",
+            f.teacher_id,
+            "2025-12-25",
+            "regulation",
+        ),
+    ]
+
+
 def test_7_4_year_and_final_marks_three_days_before_the_year_period_ends():
     f = MirrorFactory()
     f.insert(

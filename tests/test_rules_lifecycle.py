@@ -127,10 +127,11 @@ def test_unlock_register_toml_and_bad_line(tmp_path):
     toml = tmp_path / "u.toml"
     toml.write_text(
         '[[unlock]]\nid = "a"\ndate = "2025-09-30"\nstart = "2025-10-01T09:00:00"\nhours = 2\n'
-        'class = "5а"\n',
+        'class = "5а"\nrules = ["R08", "r24"]\n',
         encoding="utf-8",
     )
     [window] = read_unlock_register(toml)
+    assert window.rules == ("R08", "R24")
     assert (window.id, window.date, window.start, window.end, window.class_name) == (
         "a",
         "2025-09-30",

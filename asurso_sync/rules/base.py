@@ -151,6 +151,8 @@ class Rule:
     deadline_setting: str = ""
     # the value the text itself gives `deadline_setting` (None: the text gives none)
     deadline_default: Any = None
+    # other `[rules]` keys that can set the deadline instead (R13: a school order's date)
+    deadline_overrides: tuple[str, ...] = ()
 
     def deadline_source_for(self, settings: RuleSettings) -> str:
         """`regulation`, unless the school changed the regulation's value: then `setting`."""
@@ -168,7 +170,8 @@ def deadline_label(rule: Rule, source: str | None = None) -> str:
     if source == "regulation":
         return rule.clause
     if source == "setting":
-        return f"по настройке школы ([rules] {rule.deadline_setting})"
+        keys = ", ".join(k for k in (rule.deadline_setting, *rule.deadline_overrides) if k)
+        return f"по настройке школы ([rules] {keys})"
     return "срок не установлен"
 
 
@@ -202,9 +205,9 @@ def findings_from_rows(
         evidence, certainty = evidence_of(row, early)
         if EVIDENCE_LEVELS.index(certainty) > limit:
             continue
-        values = {name: row.get(name) for name in FIELDS}
+        values: dict[str, Any] = {name: row.get(name) for name in FIELDS}
         key = tuple(values[name] for name in rule.key_fields)
-        finding = Finding(
+        yield Finding(
             rule=rule.id,
             severity=row.get("severity") or rule.severity,
             key=key,
@@ -217,10 +220,8 @@ def findings_from_rows(
             detail=row.get("detail") or "",
             addressee=rule.addressee,
             deadline_source=row.get("deadline_source") or source,
+            **values,
         )
-        for name, value in values.items():
-            setattr(finding, name, value)
-        yield finding
 
 
 def rule(**meta: Any) -> Callable[[Callable[[Context, Rule], Iterable[Finding]]], Rule]:

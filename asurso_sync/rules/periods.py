@@ -78,12 +78,14 @@ TEXT_OFFSET_DAYS = 3  # «за три дня до окончания учебн�
     deadline_source="regulation",
     deadline_setting="final_offset_days",
     deadline_default=TEXT_OFFSET_DAYS,
+    deadline_overrides=("order_deadline",),
     late_entry=True,
 )
 def check_period_marks(ctx: Context, r: Rule) -> Iterable[Finding]:
-    """Per term of the group (and «год»/«итог» period) and pupil of the group: no period mark
-    entered by the deadline. A pupil put on the class list after the deadline owes none
-    (`added_date`, where the portal gives it)."""
+    """Per term of the group (and «год»/«итог» period) and pupil the term's journal lists (the
+    group's pupils where the mirror has no list per term): no period mark entered by the
+    deadline. A pupil put on the class list after the deadline owes none (`added_date`, where
+    the portal gives it)."""
     install_terms(ctx)
     sql = """
 SELECT sgs.subject_group_id, t.term_id, sgs.student_id, g.class_id, g.subject_id,
@@ -99,13 +101,23 @@ FROM (SELECT subject_group_id, term_id FROM subject_group_terms WHERE deleted_at
       WHERE g.deleted_at IS NULL) sgt
 JOIN temp.rules_term t ON t.term_id = sgt.term_id
 JOIN subject_groups g ON g.id = sgt.subject_group_id
-JOIN subject_group_students sgs ON sgs.subject_group_id = sgt.subject_group_id
+JOIN (SELECT subject_group_id, NULL AS term_id, student_id FROM subject_group_students
+      WHERE deleted_at IS NULL
+      UNION ALL
+      SELECT subject_group_id, term_id, student_id FROM subject_group_term_students
+      WHERE deleted_at IS NULL) sgs
+  ON sgs.subject_group_id = sgt.subject_group_id
+ AND (sgs.term_id = t.term_id
+      OR (sgs.term_id IS NULL AND NOT EXISTS (
+            SELECT 1 FROM subject_group_term_students j
+            WHERE j.subject_group_id = sgt.subject_group_id AND j.term_id = t.term_id
+              AND j.deleted_at IS NULL)))
 JOIN students s ON s.id = sgs.student_id
 LEFT JOIN period_marks pm
   ON pm.subject_group_id = sgt.subject_group_id AND pm.term_id = t.term_id
  AND pm.student_id = sgs.student_id AND pm.deleted_at IS NULL
  AND pm.mark IS NOT NULL AND TRIM(pm.mark) != '' AND pm.entered_at <= :asof_end
-WHERE g.deleted_at IS NULL AND sgs.deleted_at IS NULL
+WHERE g.deleted_at IS NULL
   AND s.deleted_at IS NULL AND t.deadline_date < :asof
   AND (s.added_date IS NULL OR substr(s.added_date, 1, 10) <= t.deadline_date)
   AND (pm.entered_at IS NULL OR pm.entered_at > t.deadline_at)

@@ -69,11 +69,18 @@ def read_unlock_register(path: Path, default_hours: float = 12.0) -> list[Unlock
             items = tomllib.loads(path.read_text(encoding="utf-8")).get("unlock", [])
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        rows = [(n, {k: str(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
+        rows = [(n, {k: _text(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
     else:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(enumerate(csv.DictReader(fh), start=2))
     return [_window(path, line, row, default_hours) for line, row in rows]
+
+
+def _text(value: object) -> str:
+    """A TOML value as the CSV would hold it (a list of rules → «R08 R24»)."""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _window(path: Path, line: int, row: dict, default_hours: float) -> UnlockWindow:

@@ -375,14 +375,13 @@ class EdgeCases:
                 True,
             )
             s.students[st.id] = st
-            joined: set[tuple[int, tuple[int, ...]]] = set()
+            joined: set[int] = set()
             for g in sorted(s.groups.values(), key=lambda x: x.id):
                 if g.class_id != k.id or g.term_ids:
                     continue  # the full-year courses of the class (not the half-year ones)
-                key = (g.subject_id, s.group_terms(g.id) and tuple(s.group_terms(g.id)))
-                if key in joined:
+                if g.subject_id in joined:
                     continue  # one subgroup of a split subject is enough
-                joined.add(key)
+                joined.add(g.subject_id)
                 g.student_ids = (*g.student_ids, st.id)
 
     def health_unfilled_on_time(self) -> None:
