@@ -61,7 +61,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 def check(
     app: App, as_of: dt.date | None, rule_ids: tuple[str, ...], fmt: str, fail_on: str | None
 ) -> None:
-    """Check the mirror against the regulation's rules R01–R23."""
+    """Check the mirror against the regulation's rules R01–R25."""
     settings = load_rule_settings(app.config)
     path = app.config.mirror_path
     if not path.exists():
