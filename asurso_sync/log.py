@@ -30,28 +30,6 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-class _OnceOnly(logging.Filter):
-    """Library warnings that repeat for every document say what they say once per process
-    (`quiet`: not at all) — e.g. WeasyPrint's font-subsetting notice, which asks for an OS
-    package (`libharfbuzz-subset0` on Debian)."""
-
-    REPEATED = ("Using fontTools instead of HarfBuzz-Subset",)
-
-    def __init__(self, quiet: bool) -> None:
-        super().__init__()
-        self.quiet = quiet
-        self.seen: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = str(record.msg)
-        for start in self.REPEATED:
-            if text.startswith(start):
-                if self.quiet or start in self.seen:
-                    return False
-                self.seen.add(start)
-        return True
-
-
 class _CurrentStderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is now, so CliRunner and cron both see the lines."""
 
@@ -76,7 +54,6 @@ def configure_logging(verbosity: int = 0, quiet: bool = False) -> None:
     if not sys.stderr.isatty():
         fmt = "%(asctime)s " + fmt
     handler.setFormatter(RedactingFormatter(fmt))
-    handler.addFilter(_OnceOnly(quiet))
     root.addHandler(handler)
     ours = logging.WARNING if quiet else (logging.DEBUG if verbosity >= 1 else logging.INFO)
     root.setLevel(logging.WARNING)
