@@ -256,7 +256,7 @@ def test_renamed_key_is_layout_error_naming_key_and_endpoint(router, sleeps):
     with pytest.raises(LayoutError) as info:
         run(make_client(router, sleeps), lambda c: c.get("terms", parse=adapter.parse_terms))
     assert (info.value.endpoint, info.value.key) == ("terms", "termName")
-    assert str(info.value) == "the portal's answer to terms has no key 'termName'"
+    assert str(info.value) == "the portal's answer to terms has no key 'termName' (term 1)"
 
 
 def test_choose_session_role_logs_in_again_with_the_configured_role(router, sleeps):
@@ -398,6 +398,10 @@ def test_access_report_in_windows_1251_with_meta_charset_only():
             "class_id": 101,
             "class_name": "5а",
             "entered_at": "2025-12-08T14:05:00",
+            "subject_name": None,
+            "action": None,
+            "lesson_date": None,
+            "layout": "contract",
         }
     ]
 

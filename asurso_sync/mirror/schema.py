@@ -422,3 +422,29 @@ def m004_rules_violation_keys(db: Database) -> None:
     ):
         db["violations"].add_column(column, kind)
     db["check_runs"].add_column("notices", str)
+
+
+@migrations()
+def m040_portal_doctor(db: Database) -> None:
+    # `asurso-sync doctor`: each run's verdict and its table (JSON), for `status` and the web page.
+    db.table("doctor_runs").create(
+        {
+            "id": int,
+            "run_at": str,
+            "portal_url": str,
+            "server_version": str,
+            "ok": int,
+            "cause": str,
+            "report_path": str,
+            "result": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m041_portal_access_details(db: Database) -> None:
+    # The journal access report's real layouts (CONTRACT §7): the group, the action, the lesson's
+    # date, and which layout the row was read from ("contract", "2013", "2018").
+    for column in ("subject_name", "action", "lesson_date", "layout"):
+        db.table("journal_access").add_column(column, str)

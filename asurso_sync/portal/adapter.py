@@ -62,7 +62,10 @@ def opt_list(obj: Any, key: str, endpoint: str, ctx: str = "") -> list:
     return value
 
 
-req_list = opt_list  # kept name: required lists are tolerated as missing too
+def req_list(obj: Any, key: str, endpoint: str, ctx: str = "") -> list:
+    """A list whose key must be there (null counts as empty): its absence is a changed layout."""
+    req(obj, key, endpoint, ctx)
+    return opt_list(obj, key, endpoint, ctx)
 
 
 def as_list(value: Any, endpoint: str) -> list:
@@ -523,7 +526,7 @@ def parse_plan(raw: Any, sg_id: int) -> Records:
         return out
     if isinstance(plan_id, bool) or not isinstance(plan_id, int):
         raise WrongType(ep, "subjectPlanId", f"expected an integer id, got {plan_id!r} ({ctx})")
-    lessons = opt_list(raw, "lessons", ep, ctx)
+    lessons = req_list(raw, "lessons", ep, ctx)
     for position, item in enumerate(lessons, 1):
         lid = ident(item, "id", ep, ctx)
         lctx = f"{ctx}, plan lesson {lid}"
@@ -600,7 +603,7 @@ def parse_journal(
         )
     }
     where = f"subject group {sg_id}, term {term_id}"
-    for journal in opt_list(raw, "journals", ep, where):
+    for journal in req_list(raw, "journals", ep, where):
         if ident(journal, "subjectGroupId", ep, where) == sg_id:
             _journal_rows(out, journal, sg_id, term_id, class_id, subject_name)
     return out
@@ -611,7 +614,7 @@ def _journal_rows(
 ) -> None:
     ep = "grade/journal"
     where = f"subject group {sg_id}, term {term_id}"
-    for s in opt_list(journal, "students", ep, where):
+    for s in req_list(journal, "students", ep, where):
         sid = ident(s, "id", ep, f"{where}, students")
         ctx = f"{where}, pupil {sid}"
         out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": sid})
@@ -627,7 +630,7 @@ def _journal_rows(
             }
         )
     lesson_of: dict[int, int] = {}
-    for cm in opt_list(journal, "classMeeting", ep, where):
+    for cm in req_list(journal, "classMeeting", ep, where):
         lesson_id = ident(cm, "id", ep, f"{where}, classMeeting")
         lctx = f"{where}, lesson {lesson_id}"
         topic = homework = None
@@ -671,6 +674,7 @@ def _journal_rows(
                 "homework": homework,
             }
         )
+    lessons = {row["id"] for row in out["lessons"]}
     for m in opt_list(journal, "marks", ep, where):
         a_id = ident(m, "assignmentId", ep, f"{where}, marks")
         student_id = ident(m, "studentId", ep, f"{where}, mark on assignment {a_id}")
@@ -692,6 +696,8 @@ def _journal_rows(
         lesson_id = ident(a, "classmeetingId", ep, f"{where}, attendance")
         student_id = ident(a, "studentId", ep, f"{where}, attendance on lesson {lesson_id}")
         ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}"
+        if lesson_id not in lessons:
+            continue  # an absence on a lesson the journal does not list: nothing to key it to
         out["attendance"].append(
             {
                 "lesson_id": lesson_id,
@@ -744,9 +750,9 @@ def parse_diary(raw: Any, *, student_id: int, class_id: int | None) -> Records:
     ep = "student/diary"
     where = f"pupil {student_id}"
     out: Records = {"lessons": [], "assignments": [], "marks": []}
-    for wd in opt_list(raw, "weekDays", ep, where):
+    for wd in req_list(raw, "weekDays", ep, where):
         date = req_day(wd, "date", ep, where)
-        for lesson in opt_list(wd, "lessons", ep, f"{where}, {date}"):
+        for lesson in req_list(wd, "lessons", ep, f"{where}, {date}"):
             lesson_id = ident(lesson, "classmeetingId", ep, f"{where}, {date}")
             lctx = f"{where}, lesson {lesson_id}"
             topic = homework = None
