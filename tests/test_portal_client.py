@@ -110,15 +110,20 @@ def test_login_sends_form_hashes_referer_and_then_at(router, sleeps):
     request = login.calls.last.request
     pw, pw2 = password_hashes(PASSWORD, "9369808045")
     assert form(request) == {
-        "loginType": "1",
+        "LoginType": "1",
+        "cid": "2",
+        "sid": "1",
+        "pid": "-1",
+        "cn": "1",
+        "sft": "2",
         "scid": "39",
-        "un": "admin",
-        "pw": pw,
+        "UN": "admin",
+        "PW": pw,
         "pw2": pw2,
         "lt": "878792729",
         "ver": "679337794",
     }
-    assert request.headers["Referer"] == BASE + "/"
+    assert request.headers["Referer"] == BASE + "/about.html"
     assert request.headers["X-Requested-With"] == "XMLHttpRequest"
     assert "at" not in request.headers
     assert "NSSESSIONID=abc" in request.headers["cookie"]
@@ -142,7 +147,7 @@ def test_wrong_password_is_auth_error_with_the_portals_words(router, sleeps):
 
 def test_password_login_switched_off(router, sleeps):
     router.get("/webapi/logindata").respond(200, json={"schoolLogin": False})
-    with pytest.raises(AuthError, match="schoolLogin: false"):
+    with pytest.raises(AuthError, match="refuses password login .logindata: schoolLogin false"):
         run(make_client(router, sleeps))
 
 
