@@ -42,6 +42,7 @@ class PortalSettings:
     concurrency: int = 4
     request_delay_s: float = 0.0
     verify_tls: bool = True
+    max_answer_mb: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class ArchiveSettings:
 class SyncSettings:
     timezone: str = "Europe/Samara"
     fetch_access_report: bool = True
+    max_deletion_share: float = 0.2
+    request_deadline_s: float = 120.0
+    run_deadline_s: float = 10800.0
 
 
 @dataclass(frozen=True)
