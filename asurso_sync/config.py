@@ -48,6 +48,7 @@ class PortalSettings:
     proxy: str = ""
     # "long" (LoginType=1, cid, sid, pid, cn, sft, scid, UN, PW, ...) or "short" login form
     login_form: str = "long"
+    max_answer_mb: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class ArchiveSettings:
 class SyncSettings:
     timezone: str = "Europe/Samara"
     fetch_access_report: bool = True
+    max_deletion_share: float = 0.2
+    request_deadline_s: float = 120.0
+    run_deadline_s: float = 10800.0
 
 
 @dataclass(frozen=True)

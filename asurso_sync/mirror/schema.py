@@ -425,6 +425,23 @@ def m004_rules_violation_keys(db: Database) -> None:
 
 
 @migrations()
+def m020_sync_scopes(db: Database) -> None:
+    # Scopes a run left untouched because their answer did not fit (issue 11): the endpoint,
+    # the ids of the scope (JSON), the one-line reason. The next run fetches them again.
+    db.table("sync_skipped_scopes").create(
+        {"id": int, "run_id": int, "endpoint": str, "scope": str, "error": str},
+        pk="id",
+        foreign_keys=[("run_id", "sync_runs", "id")],
+    )
+    db.table("sync_skipped_scopes").create_index(["run_id"])
+    # The portal's version as it reported itself (logindata / context) during the run.
+    db.table("sync_runs").add_column("portal_version", str)
+    # What the sync reads one scope at a time.
+    db.table("lessons").create_index(["subject_group_id", "term_id"])
+    db.table("journal_access").create_index(["class_id", "entered_at"])
+
+
+@migrations()
 def m040_portal_doctor(db: Database) -> None:
     # `asurso-sync doctor`: each run's verdict and its table (JSON), for `status` and the web page.
     db.table("doctor_runs").create(

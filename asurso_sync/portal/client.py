@@ -26,6 +26,7 @@ import httpx
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import (
+    AnswerTooLarge,
     AsursoSyncError,
     AuthError,
     ConfigError,
@@ -166,6 +167,7 @@ class PortalClient:
         backoff_s: float = 0.5,
         rng: random.Random | None = None,
         sleep: Callable[[float], Any] | None = None,
+        request_deadline_s: float | None = 120.0,
     ) -> None:
         self.settings = settings
         self.origin = settings.base_url.rstrip("/")
@@ -176,6 +178,8 @@ class PortalClient:
         self.backoff_s = backoff_s
         self._rng = rng or random.Random()
         self._sleep = sleep or asyncio.sleep
+        self.request_deadline_s = request_deadline_s
+        self.max_answer_bytes = int(settings.max_answer_mb * 1024 * 1024)
         self._sem = asyncio.Semaphore(settings.concurrency)
         self._login_lock = asyncio.Lock()
         self._generation = 0
@@ -629,14 +633,23 @@ class PortalClient:
             headers = {**(headers or {}), **({"at": self._at} if auth and self._at else {})}
             generation = self._generation
             self.requests += 1
+            endpoint = path.removeprefix("webapi/")
             try:
-                response = await self._http.request(
-                    method, path, params=params, data=data, headers=headers
+                response = await asyncio.wait_for(
+                    self._receive(method, path, endpoint, params, data, headers),
+                    self.request_deadline_s,
                 )
                 response.extensions["asurso_generation"] = generation
                 return response
+            except TimeoutError:
+                raise _Retry(
+                    PortalError(
+                        f"the request to {endpoint} did not finish within "
+                        f"{self.request_deadline_s:g} s after {self.settings.max_retries + 1} "
+                        f"attempts ([sync] request_deadline_s); is {self.origin} reachable?"
+                    )
+                ) from None
             except httpx.TransportError as exc:
-                endpoint = path.removeprefix("webapi/")
                 problem = certificate_problem(exc)
                 if problem is not None:
                     raise PortalError(
@@ -651,6 +664,41 @@ class PortalClient:
                         f"is {self.origin} reachable?"
                     )
                 ) from None
+
+    async def _receive(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        params: dict | None,
+        data: dict | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """Send one request and read its answer, at most `max_answer_bytes` of it (decoded):
+        a longer answer is dropped as it streams in, never held whole."""
+        assert self._http is not None
+        request = self._http.build_request(method, path, params=params, data=data, headers=headers)
+        response = await self._http.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_answer_bytes:
+                    raise AnswerTooLarge(
+                        f"the portal's answer to {endpoint} is larger than "
+                        f"{self.settings.max_answer_mb:g} MB ([portal] max_answer_mb); "
+                        "stopped reading it"
+                    )
+        finally:
+            await response.aclose()
+        kept = [
+            (k, v)
+            for k, v in response.headers.raw
+            if k.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=kept, content=bytes(body), request=request
+        )
 
     def _check(
         self,
