@@ -168,8 +168,10 @@ class PortalClient:
         rng: random.Random | None = None,
         sleep: Callable[[float], Any] | None = None,
         request_deadline_s: float | None = 120.0,
+        session: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
+        self._imported_session = session  # `login --session-from`: used instead of a password
         self.origin = settings.base_url.rstrip("/")
         self._login_name = login
         self._password = password
@@ -252,8 +254,17 @@ class PortalClient:
     # --- login -------------------------------------------------------------------------------
 
     async def login(self) -> None:
-        """Log in (password, loginType 1), choosing the configured role and passing warnings."""
+        """Log in (password, loginType 1), choosing the configured role and passing warnings;
+        with an imported browser session, check that it is alive and find the role instead."""
         async with self._login_lock:
+            if self._imported_session is not None and not self.imported:
+                session = self._imported_session
+                self.use_session(session["at"], session["cookies"], session.get("ver"))
+                status, _ = await self._light("webapi/context", adapter.parse_context)
+                if status == 401:
+                    await self._login()  # raises SessionExpired (exit 4)
+                await self._who_am_i()
+                return
             await self._login()
 
     def use_session(self, at: str, cookies: dict[str, str], ver: str | None = None) -> None:
@@ -514,8 +525,9 @@ class PortalClient:
         )
 
     async def logout(self) -> None:
-        """End the session; failures here never fail a sync."""
-        if self._at is None or self._http is None:
+        """End the session; failures here never fail a sync. An imported browser session is
+        left open (the browser still uses it)."""
+        if self._at is None or self._http is None or self.imported:
             return
         with contextlib.suppress(httpx.HTTPError, _Retry):
             await self._send(
@@ -529,6 +541,8 @@ class PortalClient:
     async def _relogin(self, generation: int) -> bool:
         """Log in again unless another call already did since `generation`; True if we did."""
         async with self._login_lock:
+            if self._login_failed is not None:
+                raise self._login_failed  # another call's re-login failed: fail with it
             if generation != self._generation:
                 return False
             self.relogins += 1

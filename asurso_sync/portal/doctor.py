@@ -353,14 +353,12 @@ async def _diagnose(
         portal_url=settings.base_url,
         run_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    client = PortalClient(settings, login, password, transport=recorder, backoff_s=0.2)
+    client = PortalClient(
+        settings, login, password, transport=recorder, backoff_s=0.2, session=session
+    )
     async with client:
         try:
-            if session is not None:
-                client.use_session(session["at"], session["cookies"], session.get("ver"))
-                await client.get("context", parse=adapter.parse_context)
-            else:
-                await client.login()
+            await client.login()
         except AsursoSyncError as exc:
             text = str(exc)
             if "certificate" in text:

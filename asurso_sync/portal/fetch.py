@@ -90,12 +90,29 @@ async def fetch_school_card(client: PortalClient, school_id: int) -> Row:
 
 
 async def fetch_subject_groups(client: PortalClient, class_id: int, year_id: int) -> Records:
-    """`subject_groups`, `subject_group_teachers`, `subject_group_terms`, `teachers` of a class."""
-    return await client.get(
+    """`subject_groups`, `subject_group_teachers`, `subject_group_terms`, `teachers` of a class.
+
+    The real portal has no `teachers` expand (CONTRACT §7): the teachers (and, when the list
+    named none, the terms) of such a group come from `subjectgroups/terms?classId=&sgId=`."""
+    records = await client.get(
         "subjectgroups",
         {"classId": class_id, "expand": "teachers,terms", "yearId": year_id},
         parse=adapter.parse_subject_groups,
     )
+    unknown = records.pop("teachers_unknown", [])
+    with_terms = {link["subject_group_id"] for link in records["subject_group_terms"]}
+    for group in unknown:
+        sg_id = group["subject_group_id"]
+        extra = await client.get(
+            "subjectgroups/terms",
+            {"classId": class_id, "sgId": sg_id, "yearId": year_id},
+            parse=lambda raw, sg_id=sg_id: adapter.parse_subject_group_terms(raw, sg_id),
+        )
+        records["teachers"] += extra["teachers"]
+        records["subject_group_teachers"] += extra["subject_group_teachers"]
+        if sg_id not in with_terms:
+            records["subject_group_terms"] += extra["subject_group_terms"]
+    return records
 
 
 async def fetch_students(client: PortalClient, class_id: int, year_id: int) -> list[Row]:

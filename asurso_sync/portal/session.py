@@ -96,12 +96,10 @@ def load_session(config: Config) -> dict[str, Any] | None:
 async def _touch(
     settings: PortalSettings, session: dict[str, Any], transport: httpx.AsyncBaseTransport | None
 ) -> dict[str, Any]:
-    client = PortalClient(settings, "", "", transport=transport, backoff_s=0.2)
+    client = PortalClient(settings, "", "", transport=transport, backoff_s=0.2, session=session)
     async with client:
-        client.use_session(session["at"], session["cookies"], session.get("ver"))
-        context = await client.get("context", parse=adapter.parse_context)
-        client._at = None  # never log an imported session out: the browser still uses it
-    return context
+        await client.login()
+        return await client.get("context", parse=adapter.parse_context)
 
 
 def keep_alive(
