@@ -35,8 +35,12 @@ def main() -> int:
     differ = [t for t in want if want[t] != got[t]]
     same_findings = findings(folder / "plain.db", AS_OF) == findings(folder / "quirky.db", AS_OF)
     rows = sum(len(r) for r in want.values())
-    print(f"plain sync {plain_s:.1f} s, real-shapes sync {quirky_s:.1f} s; rewritten: {shapes.rewritten}")
-    print(f"{rows} rows compared; tables that differ: {differ or 'none'}; same findings: {same_findings}")
+    print(
+        f"plain sync {plain_s:.1f} s, real-shapes sync {quirky_s:.1f} s; rewritten: {shapes.rewritten}"
+    )
+    print(
+        f"{rows} rows compared; tables that differ: {differ or 'none'}; same findings: {same_findings}"
+    )
     return 0 if not differ and same_findings else 1
 
 

@@ -112,7 +112,8 @@ def mirror_rows(path) -> dict[str, list[tuple]]:
             columns = [c for c in db.table(table).columns_dict if c not in HISTORY]
             order = ", ".join(key)
             out[table] = [
-                tuple(r) for r in db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+                tuple(r)
+                for r in db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
             ]
     finally:
         db.close()
@@ -126,6 +127,11 @@ def findings(path, as_of: dt.date) -> list[tuple]:
     finally:
         db.close()
     return sorted(
-        (f.rule, str(getattr(f, "key", "")), getattr(f, "lesson_id", None), getattr(f, "student_id", None))
+        (
+            f.rule,
+            str(getattr(f, "key", "")),
+            getattr(f, "lesson_id", None),
+            getattr(f, "student_id", None),
+        )
         for f in result.findings
     )

@@ -31,12 +31,16 @@ def mirror():
     db.table("subject_groups").insert(
         {"id": 100, "class_id": 10, "subject_id": 5, "name": "5а/Математика", **HISTORY}
     )
-    db.table("subject_group_teachers").insert(
-        {"subject_group_id": 100, "teacher_id": 1, **HISTORY}
-    )
+    db.table("subject_group_teachers").insert({"subject_group_id": 100, "teacher_id": 1, **HISTORY})
     db.table("students").insert({"id": 7, "class_id": 10, "full_name": "Ученик", **HISTORY})
     db.table("terms").insert(
-        {"id": 3, "name": "2 четверть", "start_date": "2026-11-05", "end_date": "2026-12-28", **HISTORY}
+        {
+            "id": 3,
+            "name": "2 четверть",
+            "start_date": "2026-11-05",
+            "end_date": "2026-12-28",
+            **HISTORY,
+        }
     )
     lessons = [(1000, "2026-11-30"), (1001, "2026-12-02"), (1002, "2026-11-23")]
     db.table("lessons").insert_all(

@@ -190,7 +190,10 @@ def test_subject_group_terms_as_objects_and_teachers_as_ids():
         {"subject_group_id": 1201, "term_id": 26904},
         {"subject_group_id": 1201, "term_id": 26905},
     ]
-    assert parsed["teachers"] == [{"id": 811645, "name": None}, {"id": 811646, "name": "Попова И.А."}]
+    assert parsed["teachers"] == [
+        {"id": 811645, "name": None},
+        {"id": 811646, "name": "Попова И.А."},
+    ]
     assert parsed["teachers_unknown"] == []
 
 
@@ -319,7 +322,13 @@ ATTENDANCE = [
     }
 ]
 PERIOD_MARKS = [
-    {"subject_group_id": 1201, "term_id": 26904, "student_id": 5001, "mark": "5", "entered_at": None},
+    {
+        "subject_group_id": 1201,
+        "term_id": 26904,
+        "student_id": 5001,
+        "mark": "5",
+        "entered_at": None,
+    },
     {
         "subject_group_id": 1201,
         "term_id": 26904,
@@ -393,7 +402,9 @@ def test_diary_init_class_zero_is_no_class():
 
 
 def test_netcity_2019_diary_week():
-    assert adapter.parse_diary(load("diary_netcity_2019.json"), student_id=64413, class_id=None) == {
+    assert adapter.parse_diary(
+        load("diary_netcity_2019.json"), student_id=64413, class_id=None
+    ) == {
         "lessons": [
             {
                 "id": 5661220,
@@ -477,7 +488,10 @@ def test_sgo74_diary_week_with_marks_and_unknown_types():
     [
         ("diary_sgo74_2022-01-17.json", {"lessons": 35, "assignments": 15, "marks": 0}),
         ("diary_sgo74_2022-01-24.json", {"lessons": 35, "assignments": 40, "marks": 12}),
-        ("sgoapp_NetSchoolExpectedResults_diary.json", {"lessons": 34, "assignments": 39, "marks": 10}),
+        (
+            "sgoapp_NetSchoolExpectedResults_diary.json",
+            {"lessons": 34, "assignments": 39, "marks": 10},
+        ),
         ("sgoapp_TestData_007bc9a_DIARY.json", {"lessons": 34, "assignments": 39, "marks": 10}),
     ],
 )
@@ -487,7 +501,12 @@ def test_other_real_diary_weeks_parse_every_lesson(name, counts):
     assert {k: len(v) for k, v in parsed.items()} == counts
     served = [les["classmeetingId"] for d in raw["weekDays"] for les in d["lessons"]]
     assert [row["id"] for row in parsed["lessons"]] == served
-    types = {a["typeId"] for d in raw["weekDays"] for les in d["lessons"] for a in les.get("assignments") or []}
+    types = {
+        a["typeId"]
+        for d in raw["weekDays"]
+        for les in d["lessons"]
+        for a in les.get("assignments") or []
+    }
     assert {a["type_id"] for a in parsed["assignments"]} == types
 
 
@@ -502,7 +521,9 @@ def test_access_report_2013_per_class_tables():
     page = (REAL / "vendorshape_journalaccess_2013_asp.html").read_bytes()
     assert adapter.parse_access_report(page, -1, {"5а": 105007}) == [
         {
-            "id": access_id("2013", "Петрова М.И.", "105007", "5а", "5а/Математика", "2025-12-08T14:05:00"),
+            "id": access_id(
+                "2013", "Петрова М.И.", "105007", "5а", "5а/Математика", "2025-12-08T14:05:00"
+            ),
             "user_name": "Петрова М.И.",
             "role": None,
             "class_id": 105007,
@@ -520,7 +541,9 @@ def test_access_report_2018_seven_columns_among_two_print_tables():
     page = (REAL / "vendorshape_journalaccess_2018_7col.html").read_bytes()
     assert adapter.parse_access_report(page, 105007) == [
         {
-            "id": access_id("2018", "Петрова М.И.", "105007", "5", "Математика", "2018-12-08T14:05:00"),
+            "id": access_id(
+                "2018", "Петрова М.И.", "105007", "5", "Математика", "2018-12-08T14:05:00"
+            ),
             "user_name": "Петрова М.И.",
             "role": None,
             "class_id": 105007,

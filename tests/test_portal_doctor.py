@@ -107,12 +107,16 @@ def test_doctor_against_the_simulator_rates_every_endpoint_ok(small_school):
 
 def test_doctor_names_the_real_variants_it_tolerates(small_school):
     app = make_app(small_school, as_of=AS_OF)
-    quirky = altered(altered(app, "/webapi/subjectgroups", no_teachers), "/webapi/grade/journal", no_term_ids)
+    quirky = altered(
+        altered(app, "/webapi/subjectgroups", no_teachers), "/webapi/grade/journal", no_term_ids
+    )
     result, _ = run_doctor(quirky)
     verdicts = {r.endpoint: r.verdict for r in result.rows}
     assert verdicts["subjectgroups"] == "tolerated: no teachers (from subjectgroups/terms)"
     assert verdicts["grade/journal"] == "tolerated: totals without termId"
-    assert verdicts["subjectgroups/terms"].startswith("failed")  # the simulator has no such endpoint yet
+    assert verdicts["subjectgroups/terms"].startswith(
+        "failed"
+    )  # the simulator has no such endpoint yet
     assert not result.ok
 
 
@@ -163,7 +167,8 @@ def esia_only_for_staff(app):
     def wrapper(environ, start_response):
         if environ.get("PATH_INFO") == "/webapi/login":
             body = json.dumps(
-                {"message": "Вход для сотрудников только через Госуслуги (ЕСИА)"}, ensure_ascii=False
+                {"message": "Вход для сотрудников только через Госуслуги (ЕСИА)"},
+                ensure_ascii=False,
             ).encode()
             start_response("409 Conflict", [("Content-Type", "application/json; charset=utf-8")])
             return [body]
@@ -258,7 +263,11 @@ def test_capture_holds_no_name_login_or_password_of_the_school(small_school, tmp
     people = [s.name for s in small_school.students.values()]
     people += [p.name for p in small_school.staff.values()]
     people += [u.name for u in small_school.users]
-    short = [f"{n.split()[0]} {n.split()[1][0]}.{n.split()[2][0]}." for n in people if len(n.split()) == 3]
+    short = [
+        f"{n.split()[0]} {n.split()[1][0]}.{n.split()[2][0]}."
+        for n in people
+        if len(n.split()) == 3
+    ]
     leaked = sorted({n for n in people + short if n in everything})
     assert leaked == []
     for user in small_school.users:
@@ -279,16 +288,26 @@ def test_capture_pseudonyms_are_stable_across_files_and_become_fixtures(small_sc
 
     result, recorder = run_doctor(app)
     files = build_capture(result, recorder.exchanges, mask_text=True)
-    classes = next(json.loads(v)["json"] for k, v in files.items() if k.endswith("webapi_classes.json"))
+    classes = next(
+        json.loads(v)["json"] for k, v in files.items() if k.endswith("webapi_classes.json")
+    )
     chief = classes[0]["chiefs"][0]
     card = next(json.loads(v)["json"] for k, v in files.items() if "card" in k)
-    groups = next(json.loads(v)["json"] for k, v in files.items() if k.endswith("webapi_subjectgroups.json"))
+    groups = next(
+        json.loads(v)["json"] for k, v in files.items() if k.endswith("webapi_subjectgroups.json")
+    )
     names = {t["id"]: t["name"] for g in groups for t in g.get("teachers") or []}
     if chief["id"] in names:
         assert names[chief["id"]] == chief["name"]
     assert card["managementInfo"]["director"] != small_school.staff[min(small_school.staff)].name
-    journal = next(json.loads(v)["json"] for k, v in files.items() if k.endswith("grade_journal.json"))
-    topics = [a["assignmentName"] for cm in journal["journals"][0]["classMeeting"] for a in cm.get("assignments") or []]
+    journal = next(
+        json.loads(v)["json"] for k, v in files.items() if k.endswith("grade_journal.json")
+    )
+    topics = [
+        a["assignmentName"]
+        for cm in journal["journals"][0]["classMeeting"]
+        for a in cm.get("assignments") or []
+    ]
     assert topics and all(t is None or t.startswith("[текст") for t in topics)
     path = tmp_path / "c.zip"
     write_capture(path, files)

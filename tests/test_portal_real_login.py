@@ -84,7 +84,10 @@ def test_trailing_empty_esrnsec_cookie_keeps_the_real_one(router):
         return_value=httpx.Response(
             200,
             json=real("login_swagger_5.10_rolelist.json"),
-            headers=[("set-cookie", "ESRNSec=good&123; path=/"), ("set-cookie", "ESRNSec=; path=/")],
+            headers=[
+                ("set-cookie", "ESRNSec=good&123; path=/"),
+                ("set-cookie", "ESRNSec=; path=/"),
+            ],
         )
     )
     context = router.get("/webapi/context").respond(200, json={"schoolId": 22})
@@ -97,7 +100,8 @@ def test_trailing_empty_esrnsec_cookie_keeps_the_real_one(router):
 def test_empty_user_roles_take_the_role_and_version_from_context(router):
     router.post("/webapi/login").respond(200, json=real("login_asurso_2022.json"))
     router.get("/webapi/context").respond(
-        200, json={"schoolId": 22, "roles": ["Родитель"], "rights": ["Diary.View"], "version": "5.44"}
+        200,
+        json={"schoolId": 22, "roles": ["Родитель"], "rights": ["Diary.View"], "version": "5.44"},
     )
     client = client_for(router)
     logged_in(client)

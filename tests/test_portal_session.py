@@ -38,9 +38,15 @@ def test_imported_session_is_kept_0600_used_by_doctor_and_expires_with_exit_4(
         source.write_text(f"at: {answer['at']}\ncookie: {cookies}\n", encoding="utf-8")
         config = write_config(tmp_path, server.url, acc)
         runner = CliRunner()
-        imported = runner.invoke(cli, ["--config", str(config), "login", "--session-from", str(source)])
+        imported = runner.invoke(
+            cli, ["--config", str(config), "login", "--session-from", str(source)]
+        )
         kept = tmp_path / "asurso.db.session.json"
-        doctor = runner.invoke(cli, ["--config", str(config), "doctor", "--json"], env={"ASURSO_LOGIN": "", "ASURSO_PASSWORD": ""})
+        doctor = runner.invoke(
+            cli,
+            ["--config", str(config), "doctor", "--json"],
+            env={"ASURSO_LOGIN": "", "ASURSO_PASSWORD": ""},
+        )
         alive = runner.invoke(cli, ["--config", str(config), "login", "--keep-alive"])
         app.expire_sessions()
         expired = runner.invoke(cli, ["--config", str(config), "login", "--keep-alive"])

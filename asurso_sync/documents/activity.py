@@ -244,7 +244,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     for a in week:
         if a["entered_at"][:10] in days:
             by_role[a["role"] or "—"][days.index(a["entered_at"][:10])].add(a["user_name"])
-    role_rows = []
+    role_rows: list[dict[str, Any]] = []
     for role in sorted(by_role):
         per_day = by_role[role]
         role_rows.append(

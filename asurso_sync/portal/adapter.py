@@ -79,7 +79,9 @@ def ident(obj: Any, key: str, endpoint: str, ctx: str = "") -> int:
     value = req(obj, key, endpoint, ctx)
     if isinstance(value, bool) or not isinstance(value, int):
         raise WrongType(
-            endpoint, key, f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}"
+            endpoint,
+            key,
+            f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}",
         )
     return value
 
@@ -91,7 +93,9 @@ def opt_ident(obj: dict, key: str, endpoint: str, ctx: str = "") -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise WrongType(
-            endpoint, key, f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}"
+            endpoint,
+            key,
+            f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}",
         )
     return value
 
@@ -133,7 +137,9 @@ def _date_text(value: Any, endpoint: str, key: str, ctx: str) -> str:
     try:
         dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise WrongType(endpoint, key, f"expected an ISO date, got {value!r}{_where(ctx)}") from None
+        raise WrongType(
+            endpoint, key, f"expected an ISO date, got {value!r}{_where(ctx)}"
+        ) from None
     return value
 
 
@@ -206,7 +212,8 @@ def _role(item: Any, endpoint: str) -> dict[str, Any] | None:
         return {"id": None, "name": item}
     if not isinstance(item, dict):
         return None
-    role = item.get("role") if isinstance(item.get("role"), dict) else item
+    inner = item.get("role")
+    role: dict[str, Any] = inner if isinstance(inner, dict) else item
     name = role.get("name")
     if name is not None and not isinstance(name, str):
         raise WrongType(endpoint, "name", f"a role name as {type(name).__name__} {name!r}")
@@ -843,8 +850,7 @@ ACCESS_LAYOUTS: dict[str, dict[str, str]] = {
 
 def _cells(tr: Tag) -> list[str]:
     return [
-        " ".join(cell.get_text(" ").split())
-        for cell in tr.find_all(["td", "th"], recursive=False)
+        " ".join(cell.get_text(" ").split()) for cell in tr.find_all(["td", "th"], recursive=False)
     ]
 
 
@@ -893,9 +899,7 @@ def parse_access_report(
     `LayoutError`, never an empty report.
     """
     ep = ACCESS_ENDPOINT
-    soup = BeautifulSoup(
-        page, "html.parser", parse_only=SoupStrainer(["h2", "div", "table"])
-    )
+    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["h2", "div", "table"]))
     if soup.find("h2", class_="main-report-title") is None:
         raise LayoutError(ep, "h2.main-report-title")
     names = class_ids or {}
@@ -926,8 +930,10 @@ def parse_access_report(
         if not tables:
             raise LayoutError(ep, "table.table-print")
         raise LayoutError(
-            ep, "header", "no table has a known header (ФИО/Роль/Класс/Дата и время входа, "
-            "Предмет/Дата последнего изменения оценок/Пользователь, or the 7-column one)"
+            ep,
+            "header",
+            "no table has a known header (ФИО/Роль/Класс/Дата и время входа, "
+            "Предмет/Дата последнего изменения оценок/Пользователь, or the 7-column one)",
         )
     if data_rows and not understood:
         raise LayoutError(ep, "rows", f"{data_rows} rows on the page, none readable")

@@ -25,19 +25,65 @@ from asurso_sync.portal.doctor import DoctorResult, Exchange
 
 # Keys whose value identifies a person wherever they appear.
 PERSON_KEYS = {
-    "fullname", "nickname", "fio", "firstname", "lastname", "middlename", "username",
-    "director", "principaluvr", "principalahc", "principalit", "teachername", "author",
+    "fullname",
+    "nickname",
+    "fio",
+    "firstname",
+    "lastname",
+    "middlename",
+    "username",
+    "director",
+    "principaluvr",
+    "principalahc",
+    "principalit",
+    "teachername",
+    "author",
 }
 LOGIN_KEYS = {"login", "loginname", "un", "windowsaccount"}
 CONTACT_KEYS = {"email", "mobilephone", "phone", "phones", "homephone", "workphone"}
 BIRTH_KEYS = {"birthdate", "birthday"}
 # `name` is a person's name inside these objects (and a class's or subject's name elsewhere).
-PERSON_CONTAINERS = {"user", "users", "teacher", "teachers", "chiefs", "students", "author",
-                     "lastaccess", "parents", "student"}
-SECRET_KEYS = {"at", "accesstoken", "refreshtoken", "secureactivetoken", "activetoken", "atlist",
-               "salt", "lt", "ver", "pw", "pw2", "password", "token", "code", "securekey"}
-FREE_TEXT_KEYS = {"assignmentname", "lessonname", "homeassignment", "description", "comment",
-                  "comments", "topic", "text", "about", "name_of_work"}
+PERSON_CONTAINERS = {
+    "user",
+    "users",
+    "teacher",
+    "teachers",
+    "chiefs",
+    "students",
+    "author",
+    "lastaccess",
+    "parents",
+    "student",
+}
+SECRET_KEYS = {
+    "at",
+    "accesstoken",
+    "refreshtoken",
+    "secureactivetoken",
+    "activetoken",
+    "atlist",
+    "salt",
+    "lt",
+    "ver",
+    "pw",
+    "pw2",
+    "password",
+    "token",
+    "code",
+    "securekey",
+}
+FREE_TEXT_KEYS = {
+    "assignmentname",
+    "lessonname",
+    "homeassignment",
+    "description",
+    "comment",
+    "comments",
+    "topic",
+    "text",
+    "about",
+    "name_of_work",
+}
 SURNAME, FIRST, PATRONYMIC = (
     ["Алексеев", "Борисов", "Васильев", "Григорьев", "Дмитриев", "Егоров", "Жуков", "Зайцев"],
     ["Антон", "Богдан", "Виктор", "Глеб", "Денис", "Егор", "Захар", "Илья"],
@@ -266,7 +312,9 @@ def to_fixtures(capture: Path, folder: Path) -> list[Path]:
                 target = folder / f"{stem}.html"
                 target.write_text(entry.get("text", ""), encoding="utf-8")
             written.append(target)
-            lines.append(f"| `{target.name}` | {item['method']} {item['path']} | {item['status']} |")
+            lines.append(
+                f"| `{target.name}` | {item['method']} {item['path']} | {item['status']} |"
+            )
         readme = folder / "README.captured.md"
         readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(readme)

@@ -104,6 +104,8 @@ def certificate_problem(exc: BaseException) -> str | None:
         if "CERTIFICATE_VERIFY_FAILED" in str(arg) or "certificate verify failed" in str(arg):
             return str(arg)
     return None
+
+
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
 
@@ -142,7 +144,7 @@ def pick_role(roles: list[dict[str, Any]], wanted: str | None, *, staff: bool = 
 
 
 def is_family_role(name: str | None) -> bool:
-    return bool(name) and name.casefold() in adapter.PARENT_ROLE_NAMES
+    return name is not None and name.casefold() in adapter.PARENT_ROLE_NAMES
 
 
 class _Retry(Exception):
@@ -466,8 +468,7 @@ class PortalClient:
         text = _message(response)
         if any(word in text.casefold() for word in ESIA_WORDS):
             raise AuthError(
-                f"the portal refuses password login for this account's role ({text}); "
-                + ESIA_HELP
+                f"the portal refuses password login for this account's role ({text}); " + ESIA_HELP
             )
         first = self._generation == 0  # a re-login in a run does not diagnose again
         if first and self.settings.school_id is not None and not self._diagnosing:

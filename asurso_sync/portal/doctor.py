@@ -125,7 +125,9 @@ def variants(endpoint: str, raw: Any) -> list[str]:
     elif endpoint == "subjectgroups" and isinstance(raw, list):
         if any(isinstance(g, dict) and g.get("teachers") is None for g in raw):
             found.append("no teachers (from subjectgroups/terms)")
-        if any(isinstance(t, dict) for g in raw if isinstance(g, dict) for t in g.get("terms") or []):
+        if any(
+            isinstance(t, dict) for g in raw if isinstance(g, dict) for t in g.get("terms") or []
+        ):
             found.append("terms as objects")
     elif endpoint == "grade/journal" and isinstance(raw, dict):
         for j in raw.get("journals") or []:
@@ -139,9 +141,12 @@ def variants(endpoint: str, raw: Any) -> list[str]:
     elif endpoint == "subjectplans/getForSubjectGroup" and isinstance(raw, dict):
         if not raw.get("subjectPlanId"):
             found.append(f"no plan (subjectPlanId {raw.get('subjectPlanId')!r})")
-    elif endpoint == "student/diary/init" and isinstance(raw, dict):
-        if any(s.get("classId") in (0, None) for s in raw.get("students") or []):
-            found.append("classId 0 (no class)")
+    elif (
+        endpoint == "student/diary/init"
+        and isinstance(raw, dict)
+        and any(s.get("classId") in (0, None) for s in raw.get("students") or [])
+    ):
+        found.append("classId 0 (no class)")
     return sorted(set(found))
 
 

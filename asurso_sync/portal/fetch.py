@@ -10,6 +10,7 @@ portal switches years, a sync of last year's mirror keeps reading last year.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from asurso_sync.portal import adapter
@@ -102,11 +103,11 @@ async def fetch_subject_groups(client: PortalClient, class_id: int, year_id: int
     unknown = records.pop("teachers_unknown", [])
     with_terms = {link["subject_group_id"] for link in records["subject_group_terms"]}
     for group in unknown:
-        sg_id = group["subject_group_id"]
+        sg_id: int = group["subject_group_id"]
         extra = await client.get(
             "subjectgroups/terms",
             {"classId": class_id, "sgId": sg_id, "yearId": year_id},
-            parse=lambda raw, sg_id=sg_id: adapter.parse_subject_group_terms(raw, sg_id),
+            parse=functools.partial(adapter.parse_subject_group_terms, sg_id=sg_id),
         )
         records["teachers"] += extra["teachers"]
         records["subject_group_teachers"] += extra["subject_group_teachers"]

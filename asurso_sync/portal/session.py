@@ -44,7 +44,9 @@ def _cookies(value: Any) -> dict[str, str]:
         pairs = (part.strip().partition("=") for part in value.split(";"))
         return {k.strip(): v.strip() for k, _, v in pairs if k.strip() and v.strip()}
     if isinstance(value, list):  # a browser's export: [{name, value, ...}]
-        return {str(c["name"]): str(c["value"]) for c in value if isinstance(c, dict) and c.get("value")}
+        return {
+            str(c["name"]): str(c["value"]) for c in value if isinstance(c, dict) and c.get("value")
+        }
     return {}
 
 
