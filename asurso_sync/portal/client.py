@@ -78,7 +78,9 @@ def tls_context(settings: PortalSettings) -> ssl.SSLContext | bool:
 def transport_warnings(settings: PortalSettings) -> list[str]:
     """What every run must say about a weakened connection (issue 12.15)."""
     out = []
-    if settings.base_url.lower().startswith("http://"):
+    host = httpx.URL(settings.base_url).host
+    loopback = host in ("localhost", "::1") or host.startswith("127.")  # the simulator, demo
+    if settings.base_url.lower().startswith("http://") and not loopback:
         out.append(
             f"the portal address {settings.base_url} is plain http://: passwords and pupils' "
             "data travel unencrypted; use https://"
