@@ -59,8 +59,10 @@ async def fetch_classes(client: PortalClient, year_id: int) -> Records:
     )
 
 
-async def fetch_subjects(client: PortalClient) -> list[Row]:
-    return await client.get("subjects", parse=adapter.parse_subjects)
+async def fetch_subjects(client: PortalClient, year_id: int | None = None) -> list[Row]:
+    """The school's subjects (of `year_id`: staff data otherwise follows the selected year)."""
+    params = {"yearId": year_id} if year_id is not None else None
+    return await client.get("subjects", params, parse=adapter.parse_subjects)
 
 
 async def fetch_assignment_types(client: PortalClient, *, all_types: bool = True) -> list[Row]:

@@ -220,7 +220,7 @@ async def staff_batches(
         portal.fetch_terms(client, year_id),
         portal.fetch_vacations(client, year_id),
         portal.fetch_classes(client, year_id),
-        portal.fetch_subjects(client),
+        portal.fetch_subjects(client, year_id),
         portal.fetch_assignment_types(client),
         portal.fetch_attendance_reasons(client),
         portal.fetch_school_settings(client, year_id),
