@@ -106,18 +106,17 @@ def test_doctor_against_the_simulator_rates_every_endpoint_ok(small_school):
 
 
 def test_doctor_names_the_real_variants_it_tolerates(small_school):
-    app = make_app(small_school, as_of=AS_OF)
-    quirky = altered(
-        altered(app, "/webapi/subjectgroups", no_teachers), "/webapi/grade/journal", no_term_ids
-    )
-    result, _ = run_doctor(quirky)
+    result, _ = run_doctor(make_app(small_school, as_of=AS_OF, quirks="all,access_2018"))
     verdicts = {r.endpoint: r.verdict for r in result.rows}
-    assert verdicts["subjectgroups"] == "tolerated: no teachers (from subjectgroups/terms)"
+    assert verdicts["login"] == "tolerated: userRoles empty (role from context)"
+    assert verdicts["subjectgroups"] == (
+        "tolerated: no teachers (from subjectgroups/terms); terms as objects"
+    )
+    assert verdicts["subjectgroups/terms"] == "ok"
     assert verdicts["grade/journal"] == "tolerated: totals without termId"
-    assert verdicts["subjectgroups/terms"].startswith(
-        "failed"
-    )  # the simulator has no such endpoint yet
-    assert not result.ok
+    assert verdicts["JournalAccess.asp"] == "tolerated: layout 2018"
+    assert result.login["role_source"] == "context"
+    assert result.ok
 
 
 def test_doctor_for_a_parent_samples_the_diary(small_school):
@@ -163,28 +162,15 @@ def test_doctor_command_over_127_0_0_1_exits_0_and_stores_its_result(small_schoo
     assert rows == [{"ok": 1, "portal_url": server.url, "report_path": "legacy ASP"}]
 
 
-def esia_only_for_staff(app):
-    def wrapper(environ, start_response):
-        if environ.get("PATH_INFO") == "/webapi/login":
-            body = json.dumps(
-                {"message": "Вход для сотрудников только через Госуслуги (ЕСИА)"},
-                ensure_ascii=False,
-            ).encode()
-            start_response("409 Conflict", [("Content-Type", "application/json; charset=utf-8")])
-            return [body]
-        return app(environ, start_response)
-
-    return wrapper
-
-
 def test_doctor_against_esia_only_staff_login_exits_non_zero_naming_it(small_school, tmp_path):
-    app = make_app(small_school, as_of=dt.date.today())
+    app = make_app(small_school, as_of=dt.date.today(), quirks="esia_only_staff")
     acc = account(app)
-    with serve(esia_only_for_staff(app)) as server:
+    with serve(app) as server:
         config = write_config(tmp_path, server.url, acc)
         result = invoke(config, "doctor", password=acc["password"])
     assert result.exit_code == 1
     assert "refuses password login for this account's role" in result.output
+    assert "ESIA enforced: yes" in result.output
     assert "login --session-from FILE" in result.output
     assert "a sync would fail" in result.output
 

@@ -201,11 +201,14 @@ async def _staff(doc: _Doctor, today: dt.date) -> None:
     year_id = (year or {}).get("id") or (context or {}).get("year_id")
     school_id = (context or {}).get("school_id") or client.school_id
     terms = await doc.sample("terms", adapter.parse_terms, {"yearId": year_id}) or []
-    await doc.sample("calendar/vacations", lambda r: adapter.parse_vacations(r, year_id or 0))
-    classes = await doc.sample(
-        "classes", lambda r: adapter.parse_classes(r, year_id or 0), {"expand": "chiefs"}
+    in_year = {"yearId": year_id}  # staff data otherwise follows the user's selected year
+    await doc.sample(
+        "calendar/vacations", lambda r: adapter.parse_vacations(r, year_id or 0), in_year
     )
-    subjects = await doc.sample("subjects", adapter.parse_subjects) or []
+    classes = await doc.sample(
+        "classes", lambda r: adapter.parse_classes(r, year_id or 0), {"expand": "chiefs", **in_year}
+    )
+    subjects = await doc.sample("subjects", adapter.parse_subjects, in_year) or []
     await doc.sample("grade/assignment/types", adapter.parse_assignment_types, {"all": "true"})
     await doc.sample("grade/attendance/reasons", adapter.parse_attendance_reasons)
     await doc.sample(
@@ -224,10 +227,10 @@ async def _staff(doc: _Doctor, today: dt.date) -> None:
     groups = await doc.sample(
         "subjectgroups",
         adapter.parse_subject_groups,
-        {"classId": cid, "expand": "teachers,terms"},
+        {"classId": cid, "expand": "teachers,terms", **in_year},
     )
     await doc.sample(
-        "grade/studentList", lambda r: adapter.parse_students(r, cid), {"classId": cid}
+        "grade/studentList", lambda r: adapter.parse_students(r, cid), {"classId": cid, **in_year}
     )
     sg = ((groups or {}).get("subject_groups") or [None])[0]
     if sg is None:
@@ -237,12 +240,12 @@ async def _staff(doc: _Doctor, today: dt.date) -> None:
         await doc.sample(
             "subjectgroups/terms",
             lambda r: adapter.parse_subject_group_terms(r, sg["id"]),
-            {"classId": cid, "sgId": sg["id"]},
+            {"classId": cid, "sgId": sg["id"], **in_year},
         )
     await doc.sample(
         "subjectplans/getForSubjectGroup",
         lambda r: adapter.parse_plan(r, sg["id"]),
-        {"sgId": sg["id"]},
+        {"sgId": sg["id"], **in_year},
     )
     started = [t for t in terms if t["start_date"] <= today.isoformat()] or terms
     if started:
