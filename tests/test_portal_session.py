@@ -42,14 +42,13 @@ def test_imported_session_is_kept_0600_used_by_doctor_and_expires_with_exit_4(
             cli, ["--config", str(config), "login", "--session-from", str(source)]
         )
         kept = tmp_path / "asurso.db.session.json"
-        doctor = runner.invoke(
-            cli,
-            ["--config", str(config), "doctor", "--json"],
-            env={"ASURSO_LOGIN": "", "ASURSO_PASSWORD": ""},
-        )
+        no_password = {"ASURSO_LOGIN": "", "ASURSO_PASSWORD": ""}
+        doctor = runner.invoke(cli, ["--config", str(config), "doctor", "--json"], env=no_password)
+        synced = runner.invoke(cli, ["--config", str(config), "sync"], env=no_password)
         alive = runner.invoke(cli, ["--config", str(config), "login", "--keep-alive"])
-        app.expire_sessions()
+        app.advance_clock(3700)  # past the idle time-out (timeOut 3,600,000 ms)
         expired = runner.invoke(cli, ["--config", str(config), "login", "--keep-alive"])
+        sync_expired = runner.invoke(cli, ["--config", str(config), "sync"], env=no_password)
     assert imported.exit_code == 0, imported.output
     assert f"school {acc['school_id']}" in imported.output
     assert "short-lived" in imported.output
@@ -59,9 +58,13 @@ def test_imported_session_is_kept_0600_used_by_doctor_and_expires_with_exit_4(
     assert doctor.exit_code == 0, doctor.output
     result = json.loads(doctor.output[doctor.output.index("{") :])
     assert result["login"]["imported_session"] is True and result["ok"] is True
+    assert synced.exit_code == 0, synced.output
+    assert "sync ok" in synced.output
     assert alive.exit_code == 0, alive.output
     assert expired.exit_code == 4
     assert "imported browser session has expired" in expired.output
+    assert sync_expired.exit_code == 4
+    assert "imported browser session has expired" in sync_expired.output
 
 
 def test_a_session_file_without_esrnsec_is_refused(tmp_path):

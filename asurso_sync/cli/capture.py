@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from asurso_sync.cli import App, cli
-from asurso_sync.cli.doctor import credentials
 from asurso_sync.portal.capture import build_capture, digest, to_fixtures, write_capture
 from asurso_sync.portal.doctor import diagnose
+from asurso_sync.portal.session import credentials
 
 
 @cli.command()
@@ -37,7 +37,7 @@ def capture(app: App, out: Path | None, mask_text: bool, to_fixtures_args: tuple
         return
     if out is None:
         raise click.UsageError("give --out FILE.zip (or --to-fixtures ZIP DIR)")
-    login, password, session = credentials(app)
+    login, password, session = credentials(app.config)
     result, recorder = diagnose(app.config.portal, login, password, session=session)
     files = build_capture(result, recorder.exchanges, mask_text=mask_text)
     write_capture(out, files)

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from asurso_sync.config import Config, PortalSettings
-from asurso_sync.errors import ConfigError
+from asurso_sync.config import Config, PortalSettings, read_login, read_password
+from asurso_sync.errors import ConfigError, CredentialsError
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient
 
@@ -118,3 +118,19 @@ def keep_alive(
         "school_id": context["school_id"],
         "last_used": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def credentials(config: Config) -> tuple[str, str, dict[str, Any] | None]:
+    """(login, password, None) from the config; without them an imported browser session
+    ("", "", session) when there is one; else the `CredentialsError` about the password."""
+    try:
+        return (
+            read_login(config.credentials),
+            read_password(config.credentials, config.path.parent if config.path else None),
+            None,
+        )
+    except CredentialsError:
+        session = load_session(config)
+        if session is None:
+            raise
+        return "", "", session

@@ -57,6 +57,7 @@ class SyncOptions:
     max_deletion_share: float = 0.2
     request_deadline_s: float | None = 120.0
     run_deadline_s: float | None = 10800.0
+    session: dict[str, Any] | None = None  # an imported browser session (login --session-from)
 
     @property
     def mode(self) -> str:
