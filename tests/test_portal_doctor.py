@@ -228,7 +228,9 @@ def test_doctor_against_a_self_signed_certificate_names_the_certificate(
     assert "TLS        failed: the portal's TLS certificate was not accepted" in refused.output
     assert "Russian Trusted Root CA" in refused.output and "ca_bundle" in refused.output
     assert trusted.exit_code == 0, trusted.output
-    assert "TLS        ok" in trusted.output
+    assert "TLS        ok (TLSv1.3; commonName=127.0.0.1, issued by commonName=127.0.0.1" in (
+        trusted.output
+    )
 
 
 # --- capture ---------------------------------------------------------------------------------
@@ -300,3 +302,6 @@ def test_capture_pseudonyms_are_stable_across_files_and_become_fixtures(small_sc
     written = to_fixtures(path, tmp_path / "fixtures")
     assert (tmp_path / "fixtures" / "README.captured.md") in written
     assert any(p.name == "captured_grade_journal_1.json" for p in written)
+    result = CliRunner().invoke(cli, ["capture", "--to-fixtures", str(path), str(tmp_path / "f2")])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {len(written)} fixture files to {tmp_path / 'f2'}\n"

@@ -45,10 +45,13 @@ class Recorder(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.exchanges: list[Exchange] = []
+        self.certificate: dict[str, Any] | None = None  # the portal's, from the first TLS answer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         response = await self.inner.handle_async_request(request)
+        if self.certificate is None and request.url.scheme == "https":
+            self.certificate = peer_certificate(response)
         body = await response.aread()
         params = {k: v for k, v in request.url.params.items() if k.lower() != "at"}
         self.exchanges.append(
@@ -71,6 +74,28 @@ class Recorder(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def peer_certificate(response: httpx.Response) -> dict[str, Any] | None:
+    """Subject, issuer and expiry of the certificate the server presented (verified)."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert() or {}
+
+    def name(field: str) -> str:
+        parts = dict(pair for rdn in cert.get(field, ()) for pair in rdn)
+        return ", ".join(
+            f"{k}={parts[k]}" for k in ("commonName", "organizationName") if k in parts
+        )
+
+    return {
+        "subject": name("subject"),
+        "issuer": name("issuer"),
+        "not_after": cert.get("notAfter"),
+        "tls_version": ssl_object.version(),
+    }
 
 
 @dataclass
@@ -377,6 +402,12 @@ async def _diagnose(
                 result.login = {"ok": False, "error": text, **_login_facts(client)}
             return result
         result.tls = "ok" if settings.base_url.startswith("https") else "not used (http://)"
+        cert = recorder.certificate
+        if cert:
+            result.tls += (
+                f" ({cert['tls_version']}; {cert['subject'] or '?'}, issued by "
+                f"{cert['issuer'] or '?'}, valid until {cert['not_after']})"
+            )
         result.login = {"ok": True, **_login_facts(client)}
         login_answer = recorder.last("webapi/login")
         if login_answer is not None:
