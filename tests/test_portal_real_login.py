@@ -210,3 +210,9 @@ def test_a_wrong_password_with_the_right_school_id_stays_a_wrong_password(small_
     client = PortalClient(settings, account["login"], "wrong", transport=AsyncWSGITransport(app))
     with pytest.raises(AuthError, match="Неправильный пароль"):
         logged_in(client)
+
+
+def test_an_unknown_login_form_is_a_config_error(router):
+    router.post("/webapi/login").respond(200, json=real("login_swagger_5.10.json"))
+    with pytest.raises(ConfigError, match='login_form must be "long" or "short", not .medium.'):
+        logged_in(client_for(router, login_form="medium"))

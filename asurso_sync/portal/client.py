@@ -439,6 +439,10 @@ class PortalClient:
     def login_form(self, school_id: int | None, auth: dict[str, str]) -> dict[str, str]:
         """The login form: the long one of asurso.ru clients, or the short one of generic
         clients (`[portal] login_form`); `school_id` None leaves `scid` out (a diagnosis)."""
+        if self.settings.login_form not in ("long", "short"):
+            raise ConfigError(
+                f'[portal] login_form must be "long" or "short", not {self.settings.login_form!r}'
+            )
         pw, pw2 = password_hashes(self._password, auth["salt"])
         if self.settings.login_form == "short":
             form = {"loginType": "1", "un": self._login_name, "pw": pw}

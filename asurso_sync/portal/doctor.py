@@ -427,6 +427,7 @@ async def _diagnose(
         doc = _Doctor(client, recorder, result)
         family = is_family_role(client.role_name)
         if family:
+            result.report_path = "not checked (a parent's or pupil's account has no reports)"
             await _family(doc, today)
         else:
             await _staff(doc, today)
