@@ -38,7 +38,13 @@ def capture(app: App, out: Path | None, mask_text: bool, to_fixtures_args: tuple
     if out is None:
         raise click.UsageError("give --out FILE.zip (or --to-fixtures ZIP DIR)")
     login, password, session = credentials(app.config)
-    result, recorder = diagnose(app.config.portal, login, password, session=session)
+    result, recorder = diagnose(
+        app.config.portal,
+        login,
+        password,
+        session=session,
+        access_required=app.config.sync.fetch_access_report,
+    )
     files = build_capture(result, recorder.exchanges, mask_text=mask_text)
     write_capture(out, files)
     click.echo(

@@ -16,7 +16,13 @@ from asurso_sync.portal.session import credentials
 def doctor(app: App, as_json: bool, no_store: bool) -> None:
     """Check TLS, login and every endpoint the sync uses; exit 0 only if a sync would work."""
     login, password, session = credentials(app.config)
-    result, _ = diagnose(app.config.portal, login, password, session=session)
+    result, _ = diagnose(
+        app.config.portal,
+        login,
+        password,
+        session=session,
+        access_required=app.config.sync.fetch_access_report,
+    )
     click.echo(result.to_json() if as_json else format_table(result))
     if not no_store:
         store_result(app.config.mirror_path, result)

@@ -463,13 +463,14 @@ class PortalClient:
                 values.append(rest.split(";", 1)[0].strip())
         kept = [v for v in values if v]
         if len(values) > len(kept) and kept:
-            # the jar holds the empty one now: give it back the real value, same domain and path
-            domain, path = response.request.url.host, "/"
+            # drop every ESRNSec the jar holds (the empty one may sit on another path, e.g.
+            # /webapi) and keep the real value for the whole site, under the server's domain
+            domain = response.request.url.host
             for cookie in list(self._http.cookies.jar):
                 if cookie.name == "ESRNSec":
-                    domain, path = cookie.domain, cookie.path
+                    domain = cookie.domain
                     self._http.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
-            self._http.cookies.set("ESRNSec", kept[-1], domain=domain, path=path)
+            self._http.cookies.set("ESRNSec", kept[-1], domain=domain, path="/")
 
     async def _refused(self, response: httpx.Response, school_id: int) -> None:
         """A 409 on login: ESIA enforced, a wrong school id, or a wrong password."""

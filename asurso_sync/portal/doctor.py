@@ -176,10 +176,17 @@ def variants(endpoint: str, raw: Any) -> list[str]:
 
 
 class _Doctor:
-    def __init__(self, client: PortalClient, recorder: Recorder, result: DoctorResult) -> None:
+    def __init__(
+        self,
+        client: PortalClient,
+        recorder: Recorder,
+        result: DoctorResult,
+        access_required: bool = True,
+    ) -> None:
         self.client = client
         self.rec = recorder
         self.result = result
+        self.access_required = access_required  # [sync] fetch_access_report
 
     def add(self, endpoint: str, verdict: str, path: str | None = None, required=True) -> None:
         exchange = self.rec.last(path or endpoint)
@@ -322,10 +329,10 @@ async def _access_report(doc: _Doctor, class_id: int, today: dt.date) -> None:
         layouts = sorted({r["layout"] for r in rows})
         variant = [x for x in layouts if x != "contract"]
         verdict = "tolerated: layout " + ", ".join(variant) if variant else "ok"
-        doc.add("JournalAccess.asp", verdict, "JournalAccess.asp")
+        doc.add("JournalAccess.asp", verdict, "JournalAccess.asp", doc.access_required)
         legacy = True
     except AsursoSyncError as exc:
-        doc.add("JournalAccess.asp", f"failed: {exc}", "JournalAccess.asp")
+        doc.add("JournalAccess.asp", f"failed: {exc}", "JournalAccess.asp", doc.access_required)
     queue = False
     try:
         await client.get("reports/journalaccess")
@@ -381,6 +388,7 @@ async def _diagnose(
     recorder: Recorder,
     today: dt.date,
     session: dict[str, Any] | None,
+    access_required: bool,
 ) -> DoctorResult:
     result = DoctorResult(
         portal_url=settings.base_url,
@@ -424,7 +432,7 @@ async def _diagnose(
                     "tolerated: " + "; ".join(found) if found else "ok",
                 )
             )
-        doc = _Doctor(client, recorder, result)
+        doc = _Doctor(client, recorder, result, access_required)
         family = is_family_role(client.role_name)
         if family:
             result.report_path = "not checked (a parent's or pupil's account has no reports)"
@@ -462,11 +470,21 @@ def diagnose(
     transport: httpx.AsyncBaseTransport | None = None,
     today: dt.date | None = None,
     session: dict[str, Any] | None = None,
+    access_required: bool = True,
 ) -> tuple[DoctorResult, Recorder]:
-    """Run every check once; returns the result and the recorded answers."""
+    """Run every check once; returns the result and the recorded answers. `access_required`
+    ([sync] fetch_access_report): whether a failing access report fails the verdict."""
     recorder = Recorder(transport or base_transport(settings))
     result = asyncio.run(
-        _diagnose(settings, login, password, recorder, today or dt.date.today(), session)
+        _diagnose(
+            settings,
+            login,
+            password,
+            recorder,
+            today or dt.date.today(),
+            session,
+            access_required,
+        )
     )
     return result, recorder
 
