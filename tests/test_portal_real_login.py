@@ -79,22 +79,27 @@ def test_short_login_form_on_request(router):
     }
 
 
-def test_trailing_empty_esrnsec_cookie_keeps_the_real_one(router):
+@pytest.mark.parametrize("empty", ["ESRNSec=; path=/", "ESRNSec="])
+def test_trailing_empty_esrnsec_cookie_keeps_the_real_one(router, empty):
+    # without a path, the empty cookie lands on /webapi: the real one must still reach /asp/
     router.post("/webapi/login").mock(
         return_value=httpx.Response(
             200,
             json=real("login_swagger_5.10_rolelist.json"),
-            headers=[
-                ("set-cookie", "ESRNSec=good&123; path=/"),
-                ("set-cookie", "ESRNSec=; path=/"),
-            ],
+            headers=[("set-cookie", "ESRNSec=good&123; path=/"), ("set-cookie", empty)],
         )
     )
     context = router.get("/webapi/context").respond(200, json={"schoolId": 22})
-    logged_in(client_for(router), lambda c: c.get("context"))
-    cookie = context.calls.last.request.headers["cookie"]
-    assert "ESRNSec=good&123" in cookie
-    assert cookie.count("ESRNSec") == 1
+    report = router.post("/asp/Reports/ReportJournalAccess.asp").respond(200, html="<html/>")
+    logged_in(
+        client_for(router),
+        lambda c: c.get("context"),
+        lambda c: c.post_html("asp/Reports/ReportJournalAccess.asp", {"RPTID": "JournalAccess"}),
+    )
+    for route in (context, report):
+        cookie = route.calls.last.request.headers["cookie"]
+        assert "ESRNSec=good&123" in cookie
+        assert cookie.count("ESRNSec") == 1
 
 
 def test_empty_user_roles_take_the_role_and_version_from_context(router):
