@@ -450,6 +450,25 @@ def m012_rules_term_journal_students(db: Database) -> None:
 
 
 @migrations()
+def m030_documents_issued_lists(db: Database) -> None:
+    # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
+    # handed over — so that «В прошлом списке» compares with a list the teacher saw.
+    db.table("documents_issued_lists").create(
+        {
+            "id": int,
+            "teacher_id": int,
+            "period": str,  # the period's slug: 2026-11, term2, …
+            "issued_at": str,  # UTC, ISO with offset
+            "issued_by": str,
+            "how": str,  # rendered | handed
+            "note": str,
+        },
+        pk="id",
+    )
+    db.table("documents_issued_lists").create_index(["teacher_id", "issued_at"])
+
+
+@migrations()
 def m020_sync_scopes(db: Database) -> None:
     # Scopes a run left untouched because their answer did not fit (issue 11): the endpoint,
     # the ids of the scope (JSON), the one-line reason. The next run fetches them again.
