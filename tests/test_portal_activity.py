@@ -20,6 +20,15 @@ HISTORY = {"first_seen_at": "2026-11-01T00:00:00+00:00", "deleted_at": None}
 def mirror():
     db = open_mirror(memory=True)
     db.table("schools").insert({"id": 1, "name": "Школа", **HISTORY})
+    db.table("years").insert(
+        {
+            "id": 9,
+            "name": "2026/2027",
+            "start_date": "2026-09-01",
+            "end_date": "2027-06-30",
+            **HISTORY,
+        }
+    )
     db.table("classes").insert({"id": 10, "name": "5а", "grade": "5", "letter": "а", **HISTORY})
     db.table("teachers").insert_all(
         [
@@ -77,8 +86,18 @@ def mirror():
     )  # fmt: skip
     db.table("sync_runs").insert_all(
         [
-            {"id": 1, "started_at": "2026-11-20T20:00:00+00:00", "status": "ok"},
-            {"id": 2, "started_at": "2026-11-25T22:30:00+00:00", "status": "ok"},
+            {
+                "id": 1,
+                "started_at": "2026-11-20T20:00:00+00:00",
+                "status": "ok",
+                "finished_at": "2026-11-20T20:05:00+00:00",
+            },
+            {
+                "id": 2,
+                "started_at": "2026-11-25T22:30:00+00:00",
+                "status": "ok",
+                "finished_at": "2026-11-25T22:35:00+00:00",
+            },
         ]
     )
     # a mark changed from 5 to 4, seen on 04.12 (school-local)
@@ -152,4 +171,7 @@ def test_without_an_access_report_the_page_says_so():
 
 
 def test_week_label_across_new_year():
-    assert activity.week_label("2025-12-29", "2026-01-04") == "29.12.2025–04.01.2026"
+    db = mirror()
+    db.table("years").update(9, {"start_date": "2025-09-01"})
+    doc = activity.build(db, Request(week="2026-W01"), SETTINGS)[0]
+    assert doc.context["subtitle"] == "за неделю 29.12.2025–04.01.2026"

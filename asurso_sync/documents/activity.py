@@ -7,7 +7,7 @@ time and are left out. Then, when the portal's journal access report was read (C
 any of its layouts): (2) users per role and day, (3) per class the parents who opened the
 journal this week and those seen before but not this week (names only in a class teacher's
 copy, `--class`), (4) per teacher the last journal access up to the end of the week.
-Default period: the last complete week (Monday–Sunday) before the last sync.
+Default period: the last complete week (Monday–Sunday), as every document resolves it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from asurso_sync.documents.common import (
     header,
     rows,
     teachers,
-    week_period,
 )
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.settings import ReportSettings
@@ -49,36 +48,6 @@ def short_name(full: str) -> str:
     """«Петрова Мария Ивановна» → «Петрова М.И.» (how the legacy reports print users)."""
     parts = full.split()
     return parts[0] + " " + "".join(p[0] + "." for p in parts[1:3]) if len(parts) > 1 else full
-
-
-def week_label(start: str, end: str) -> str:
-    """«30.11–06.12.2026» (both years when the week spans New Year)."""
-    a, b = fmt_date(start), fmt_date(end)
-    return f"{a[:5]}–{b}" if a[6:] == b[6:] else f"{a}–{b}"
-
-
-def last_complete_week(db: Database, tz: str, today: dt.date | None = None) -> Period:
-    """The latest Monday–Sunday week that ended before the last sync (or today)."""
-    found = rows(
-        db,
-        "SELECT started_at FROM sync_runs WHERE coalesce(status, 'ok') IN "
-        "('ok', 'success', 'done', 'finished', 'partial') ORDER BY started_at DESC LIMIT 1",
-    )
-    now = today or dt.datetime.now(ZoneInfo(tz)).date()
-    if found and found[0]["started_at"]:
-        synced = dt.datetime.fromisoformat(found[0]["started_at"])
-        if synced.tzinfo is not None:
-            synced = synced.astimezone(ZoneInfo(tz))
-        now = min(now, synced.date())
-    monday = now - dt.timedelta(days=now.weekday() + 7)
-    year, week, _ = monday.isocalendar()
-    return week_period(f"{year:04d}-W{week:02d}")
-
-
-def _period(db: Database, req: Request, settings: ReportSettings) -> Period:
-    if req.week or req.month or req.term is not None:
-        return req.period(db, "week")
-    return last_complete_week(db, settings.timezone)
 
 
 def _teachers_of_groups(db: Database) -> dict[int, list[int]]:
@@ -218,8 +187,8 @@ def _entry_rows(db: Database, period: Period, days: list[str], tz: str) -> list[
 
 
 def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
-    period = _period(db, req, settings)
-    label = week_label(period.start, period.end) if period.kind == "week" else period.label
+    period = req.period(db, "week")  # default: the last complete week
+    label = period.days
     picked = classes(db, req.class_name)
     ids = {c["id"] for c in picked}
     names = {c["name"] for c in picked}
@@ -274,7 +243,8 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         db,
         settings,
         "Отчёт об активности пользователей электронного журнала",
-        f"за неделю {label}" if period.kind == "week" else f"за {label}",
+        f"за неделю {label}" if period.kind == "week" else f"за {period.label}",
+        now=req.now,
     )
     day_titles = [f"{WEEKDAYS[i]} {fmt_date(d)[:5]}" for i, d in enumerate(days)]
     ctx.update(
