@@ -60,3 +60,20 @@ def test_a_full_sync_under_every_real_variant_gives_the_same_mirror_and_findings
         db.close()
     assert set(layouts) == {layout} and layouts[layout] > 0
     assert version
+
+
+def test_a_parent_whose_diary_names_no_class_gets_no_phantom_class(small_school, tmp_path):
+    path = tmp_path / "parent.db"
+    app = make_app(small_school, as_of=AS_OF, quirks="diary_class0,roles_empty")
+    result = sync_simulator(path, app=app, as_of=AS_OF, role="parent")
+    db = open_mirror(path)
+    try:
+        classes = db.execute("SELECT id, name FROM classes").fetchall()
+        pupils = db.execute("SELECT class_id FROM students").fetchall()
+        lessons = db.execute("SELECT count(*) FROM lessons").fetchone()[0]
+    finally:
+        db.close()
+    assert result.role == "Родитель"
+    assert classes == []
+    assert pupils and {row[0] for row in pupils} == {None}
+    assert lessons > 0

@@ -362,8 +362,10 @@ async def diary_batches(
         "years": [year],
         "terms": terms,
         "assignment_types": types,
-        "classes": [
-            {"id": c["class_id"], "year_id": year["id"], "name": c["class_name"]} for c in children
+        "classes": [  # diary/init may name no class (classId 0): then no class row at all
+            {"id": c["class_id"], "year_id": year["id"], "name": c["class_name"]}
+            for c in children
+            if c["class_id"] is not None
         ],
         "students": [
             {"id": c["id"], "class_id": c["class_id"], "full_name": c["name"]} for c in children
