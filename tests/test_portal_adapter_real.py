@@ -618,3 +618,24 @@ def test_journal_lesson_without_date_is_a_layout_error():
     with pytest.raises(LayoutError, match="lesson 90002"):
         journal_raw = raw
         adapter.parse_journal(journal_raw, sg_id=1201, term_id=26904, class_id=1, subject_name=None)
+
+
+def test_access_report_layout_is_named_even_without_rows():
+    assert (
+        adapter.access_report_layout(
+            (REAL / "vendorshape_journalaccess_2013_asp.html").read_bytes()
+        )
+        == "2013"
+    )
+    assert (
+        adapter.access_report_layout(
+            (REAL / "vendorshape_journalaccess_2018_7col.html").read_bytes()
+        )
+        == "2018"
+    )
+    empty = (
+        '<h2 class="main-report-title">Отчет</h2><table class="table-print"><tr><th>ФИО</th>'
+        "<th>Роль</th><th>Класс</th><th>Дата и время входа</th></tr></table>"
+    ).encode()
+    assert adapter.access_report_layout(empty) == "contract"
+    assert adapter.parse_access_report(empty, 1) == []

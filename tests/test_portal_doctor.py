@@ -83,6 +83,7 @@ def test_doctor_against_the_simulator_rates_every_endpoint_ok(small_school):
         ("login", 200, "ok"),
         ("context", 200, "ok"),
         ("years/current", 200, "ok"),
+        ("mysettings", 200, "ok"),
         ("terms", 200, "ok"),
         ("calendar/vacations", 200, "ok"),
         ("classes", 200, "ok"),
@@ -115,6 +116,11 @@ def test_doctor_names_the_real_variants_it_tolerates(small_school):
     assert verdicts["subjectgroups/terms"] == "ok"
     assert verdicts["grade/journal"] == "tolerated: totals without termId"
     assert verdicts["JournalAccess.asp"] == "tolerated: layout 2018"
+    assert verdicts["mysettings"] == (
+        "tolerated: the account's selected year is "
+        f"{small_school.calendar.year_id + 1}, not the current {small_school.calendar.year_id} "
+        "(the sync passes yearId)"
+    )
     assert result.login["role_source"] == "context"
     assert result.ok
 

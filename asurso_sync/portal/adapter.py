@@ -889,6 +889,17 @@ def _subtitle_class(table: Tag) -> str | None:
     return sub.get_text(" ").split(",")[0].strip() or None
 
 
+def access_report_layout(page: bytes) -> str | None:
+    """Which known layout the page's table has ("contract", "2013", "2018"), even without rows."""
+    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["table"]))
+    for table in soup.find_all("table"):
+        for tr in _own_rows(table):
+            found = _layout_of(_cells(tr))
+            if found is not None:
+                return found[0]
+    return None
+
+
 def parse_access_report(
     page: bytes, class_id: int, class_ids: dict[str, int] | None = None
 ) -> list[dict[str, Any]]:

@@ -231,6 +231,13 @@ async def _staff(doc: _Doctor, today: dt.date) -> None:
     context = await doc.sample("context", adapter.parse_context)
     year = await doc.sample("years/current", adapter.parse_year)
     year_id = (year or {}).get("id") or (context or {}).get("year_id")
+    mine = await doc.sample("mysettings", adapter.parse_mysettings, required=False)
+    selected = (mine or {}).get("year_id")
+    if selected is not None and year_id is not None and selected != year_id:
+        doc.result.rows[-1].verdict = (
+            f"tolerated: the account's selected year is {selected}, not the current "
+            f"{year_id} (the sync passes yearId)"
+        )
     school_id = (context or {}).get("school_id") or client.school_id
     terms = await doc.sample("terms", adapter.parse_terms, {"yearId": year_id}) or []
     in_year = {"yearId": year_id}  # staff data otherwise follows the user's selected year
@@ -326,9 +333,10 @@ async def _access_report(doc: _Doctor, class_id: int, today: dt.date) -> None:
             },
         )
         rows = adapter.parse_access_report(page, class_id)
-        layouts = sorted({r["layout"] for r in rows})
-        variant = [x for x in layouts if x != "contract"]
-        verdict = "tolerated: layout " + ", ".join(variant) if variant else "ok"
+        layout = adapter.access_report_layout(page)
+        verdict = "ok" if layout == "contract" else f"tolerated: layout {layout}"
+        if not rows:
+            verdict += " (no entries in the sampled week)"
         doc.add("JournalAccess.asp", verdict, "JournalAccess.asp", doc.access_required)
         legacy = True
     except AsursoSyncError as exc:
