@@ -7,9 +7,14 @@ stderr (a traceback only with `-v`) and its exit code.
     ├── AuthError                 4  the portal refused the login
     ├── PortalError               1  the portal's answer cannot be used, even after retries
     │   ├── PortalRefused         1  a firewall or the portal refused this address (403 page)
-    │   └── LayoutError           1  an endpoint's answer lacks a key the contract requires
-    ├── SyncLocked                1  another sync holds the mirror's lock
+    │   ├── LayoutError           1  an endpoint's answer lacks a key the contract requires
+    │   └── AnswerTooLarge        1  an answer grew past `[portal] max_answer_mb`
+    ├── SyncLocked                1  another sync holds the mirror's lock (a scheduled job
+    │                                waits for the next tick instead: no failure)
+    ├── DeletionRefused           1  a sync would mark deleted too much of a table
+    ├── SyncPartial               1  a sync committed but left some scopes untouched
     ├── StorageError              1  the disk is full, read-only, or the mirror is damaged
+    │   └── MirrorDamaged         1  the mirror file is empty or not an SQLite database
     ├── MissingExtra              1  an optional feature's package or OS library is missing
     ├── ReportError               1  a document cannot be made as asked
     ├── ArchiveError              1  a user-facing archive problem (unknown bag, refused ...)
@@ -74,6 +79,22 @@ class StorageError(AsursoSyncError):
 
 class MissingExtra(AsursoSyncError):
     """An optional feature needs a package or system library that is not installed."""
+
+
+class MirrorDamaged(StorageError):
+    """The mirror file is empty or not a SQLite database: never silently replaced."""
+
+
+class DeletionRefused(AsursoSyncError):
+    """A sync would mark deleted more of a table than `[sync] max_deletion_share` allows."""
+
+
+class SyncPartial(AsursoSyncError):
+    """A sync committed, but left some scopes untouched because their answers did not fit."""
+
+
+class AnswerTooLarge(PortalError):
+    """An answer grew past `[portal] max_answer_mb`: the client stopped reading it."""
 
 
 class ReportError(AsursoSyncError):

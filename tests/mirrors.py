@@ -12,8 +12,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from asurso_sync.demo import sync_simulator
 from asurso_sync.mirror.db import open_mirror
-from asurso_sync.sync import sync_simulator
 
 SMALL_AS_OF = dt.date(2026, 5, 20)
 SCHOOL_AS_OF = dt.date(2026, 6, 30)

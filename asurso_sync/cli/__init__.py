@@ -10,9 +10,12 @@ from asurso_sync.cli.app import App, cli, main
 # isort: split
 from asurso_sync.cli import (  # noqa: F401 - each module registers its commands on `cli`
     archive,
+    capture,
     check,
     demo,
+    doctor,
     init,
+    login,
     report,
     schedule,
     simulate,
