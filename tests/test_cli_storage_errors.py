@@ -63,8 +63,8 @@ def test_a_damaged_mirror_is_named_with_what_to_do(tmp_path):
         result = CliRunner().invoke(cli, ["--config", str(config), *command])
         assert result.exit_code == 1, command
         assert result.stderr == (
-            f"Error: the mirror {mirror} is damaged (file is not a database): restore it from a "
-            "backup, or move it away and run `asurso-sync sync --full`\n"
+            f"Error: the mirror is empty or damaged: {mirror} is not a SQLite database; restore "
+            "it from a backup or move it away to start a new mirror\n"
         ), command
 
 
@@ -103,3 +103,21 @@ def test_other_os_errors_stay_unexpected(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: unexpected OSError: ")
+
+
+def test_a_damaged_database_behind_an_open_mirror_is_named_too(tmp_path, monkeypatch):
+    """The error handler's own words when SQLite finds the damage after the mirror opened."""
+    mirror = tmp_path / "asurso.db"
+    mirror.write_bytes(b"garbage" * 100)
+    config = _config(tmp_path, mirror)
+
+    def damaged(*args, **kwargs):
+        raise sqlite3.DatabaseError("file is not a database")
+
+    monkeypatch.setattr("asurso_sync.cli.status.collect_status", damaged)
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: the mirror {mirror} is damaged (file is not a database): restore it from a "
+        "backup, or move it away and run `asurso-sync sync --full`\n",
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.portal.doctor import diagnose, format_table, store_result
 from asurso_sync.portal.session import credentials
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.documents import KINDS, ReportError, period_for, render, resolve_kind
 
 log = logging.getLogger(__name__)
