@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asurso_sync.config import PortalSettings
+from asurso_sync.archive import ArchiveError, create, register_rows
+from asurso_sync.archive.layout import read_only
+from asurso_sync.config import ArchiveSettings, Config, MirrorSettings, PortalSettings
 from asurso_sync.errors import AsursoSyncError
 
 log = logging.getLogger(__name__)
@@ -162,11 +164,44 @@ def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callabl
     return renderer
 
 
+def demo_archive(
+    config_or_store: Config | Path | str,
+    db: Any,
+    year: str | None = None,
+    *,
+    renderer: Any = None,
+    today: dt.date | None = None,
+) -> list[Path]:
+    """Archive the demo year: `config_or_store` is a Config or the store folder; `db` the
+    mirror (a path or a sqlite-utils Database); `year` defaults to the mirror's latest."""
+    if isinstance(db, str | Path):
+        mirror = Path(db)
+    else:
+        mirror = Path(db.execute("PRAGMA database_list").fetchone()[2])
+    if isinstance(config_or_store, Config):
+        config = config_or_store
+    else:
+        store = Path(config_or_store).resolve()
+        config = Config(
+            archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(mirror))
+        )
+    if year is None:
+        conn = read_only(mirror)
+        try:
+            row = conn.execute(
+                "SELECT name, start_date FROM years WHERE deleted_at IS NULL "
+                "ORDER BY start_date DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            raise ArchiveError("the demo mirror holds no school year")
+        year = f"{row['start_date'][:4]}/{int(row['start_date'][:4]) + 1}"
+    return create(config, year, renderer=renderer, mirror=mirror, today=today)
+
+
 def step_archive(ctx: DemoContext) -> None:
     """Seal the demo year into the journal (5-year) and summary (25-year) bags."""
-    from asurso_sync.archive import demo_step, register_rows
-    from asurso_sync.config import ArchiveSettings, Config, MirrorSettings
-
     made = ctx.results.get("reports") or {}
     if not any(p.suffix == ".pdf" for paths in made.values() for p in paths):
         ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
@@ -175,7 +210,7 @@ def step_archive(ctx: DemoContext) -> None:
     config = Config(
         archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
     )
-    bags = demo_step(config, ctx.db_path, renderer=_reusing_renderer(made))
+    bags = demo_archive(config, ctx.db_path, renderer=_reusing_renderer(made), today=ctx.as_of)
     ctx.results["archive"] = bags
     seen = set()
     for row in register_rows(config):
@@ -184,7 +219,7 @@ def step_archive(ctx: DemoContext) -> None:
         seen.add(row["bag"])
         ctx.say(
             f"archive: {store / row['bag']} — may be destroyed from {row['destroy_from']}; "
-            f"tagmanifest SHA-512 {row['digest_sha512'][:16]}…"
+            f"tagmanifest SHA-512 {row['digest'][:16]}…"
         )
 
 

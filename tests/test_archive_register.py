@@ -44,16 +44,17 @@ def test_register_refuses_unknown_events(tmp_path):
         log_event(conn, "rewrite", "b", tmp_path, True)
     with pytest.raises(sqlite3.IntegrityError), conn:
         conn.execute(
-            "INSERT INTO events (at, event, bag, location, result, os_user) "
-            "VALUES ('x', 'rewrite', 'b', 'l', 'ok', 'u')"
+            "INSERT INTO events (at, event, bag, location, result, os_user, prev_hash, hash) "
+            "VALUES ('x', 'rewrite', 'b', 'l', 'ok', 'u', '-', '-')"
         )
 
 
 def _log_at(conn, bag, day, event="fixity_full"):
+    """A back-dated event (the plan only reads dates; the chain is not checked here)."""
     with conn:
         conn.execute(
-            "INSERT INTO events (at, event, bag, location, result, details, os_user) "
-            "VALUES (?, ?, ?, 'store', 'ok', '{}', 'test')",
+            "INSERT INTO events (at, event, bag, location, result, details, os_user, "
+            "prev_hash, hash) VALUES (?, ?, ?, 'store', 'ok', '{}', 'test', '-', '-')",
             (f"{day.isoformat()}T02:00:00+00:00", event, bag),
         )
 

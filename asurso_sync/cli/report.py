@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from asurso_sync.archive import register_head, register_rows
 from asurso_sync.cli import App, cli
+from asurso_sync.documents import resolve_kind
 
 KIND_HELP = (
     "D1 remarks, D2 filling, D3 activity, D4 progress, D5 class-progress, "
@@ -60,6 +62,7 @@ def report(
     """
     from asurso_sync.documents import render
 
+    d10 = resolve_kind(kind) == "D10"  # the register's rows come from the archive
     paths = render(
         app.config.mirror_path,
         kind,
@@ -71,6 +74,8 @@ def report(
         class_name=class_name,
         teacher=teacher,
         settings=app.config,
+        register_rows=register_rows(app.config) if d10 else None,
+        register_head=register_head(app.config) if d10 else None,
     )
     for path in paths:
         click.echo(str(path))

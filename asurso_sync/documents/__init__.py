@@ -3,7 +3,7 @@
 Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
-  teacher=None, settings=None, register_rows=None) -> list[Path]`
+  teacher=None, settings=None, register_rows=None, register_head=None) -> list[Path]`
 * `render_classes(db_path, kind, out_dir, *, fmt, classes=None, workers=None)` — one document
   per class in a process pool -> {class name: files}.
 * `demo_step(db_path, out_dir, *, fmt="html")` — D1, D2, D5, D6, D7, D8 of the demo school.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,23 +100,26 @@ def render(
     teacher: str | None = None,
     settings: Any = None,
     register_rows: list[dict] | None = None,
+    register_head: str | None = None,
 ) -> list[Path]:
     """Render one kind of document into `out_dir`; returns every file written.
 
     Each document gives `<slug>.html`, one `<slug>.<table>.csv` per table and, with
     `fmt="pdf"`, `<slug>.pdf` (PDF/A; 3u carries the CSVs). `settings` is a `ReportSettings`,
-    a loaded `Config`, or None for the defaults. D10 reads `register_rows` (or, given a
-    Config, `asurso_sync.archive.register_rows(config)`).
+    a loaded `Config`, or None for the defaults. D10 lays out `register_rows` and prints
+    `register_head`, which its caller reads from the archive (`archive.register_rows`,
+    `archive.register_head`).
     """
     from asurso_sync.documents.output import ensure_dir, template_env, write_doc
 
     if fmt not in ("html", "pdf"):
         raise ReportError(f"--format must be html or pdf, not {fmt!r}")
     code = resolve_kind(kind)
-    config = settings if settings is not None and not isinstance(settings, ReportSettings) else None
     rs = _settings(settings)
     if code == "D10":
-        rs = _with_register_rows(rs, register_rows, config)
+        rs = replace(
+            rs, register_rows=tuple(register_rows or ()), register_head=register_head or ""
+        )
     if fmt == "pdf":
         from asurso_sync.documents.output import load_weasyprint
 
@@ -143,19 +147,6 @@ def _audit(db: Database, detail: str) -> None:
     from asurso_sync.mirror.audit import record_action
 
     record_action(db, "report", detail, commit=True)
-
-
-def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any) -> ReportSettings:
-    from dataclasses import replace
-
-    if rows is None and config is not None:
-        try:
-            from asurso_sync.archive import register_rows as archive_rows
-        except ImportError:
-            archive_rows = None
-        if archive_rows is not None:
-            rows = archive_rows(config)
-    return replace(rs, register_rows=tuple(rows or ()))
 
 
 PER_CLASS_KINDS = ("D5", "D7", "D8")

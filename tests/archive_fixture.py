@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from asurso_sync.archive import create
 from asurso_sync.config import parse_config
 from asurso_sync.mirror.db import open_mirror
 
@@ -22,7 +23,8 @@ CLASSES = [(101, "5а"), (102, "5б"), (103, "10Б")]
 
 
 def make_mirror(path: Path) -> Path:
-    """A mirror with one school year of three classes, two pupils each, and two sync runs."""
+    """A mirror with one school year of three classes, two pupils each, and three sync runs
+    (the last after the year's end, so the year may be sealed)."""
     db = open_mirror(path)
     db["schools"].insert(
         {"id": SCHOOL_ID, "name": "ГБОУ ООШ №39", "full_name": "ГБОУ ООШ №39 г. Сызрани"}
@@ -73,6 +75,14 @@ def make_mirror(path: Path) -> Path:
                 "status": "ok",
                 "mode": "incremental",
                 "counts": '{"marks": 12}',
+            },
+            {
+                "id": 3,
+                "started_at": "2026-06-10T21:00:00+00:00",
+                "finished_at": "2026-06-10T21:05:00+00:00",
+                "status": "ok",
+                "mode": "full",
+                "counts": '{"marks": 14}',
             },
         ]
     )
@@ -139,8 +149,6 @@ def archived(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("archived")
     make_mirror(tmp / "mirror.db")
     config = make_config(tmp)
-    from asurso_sync.archive import create
-
     renderer = FakeRenderer()
     bags = create(config, YEAR, renderer=renderer)
     return {"tmp": tmp, "config": config, "bags": bags, "renderer": renderer}
