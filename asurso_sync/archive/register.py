@@ -157,7 +157,8 @@ def open_register(store: Path) -> sqlite3.Connection:
         missing = [t for t in _TRIGGERS if t not in present] if version >= VERSION else []
         for statement in _SCHEMA + _TRIGGER_SQL:
             conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {VERSION}")
+        if version != VERSION:
+            conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -476,10 +476,30 @@ def restore_test(config: Config, bag: str) -> list[str]:
 # ---------------------------------------------------------------- retention
 
 
+def require_intact_register(config: Config) -> None:
+    """Refuse to decide anything about destruction from a register whose chain is broken."""
+    store = store_path(config)
+    if not (store / REGISTER_NAME).exists():
+        return
+    register = open_register(store)
+    try:
+        chain = check_chain(register)
+    finally:
+        register.close()
+    if not chain.ok:
+        raise ArchiveError(
+            "the archive register's hash chain is broken ("
+            + "; ".join(chain.problems[:3])
+            + "): nothing is due until this is cleared up; see `archive verify`"
+        )
+
+
 def due(config: Config, on: date | None = None) -> list[BagEntry]:
     """Bags whose retention, as the register recorded it at ingest, has ended on `on`
-    (school-local today by default). bag-info.txt is never read for this."""
+    (school-local today by default). bag-info.txt is never read for this, and a register
+    whose hash chain is broken is refused."""
     on = on or local_today(config)
+    require_intact_register(config)
     return [e for e in list_bags(config) if e.due(on)]
 
 
