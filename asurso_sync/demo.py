@@ -17,6 +17,7 @@ from typing import Any
 from asurso_sync.archive import ArchiveError, create, register_rows
 from asurso_sync.archive.layout import read_only
 from asurso_sync.config import ArchiveSettings, Config, MirrorSettings, PortalSettings
+from asurso_sync.documents.cache import RenderCache
 from asurso_sync.errors import AsursoSyncError
 
 log = logging.getLogger(__name__)
@@ -139,31 +140,6 @@ def step_reports(ctx: DemoContext) -> None:
         ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
 
 
-def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callable[..., list[Path]]:
-    """A renderer for the archive that copies what the reports step already rendered (same
-    mirror, same document, same class) and renders anything else."""
-    import shutil
-
-    from asurso_sync.documents import render, resolve_kind
-
-    def renderer(db: Any, kind: str, out_dir: Path, **params: Any) -> list[Path]:
-        key = (resolve_kind(kind), params.get("class_name"))
-        plain = set(params) <= {"fmt", "class_name", "settings"}
-        cached = made.get(key)
-        if (
-            plain
-            and params.get("fmt") == "pdf"
-            and cached
-            and any(p.suffix == ".pdf" for p in cached)
-        ):
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            return [Path(shutil.copy2(p, out / p.name)) for p in cached]
-        return render(db, kind, out_dir, **params)
-
-    return renderer
-
-
 def demo_archive(
     config_or_store: Config | Path | str,
     db: Any,
@@ -210,7 +186,13 @@ def step_archive(ctx: DemoContext) -> None:
     config = Config(
         archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
     )
-    bags = demo_archive(config, ctx.db_path, renderer=_reusing_renderer(made), today=ctx.as_of)
+    cache = RenderCache.for_mirror(ctx.db_path)  # the per-class prints, rendered once
+    for (kind, class_name), paths in made.items():
+        if class_name is not None and any(p.suffix == ".pdf" for p in paths):
+            cache.remember(
+                ctx.db_path, kind, paths, settings=config, fmt="pdf", class_name=class_name
+            )
+    bags = demo_archive(config, ctx.db_path, today=ctx.as_of)
     ctx.results["archive"] = bags
     seen = set()
     for row in register_rows(config):

@@ -312,7 +312,7 @@ def test_cli_create_uses_the_config_and_prints_the_bags(tmp_path, monkeypatch):
     make_mirror(tmp_path / "mirror.db")
 
     path = write_config(tmp_path)
-    monkeypatch.setattr("asurso_sync.archive.build.render_document", FakeRenderer())
+    monkeypatch.setattr("asurso_sync.documents.cache.render", FakeRenderer())
     result = CliRunner().invoke(cli, ["--config", str(path), "archive", "create", "--year", YEAR])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [

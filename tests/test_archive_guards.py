@@ -382,7 +382,7 @@ def test_classes_deleted_in_the_last_30_days_need_a_yes(tmp_path, monkeypatch):
     db.execute("UPDATE students SET deleted_at = '2026-05-20T21:00:00+00:00' WHERE class_id = 103")
     db.conn.commit()
     db.conn.close()
-    monkeypatch.setattr("asurso_sync.archive.build.render_document", FakeRenderer())
+    monkeypatch.setattr("asurso_sync.documents.cache.render", FakeRenderer())
     warning = (
         "Warning: 1 classes, 2 pupils of 2025/2026 were marked deleted between 01.05.2026 "
         "and 31.05.2026 (the year's last 30 days); a portal glitch would seal the year "
@@ -410,7 +410,7 @@ def test_classes_deleted_in_the_last_30_days_need_a_yes(tmp_path, monkeypatch):
 
 def test_create_shows_plain_progress_lines_off_a_terminal_and_none_under_q(tmp_path, monkeypatch):
     make_mirror(tmp_path / "mirror.db")
-    monkeypatch.setattr("asurso_sync.archive.build.render_document", FakeRenderer())
+    monkeypatch.setattr("asurso_sync.documents.cache.render", FakeRenderer())
     result = _cli(tmp_path, "archive", "create", "--year", YEAR)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("archive create:")]

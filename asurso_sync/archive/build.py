@@ -56,8 +56,8 @@ from asurso_sync.archive.names import (
 from asurso_sync.archive.register import ingest_record, ingest_records, log_event, open_register
 from asurso_sync.archive.settings import archive_settings
 from asurso_sync.config import Config
-from asurso_sync.documents import render as render_document
 from asurso_sync.documents import resolve_kind
+from asurso_sync.documents.cache import RenderCache
 from asurso_sync.documents.common import ReportError
 
 log = logging.getLogger(__name__)
@@ -648,7 +648,9 @@ def create(
     """Make the year's sealed bags (journal-5y and summary-25y) and log their ingest.
 
     `renderer(db, kind, out_dir, *, fmt="pdf", class_name=None, settings=config, term=None)
-    -> list[Path]` writes one document (default: `asurso_sync.documents.render`). `mirror`
+    -> list[Path]` writes one document (default: `documents.render` through the mirror's
+    render cache, so a print `report` or `demo` made from the same mirror state is reused,
+    byte for byte, instead of being rendered again). `mirror`
     overrides `[mirror] path`. Without `supersedes` it makes the kinds the year lacks (both,
     the first time); `supersedes` names bags to correct, each getting a v<N+1>.
 
@@ -667,7 +669,7 @@ def create(
     os.chmod(store, 0o700)
     if not settings.retention_article:
         log.warning("[archive] retention_article is not set: bags carry no Retention-Article")
-    render = renderer or render_document
+    render = renderer or RenderCache.for_mirror(mirror).render
     if renderer is None:
         _check_report_kinds(settings.year_reports)
     with store_lock(store):
