@@ -442,3 +442,21 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypa
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["destruction-act-1.html"]
     assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+def test_approval_needs_an_existing_act_and_a_name(store_copy):
+    tmp = store_copy["tmp"]
+    lone = _cli(tmp, "archive", "destruction-act", "--by", "ЭК")
+    assert (lone.exit_code, lone.stderr.splitlines()[-1]) == (
+        2,
+        "Error: --by goes with --approve N",
+    )
+    nameless = _cli(tmp, "archive", "destruction-act", "--approve", "5")
+    assert nameless.exit_code == 2
+    assert "--approve needs --by NAME" in nameless.stderr
+    unknown = _cli(tmp, "archive", "destruction-act", "--approve", "5", "--by", "ЭК")
+    assert (unknown.exit_code, unknown.stderr) == (1, "Error: there is no destruction act № 5\n")
+    assert [e["event"] for e in events(open_register(store_copy["store"]))] == [
+        "ingest",
+        "ingest",
+    ]

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from archive_fixture import write_config
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from asurso_sync.archive import (
     ArchiveError,
@@ -104,6 +105,13 @@ def test_destruction_act_is_a_draft_with_the_federal_columns(store_copy):
     assert digest in html
     assert SUMMARY not in html
     assert act["pdf"].read_bytes()[:5] == b"%PDF-"
+    # rendered like every other document: PDF/A, and it prints the register's chain head
+    reader = PdfReader(str(act["pdf"]))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert act["chain_head"] in text
+    assert act["chain_head"] == register_head(store_copy["config"])
     assert stat.S_IMODE(act["html"].stat().st_mode) == 0o600
     with pytest.raises(ArchiveError, match="act № 1 already exists"):
         destruction_act(store_copy["config"], on=date(2032, 1, 10), number="1")

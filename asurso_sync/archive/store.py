@@ -331,9 +331,7 @@ def get(config: Config, bag: str, out_dir: Path, *, class_name: str | None = Non
     refuse_inside_store(store, Path(out_dir), "the output folder")
     register = open_register(store)
     try:
-        result = fixity.verify_bag(
-            entry.path, full=True, anchor_sha512=ingest_digest(register, bag)
-        )
+        result = _check_one(register, store, bag, True)
         log_event(
             register,
             "fixity_full",
@@ -396,9 +394,7 @@ def copy(config: Config, bag: str, to: Path | None = None) -> VerifyResult:
         raise ArchiveError(f"{target} already exists; verify it with `archive verify` instead")
     register = open_register(store)
     try:
-        source = fixity.verify_bag(
-            entry.path, full=False, anchor_sha512=ingest_digest(register, bag)
-        )
+        source = _check_one(register, store, bag, False)
         if not source.ok:
             raise ArchiveError(
                 f"{bag} failed its check, not copied: " + "; ".join(map(str, source.problems))
