@@ -395,14 +395,13 @@ def next_act_number(conn: sqlite3.Connection) -> str:
 # ---------------------------------------------------------------- planning full checks
 
 
-def _last_full_check(conn: sqlite3.Connection, bag: str) -> date | None:
-    """Date of the last full re-hash of the bag in the store (ingest validates every hash)."""
-    row = conn.execute(
-        "SELECT max(at) FROM events WHERE bag = ? AND event IN ('ingest', 'fixity_full') "
-        f"AND {_STORE_ONLY}",
-        (bag,),
-    ).fetchone()
-    return datetime.fromisoformat(row[0]).date() if row and row[0] else None
+def _last_full_checks(conn: sqlite3.Connection) -> dict[str, date]:
+    """{bag: date of its last full re-hash in the store} (ingest validates every hash too)."""
+    rows = conn.execute(
+        "SELECT bag, max(at) FROM events WHERE event IN ('ingest', 'fixity_full') "
+        f"AND {_STORE_ONLY} GROUP BY bag"
+    )
+    return {r[0]: datetime.fromisoformat(r[1]).date() for r in rows if r[1]}
 
 
 def plan_full_checks(
@@ -432,7 +431,8 @@ def plan_full_checks(
     if per_run is None:
         per_run = math.ceil(len(names) / max(1, interval_days // run_every_days - 1))
     horizon = today + timedelta(days=run_every_days)
-    last = {bag: _last_full_check(conn, bag) for bag in names}
+    checked = _last_full_checks(conn)
+    last = {bag: checked.get(bag) for bag in names}
 
     def order_key(b: str) -> tuple[bool, date, str]:
         return (last[b] is not None, last[b] or date.min, b)
