@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import stat
 
-from archive_fixture import CLASSES, YEAR, FakeRenderer, make_config, make_mirror
+from archive_fixture import CLASSES, YEAR, FakeRenderer, make_config, make_mirror, write_config
+from click.testing import CliRunner
 from sqlite_utils import Database
 
 from asurso_sync.archive import create
+from asurso_sync.cli import cli
 from asurso_sync.documents.cache import RenderCache
 from asurso_sync.mirror.db import open_mirror
 
@@ -17,6 +19,7 @@ class CountingRenderer(FakeRenderer):
     """The fake renderer, with bytes that say how many times it rendered."""
 
     def __call__(self, db, kind, out_dir, **kwargs):
+        db = db if isinstance(db, Database) else Database(db)  # `report` passes the path
         paths = super().__call__(db, kind, out_dir, **kwargs)
         for path in paths:
             if path.suffix == ".pdf":
@@ -73,3 +76,55 @@ def test_archive_create_reuses_the_prints_of_the_same_mirror_state(tmp_path, mon
         pdf = next(p for p in made[name] if p.suffix == ".pdf")
         slug = {"5а": "5a", "5б": "5b", "10Б": "10B"}[name]
         assert (journal / f"data/print/{slug}/journal.pdf").read_bytes() == pdf.read_bytes()
+
+
+def test_report_pdfs_are_reused_by_archive_create_but_d1_and_d10_never_cached(
+    tmp_path, monkeypatch
+):
+    mirror = make_mirror(tmp_path / "mirror.db")
+    renderer = CountingRenderer()
+    monkeypatch.setattr("asurso_sync.documents.cache.render", renderer)
+    path = write_config(tmp_path)
+    for _id, name in CLASSES:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "--config",
+                str(path),
+                "report",
+                "D7",
+                "--class",
+                name,
+                "--format",
+                "pdf",
+                "-o",
+                str(tmp_path / "reports"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    assert [c[:2] for c in renderer.calls] == [("D7", name) for _id, name in CLASSES]
+    again = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(path),
+            "report",
+            "D7",
+            "--class",
+            "5а",
+            "--format",
+            "pdf",
+            "-o",
+            str(tmp_path / "again"),
+        ],
+    )
+    assert again.exit_code == 0 and len(renderer.calls) == 3  # a copy, not a rendering
+    audit = Database(mirror).execute("SELECT command, detail FROM audit_log").fetchall()
+    assert audit[-1] == ("report", "D7 format=pdf files=3 reused class=5а")
+    cache = RenderCache.for_mirror(mirror)
+    for _ in range(2):
+        cache.render(Database(mirror), "D1", tmp_path / "d1", fmt="pdf")
+    assert [c[0] for c in renderer.calls[-2:]] == ["D1", "D1"]
+    renderer.calls.clear()
+    create(make_config(tmp_path), YEAR)
+    assert not [c for c in renderer.calls if c[0] in ("D7", "journal")]

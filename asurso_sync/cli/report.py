@@ -7,6 +7,7 @@ import click
 from asurso_sync.archive import register_head, register_rows
 from asurso_sync.cli import App, cli
 from asurso_sync.documents import resolve_kind
+from asurso_sync.documents.cache import RenderCache
 
 KIND_HELP = (
     "D1 remarks, D2 filling, D3 activity, D4 progress, D5 class-progress, "
@@ -63,7 +64,9 @@ def report(
     from asurso_sync.documents import render
 
     d10 = resolve_kind(kind) == "D10"  # the register's rows come from the archive
-    paths = render(
+    # PDFs go through the render cache, so `archive create` reuses them (same mirror state)
+    draw = RenderCache.for_mirror(app.config.mirror_path).render if fmt == "pdf" else render
+    paths = draw(
         app.config.mirror_path,
         kind,
         out_dir,

@@ -32,11 +32,15 @@ from asurso_sync import __version__
 from asurso_sync.documents import render, resolve_kind
 from asurso_sync.documents.output import templates_root
 from asurso_sync.documents.settings import ReportSettings, load_report_settings
+from asurso_sync.mirror.audit import record_action
 
 log = logging.getLogger(__name__)
 CACHE_DIR = ".render-cache"
 MANIFEST = "files.json"
 PARAMS = ("fmt", "month", "term", "week", "class_name", "teacher")
+# D1 records the list as issued when it is written; D10 reads the archive's register, not
+# the mirror: both are rendered every time.
+UNCACHED = ("D1", "D10")
 
 Renderer = Callable[..., list[Path]]
 
@@ -83,6 +87,19 @@ def _database(db: Any) -> tuple[Database, bool]:
     if isinstance(db, Database):
         return db, False
     return Database(sqlite3.connect(f"file:{Path(db)}?mode=ro", uri=True)), True
+
+
+def _audit_reuse(db: Any, kind: str, params: dict[str, Any], files: list[Path]) -> None:
+    """A copy from the cache is a rendering too (152-ФЗ): record it like `render` does."""
+    detail = f"{resolve_kind(kind)} format={params.get('fmt', 'html')} files={len(files)} reused"
+    if params.get("class_name"):
+        detail += f" class={params['class_name']}"
+    database = db if isinstance(db, Database) else Database(Path(db))
+    try:
+        record_action(database, "report", detail, commit=True)
+    finally:
+        if database is not db:
+            database.conn.close()
 
 
 class RenderCache:
@@ -150,6 +167,8 @@ class RenderCache:
         self, db: Any, kind: str, files: list[Path], *, settings: Any = None, **params: Any
     ) -> None:
         """Keep files rendered elsewhere (e.g. in a process pool) for these parameters."""
+        if resolve_kind(kind) in UNCACHED:
+            return
         database, opened = _database(db)
         try:
             self.put(self.key(database, kind, params, settings), files)
@@ -161,17 +180,20 @@ class RenderCache:
         self, db: Any, kind: str, out_dir: str | os.PathLike[str], **params: Any
     ) -> list[Path]:
         """`documents.render` through the cache: a hit copies, a miss renders and keeps."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if resolve_kind(kind) in UNCACHED:
+            return render(db, kind, out, **params)
         database, opened = _database(db)
         try:
             key = self.key(database, kind, params, params.get("settings"))
         finally:
             if opened:
                 database.conn.close()
-        out = Path(out_dir)
         hit = self.get(key, out)
         if hit is not None:
+            _audit_reuse(db, kind, params, hit)
             return hit
-        out.mkdir(parents=True, exist_ok=True, mode=0o700)
         made = render(db, kind, out, **params)
         if made:
             self.put(key, made)
