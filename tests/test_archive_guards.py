@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from archive_fixture import (
@@ -460,3 +461,20 @@ def test_approval_needs_an_existing_act_and_a_name(store_copy):
         "ingest",
         "ingest",
     ]
+
+
+def test_get_on_a_full_disk_leaves_no_half_copied_file(store_copy, tmp_path, monkeypatch):
+    def half_then_full(src, dst):
+        with open(dst, "wb") as fh:
+            fh.write(Path(src).read_bytes()[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("asurso_sync.archive.store.shutil.copyfile", half_then_full)
+    out = tmp_path / "out"
+    result = _cli(store_copy["tmp"], "archive", "get", SUMMARY, "--class", "5а", "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: could not copy data/print/5a/class-progress.pdf into {out / '5a'}: "
+        "No space left on device\n"
+    )
+    assert [p for p in out.rglob("*") if p.is_file()] == []

@@ -308,14 +308,27 @@ def bag_health(config: Config) -> list[dict[str, Any]]:
 def _copy_verified(
     src_root: Path, pairs: list[tuple[str, Path]], manifest: dict[str, str]
 ) -> list[Path]:
-    """Copy files of a bag and prove each copy by its SHA-512 from the manifest."""
+    """Copy files of a bag and prove each copy by its SHA-512 from the manifest.
+
+    Each file is copied to a temporary name beside its target (0600 from the start) and
+    renamed into place only once its digest matches: a full disk leaves no half file."""
     written = []
     for name, target in pairs:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(src_root / name, target)
-        os.chmod(target, 0o600)
-        if fixity.file_sha512(target) != manifest[name]:
-            raise ArchiveError(f"the copy of {name} does not match the bag's manifest")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            shutil.copyfile(src_root / name, tmp)
+            os.chmod(tmp, 0o600)
+            if fixity.file_sha512(tmp) != manifest[name]:
+                raise ArchiveError(f"the copy of {name} does not match the bag's manifest")
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise ArchiveError(
+                f"could not copy {name} into {target.parent}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(target)
     return written
 
