@@ -478,3 +478,23 @@ def test_get_on_a_full_disk_leaves_no_half_copied_file(store_copy, tmp_path, mon
         "No space left on device\n"
     )
     assert [p for p in out.rglob("*") if p.is_file()] == []
+
+
+def test_create_on_a_full_disk_is_one_plain_line_and_leaves_nothing(tmp_path, monkeypatch):
+    make_mirror(tmp_path / "mirror.db")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("asurso_sync.archive.build.export_tables", full)
+    monkeypatch.setattr("asurso_sync.documents.cache.render", FakeRenderer())
+    result = _cli(tmp_path, "archive", "create", "--year", YEAR)
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        1,
+        f"Error: could not build the bags in {tmp_path / 'store' / '.staging'}: "
+        "No space left on device",
+    )
+    store = tmp_path / "store"
+    assert sorted(p.name for p in store.iterdir()) == [".lock", ".staging", "register.sqlite"]
+    assert list((store / ".staging").iterdir()) == []
+    assert _ingested(store) == []

@@ -697,6 +697,11 @@ def create(
             try:
                 built, source = _build(work, mirror, config, sy, plan, render, today, progress)
                 made = _move_in(store, register, built, source, config)
+            except OSError as exc:  # a full disk, a read-only mount: one plain line
+                raise ArchiveError(
+                    f"could not build the bags in {work.parent}: {exc.strerror or exc}"
+                    + (f" ({exc.filename})" if exc.filename else "")
+                ) from None
             finally:
                 remove_tree(work)
         finally:
