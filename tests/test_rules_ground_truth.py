@@ -77,7 +77,7 @@ def test_school_matches_ground_truth(school_mirror, school_school):
 
 def test_two_syncs_with_the_clock_moved(small_school, tmp_path, small_mirror):
     """A week later: fixed / new / open follow the real journal, and still match the truth."""
-    from asurso_sync.sync import sync_simulator
+    from asurso_sync.demo import sync_simulator
 
     path = copy_mirror(small_mirror, tmp_path)
     settings = parse_rule_settings({})

@@ -447,3 +447,65 @@ def m012_rules_term_journal_students(db: Database) -> None:
         {"subject_group_id": int, "term_id": int, "student_id": int},
         ("subject_group_id", "term_id", "student_id"),
     )
+
+
+@migrations()
+def m030_documents_issued_lists(db: Database) -> None:
+    # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
+    # handed over — so that «В прошлом списке» compares with a list the teacher saw.
+    db.table("documents_issued_lists").create(
+        {
+            "id": int,
+            "teacher_id": int,
+            "period": str,  # the period's slug: 2026-11, term2, …
+            "issued_at": str,  # UTC, ISO with offset
+            "issued_by": str,
+            "how": str,  # rendered | handed
+            "note": str,
+        },
+        pk="id",
+    )
+    db.table("documents_issued_lists").create_index(["teacher_id", "issued_at"])
+
+
+@migrations()
+def m020_sync_scopes(db: Database) -> None:
+    # Scopes a run left untouched because their answer did not fit (issue 11): the endpoint,
+    # the ids of the scope (JSON), the one-line reason. The next run fetches them again.
+    db.table("sync_skipped_scopes").create(
+        {"id": int, "run_id": int, "endpoint": str, "scope": str, "error": str},
+        pk="id",
+        foreign_keys=[("run_id", "sync_runs", "id")],
+    )
+    db.table("sync_skipped_scopes").create_index(["run_id"])
+    # The portal's version as it reported itself (logindata / context) during the run.
+    db.table("sync_runs").add_column("portal_version", str)
+    # What the sync reads one scope at a time.
+    db.table("lessons").create_index(["subject_group_id", "term_id"])
+    db.table("journal_access").create_index(["class_id", "entered_at"])
+
+
+@migrations()
+def m040_portal_doctor(db: Database) -> None:
+    # `asurso-sync doctor`: each run's verdict and its table (JSON), for `status` and the web page.
+    db.table("doctor_runs").create(
+        {
+            "id": int,
+            "run_at": str,
+            "portal_url": str,
+            "server_version": str,
+            "ok": int,
+            "cause": str,
+            "report_path": str,
+            "result": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m041_portal_access_details(db: Database) -> None:
+    # The journal access report's real layouts (CONTRACT §7): the group, the action, the lesson's
+    # date, and which layout the row was read from ("contract", "2013", "2018").
+    for column in ("subject_name", "action", "lesson_date", "layout"):
+        db.table("journal_access").add_column(column, str)
