@@ -36,9 +36,10 @@ from asurso_sync.archive import (
     status_section,
     verify,
 )
-from asurso_sync.archive.layout import remove_tree, write_atomic
+from asurso_sync.archive.layout import remove_tree
 from asurso_sync.archive.register import events, open_register
 from asurso_sync.cli import cli
+from asurso_sync.documents.output import atomic_write
 from asurso_sync.mirror.db import open_mirror
 
 JOURNAL = "ej-1234-2025-2026-journal-v1"
@@ -432,14 +433,14 @@ def test_create_shows_plain_progress_lines_off_a_terminal_and_none_under_q(tmp_p
 
 def test_a_full_disk_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
     target = tmp_path / "destruction-act-1.html"
-    write_atomic(target, b"old")
+    atomic_write(target, b"old")
 
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("asurso_sync.archive.layout.os.fsync", full_disk)
+    monkeypatch.setattr("asurso_sync.documents.output.os.fsync", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        write_atomic(target, b"new and longer")
+        atomic_write(target, b"new and longer")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["destruction-act-1.html"]
     assert oct(target.stat().st_mode & 0o777) == "0o600"

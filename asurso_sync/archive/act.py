@@ -25,7 +25,6 @@ from asurso_sync.archive.layout import (
     refuse_inside_store,
     store_lock,
     store_path,
-    write_atomic,
 )
 from asurso_sync.archive.names import ArchiveError
 from asurso_sync.archive.register import (
@@ -42,6 +41,7 @@ from asurso_sync.archive.store import BagEntry, due, nothing_due
 from asurso_sync.config import Config
 from asurso_sync.documents.output import (
     Doc,
+    atomic_write,
     html_to_pdf,
     load_weasyprint,
     render_html,
@@ -163,7 +163,7 @@ def destruction_act(
     html = render_act_html(config, number, on, bags, digests, head)
     target.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     stem = f"destruction-act-{_safe(number)}"
-    html_path = write_atomic(target / f"{stem}.html", html.encode("utf-8"))
+    html_path = atomic_write(target / f"{stem}.html", html.encode("utf-8"))
     pdf_path = _pdf(config, html, target / f"{stem}.pdf") if pdf else None
     return {
         "number": number,
@@ -187,4 +187,4 @@ def _pdf(config: Config, html: str, path: Path) -> Path | None:
         return None
     variant = load_report_settings(config).pdf_variant
     data = html_to_pdf(html, variant, [], base_url=str(templates_root()))
-    return write_atomic(path, data)
+    return atomic_write(path, data)

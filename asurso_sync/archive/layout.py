@@ -1,4 +1,4 @@
-"""The store on disk: where it is, its lock, the sealed modes, staging and atomic writes.
+"""The store on disk: where it is, its lock, the sealed modes and staging.
 
     <store>/                  0700
         register.sqlite       0600  the fixity register (append-only, hash-chained)
@@ -7,7 +7,8 @@
         acts/                 0700  destruction acts (HTML, PDF)
         ej-…-journal-v1/      0550  a sealed bag: folders 0550, files 0440
 
-Imported by `build` (which writes bags) and `store` (which reads and removes them).
+Imported by `build` (which writes bags), `store` (which reads and removes them) and `act`.
+Files outside bags (the acts) are written with `documents.output.atomic_write`.
 """
 
 from __future__ import annotations
@@ -109,26 +110,6 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> Path:
-    """Write to a temporary name beside `path`, fsync, rename into place: a full disk or a
-    kill leaves the old file (or none), never half of the new one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return path
 
 
 def _real(path: Path) -> Path:
