@@ -92,12 +92,19 @@ def make_mirror(path: Path) -> Path:
 
 class FakeRenderer:
     """Stands in for `asurso_sync.documents.render`: writes the HTML, a CSV twin and the PDF
-    of one document, like the real one, and remembers each call."""
+    of one document, like the real one, and remembers each call; with `by_class` and no
+    class, one document per class of the year, reported per class."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None, int | None]] = []
 
-    def __call__(self, db, kind, out_dir, *, fmt="pdf", class_name=None, term=None, **kwargs):
+    def __call__(
+        self, db, kind, out_dir, *, fmt="pdf", class_name=None, term=None, by_class=None, **kwargs
+    ):
+        if by_class is not None and class_name is None:  # every class in one call
+            for _id, name in CLASSES:
+                by_class[name] = self(db, kind, out_dir, fmt=fmt, class_name=name, **kwargs)
+            return [p for paths in by_class.values() for p in paths]
         assert fmt == "pdf"
         assert db.execute("SELECT count(*) FROM classes").fetchone()[0] == 4
         self.calls.append((kind, class_name, term))

@@ -63,6 +63,8 @@ from asurso_sync.documents.common import ReportError
 log = logging.getLogger(__name__)
 
 Renderer = Callable[..., list[Path]]
+# render_many(db, kind, out_dir, class names, **params) -> {class name: files}
+RenderMany = Callable[..., dict[str, list[Path]]]
 # progress(done, total, what): called after each document and each sealed bag
 Progress = Callable[[int, int, str], None]
 # (kind passed to the renderer, file stem in the bag) per bag
@@ -333,8 +335,16 @@ def render_into(
     if settings is not None:
         kwargs["settings"] = settings
     produced = [Path(p) for p in renderer(db, kind, scratch, **kwargs)]
-    pdfs = [p for p in produced if p.suffix.lower() == ".pdf"]
     what = kind + "".join(f" {k}={v}" for k, v in params.items() if v is not None)
+    return place(produced, target, stem, what, allow_empty=allow_empty)
+
+
+def place(
+    produced: list[Path], target: Path, stem: str, what: str, *, allow_empty: bool = False
+) -> list[Path]:
+    """Move one document's PDF and CSV twins into the bag as `<stem>.pdf`, `<stem>.<table>.csv`
+    (ASCII names); the HTML and XLSX by-products stay behind."""
+    pdfs = [p for p in produced if p.suffix.lower() == ".pdf"]
     if not pdfs:
         if allow_empty and not produced:
             log.info("no %s document for the archive (nothing to report)", what)
@@ -669,7 +679,9 @@ def create(
     os.chmod(store, 0o700)
     if not settings.retention_article:
         log.warning("[archive] retention_article is not set: bags carry no Retention-Article")
-    render = renderer or RenderCache.for_mirror(mirror).render
+    cache = RenderCache.for_mirror(mirror)
+    render = renderer or cache.render
+    render_many = cache.render_classes if renderer is None else None
     if renderer is None:
         _check_report_kinds(settings.year_reports)
     with store_lock(store):
@@ -695,7 +707,9 @@ def create(
             work = store / STAGING / f"run-{os.getpid()}"
             work.mkdir(mode=0o700, parents=True)
             try:
-                built, source = _build(work, mirror, config, sy, plan, render, today, progress)
+                built, source = _build(
+                    work, mirror, config, sy, plan, render, today, progress, render_many
+                )
                 made = _move_in(store, register, built, source, config)
             except OSError as exc:  # a full disk, a read-only mount: one plain line
                 raise ArchiveError(
@@ -728,6 +742,7 @@ def _build(
     render: Renderer,
     today: date | None,
     progress: Progress | None,
+    render_many: RenderMany | None = None,
 ) -> tuple[list[tuple[str, Path, str | None]], YearSource]:
     """Every planned bag, sealed and frozen in `work`, from one consistent mirror copy."""
     snapshot = work / "mirror.sqlite"
@@ -751,7 +766,9 @@ def _build(
             folder = work / name
             folder.mkdir(mode=0o700)
             log.info("building %s (%d classes)", name, len(source.classes))
-            _render_prints(folder, db, render, source, work, config, PRINTS[kind], tick)
+            _render_prints(
+                folder, db, render, source, work, config, PRINTS[kind], tick, render_many
+            )
             if kind == "journal":
                 _journal_extras(folder, conn, snapshot, db, render, source, work, config, tick)
             info = bag_info(source, kind, name, config, old)
@@ -843,20 +860,32 @@ def _render_prints(
     config: Config,
     prints: tuple[tuple[str, str], ...],
     tick: Callable[[str], None],
+    render_many: RenderMany | None = None,
 ) -> None:
-    """Each class's printed documents into `data/print/<class>/` (the one render loop)."""
-    for cls in source.classes:
-        for kind, stem in prints:
-            render_into(
-                render,
-                db,
-                kind,
-                folder / "print" / cls["slug"],
-                stem,
-                work / "render" / kind / cls["slug"],
-                settings=config,
-                class_name=cls["name"],
-            )
+    """Each class's printed documents into `data/print/<class>/` (the one render loop).
+
+    With `render_many` (the default renderer's cache) each kind is made for every class at
+    once, the PDFs in a pool of processes; otherwise one document per call of `render`."""
+    for kind, stem in prints:
+        names = [cls["name"] for cls in source.classes]
+        if render_many is not None:
+            scratch = work / "render" / kind
+            made = render_many(db, kind, scratch, names, fmt="pdf", settings=config)
+        for cls in source.classes:
+            target = folder / "print" / cls["slug"]
+            if render_many is not None:
+                place(made.get(cls["name"], []), target, stem, f"{kind} class_name={cls['name']}")
+            else:
+                render_into(
+                    render,
+                    db,
+                    kind,
+                    target,
+                    stem,
+                    work / "render" / kind / cls["slug"],
+                    settings=config,
+                    class_name=cls["name"],
+                )
             tick(f"{kind} {cls['name']}")
 
 

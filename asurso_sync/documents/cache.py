@@ -199,5 +199,47 @@ class RenderCache:
             self.put(key, made)
         return made
 
+    def render_classes(
+        self,
+        db: Any,
+        kind: str,
+        out_dir: str | os.PathLike[str],
+        classes: list[str],
+        **params: Any,
+    ) -> dict[str, list[Path]]:
+        """One document per class of `classes`: kept ones copied from the cache, the others
+        rendered in one call (`documents.render` with `by_class`, its PDFs in one process per
+        CPU) and kept per class. Returns {class name: files}."""
+        out = Path(out_dir)
+        database, opened = _database(db)
+        try:
+            keys = {
+                name: self.key(
+                    database, kind, {**params, "class_name": name}, params.get("settings")
+                )
+                for name in classes
+            }
+        finally:
+            if opened:
+                database.conn.close()
+        found: dict[str, list[Path]] = {}
+        for i, name in enumerate(classes):
+            hit = self.get(keys[name], out / f"class-{i}")
+            if hit is not None:
+                _audit_reuse(db, kind, {**params, "class_name": name}, hit)
+                found[name] = hit
+        missing = [name for name in classes if name not in found]
+        if missing:
+            by_class: dict[str | None, list[Path]] = {}
+            folder = out / "all"
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            render(db, kind, folder, workers=os.cpu_count(), by_class=by_class, **params)
+            for name in missing:
+                paths = by_class.get(name) or []
+                if paths:
+                    self.put(keys[name], paths)
+                found[name] = paths
+        return found
+
     def renderer(self) -> Renderer:
         return self.render
