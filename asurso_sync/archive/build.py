@@ -335,7 +335,9 @@ def render_into(
     if settings is not None:
         kwargs["settings"] = settings
     produced = [Path(p) for p in renderer(db, kind, scratch, **kwargs)]
-    what = kind + "".join(f" {k}={v}" for k, v in params.items() if v is not None)
+    what = kind + "".join(
+        f" {k}={v}" for k, v in params.items() if v is not None and k != "workers"
+    )
     return place(produced, target, stem, what, allow_empty=allow_empty)
 
 
@@ -770,7 +772,10 @@ def _build(
                 folder, db, render, source, work, config, PRINTS[kind], tick, render_many
             )
             if kind == "journal":
-                _journal_extras(folder, conn, snapshot, db, render, source, work, config, tick)
+                workers = os.cpu_count() if render_many is not None else None
+                _journal_extras(
+                    folder, conn, snapshot, db, render, source, work, config, tick, workers
+                )
             info = bag_info(source, kind, name, config, old)
             if today is not None:
                 info["Bagging-Date"] = today.isoformat()
@@ -899,8 +904,10 @@ def _journal_extras(
     work: Path,
     config: Config,
     tick: Callable[[str], None],
+    workers: int | None = None,
 ) -> None:
-    """The journal bag's year reports (one per term), database copy, export and sync log."""
+    """The journal bag's year reports (one per term; with `workers`, the default renderer
+    makes their PDFs in that many processes), database copy, export and sync log."""
     settings = archive_settings(config)
     for kind in settings.year_reports:
         for term in range(1, source.terms + 1):
@@ -915,6 +922,7 @@ def _journal_extras(
                 settings=config,
                 term=term,
                 allow_empty=True,
+                workers=workers,
             )
             tick(f"{kind} term {term}")
     (folder / "db").mkdir()
