@@ -36,6 +36,7 @@ from asurso_sync.archive import (
     status_section,
     verify,
 )
+from asurso_sync.archive import store as store_module
 from asurso_sync.archive.layout import remove_tree
 from asurso_sync.archive.register import events, open_register
 from asurso_sync.cli import cli
@@ -499,3 +500,27 @@ def test_create_on_a_full_disk_is_one_plain_line_and_leaves_nothing(tmp_path, mo
     assert sorted(p.name for p in store.iterdir()) == [".lock", ".staging", "register.sqlite"]
     assert list((store / ".staging").iterdir()) == []
     assert _ingested(store) == []
+
+
+def test_a_destroy_killed_before_its_record_puts_the_bag_back(store_copy, monkeypatch):
+    store, config = store_copy["store"], store_copy["config"]
+    destruction_act(config, on=date(2032, 1, 10), number="1")
+    approve_act(config, "1", "Директор")
+    before = snapshot(store / JOURNAL)
+    real_log = store_module.log_event
+
+    def killed_at_the_record(register, event, *args, **kwargs):
+        if event == "destroy":
+            raise KeyboardInterrupt  # the process dies here
+        return real_log(register, event, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "log_event", killed_at_the_record)
+    with pytest.raises(KeyboardInterrupt):
+        destroy(config, JOURNAL, "1", today=date(2032, 2, 1))
+    assert not (store / JOURNAL).exists()
+    assert (store / ".staging" / f"destroy-{JOURNAL}").is_dir()
+    monkeypatch.setattr(store_module, "log_event", real_log)
+    with pytest.raises(ArchiveError, match="already archived"):
+        create(config, YEAR, renderer=FakeRenderer())  # any writer recovers first
+    assert snapshot(store / JOURNAL) == before
+    assert "destroy" not in [e["event"] for e in events(open_register(store))]

@@ -53,7 +53,13 @@ from asurso_sync.archive.names import (
     retain_until,
     transliterate,
 )
-from asurso_sync.archive.register import ingest_record, ingest_records, log_event, open_register
+from asurso_sync.archive.register import (
+    destroyed,
+    ingest_record,
+    ingest_records,
+    log_event,
+    open_register,
+)
 from asurso_sync.archive.settings import archive_settings
 from asurso_sync.config import Config
 from asurso_sync.documents import resolve_kind
@@ -622,12 +628,21 @@ def _plan(
     return plan
 
 
-def _cancel_interrupted(store: Path, register: sqlite3.Connection) -> None:
+def recover_interrupted(store: Path, register: sqlite3.Connection) -> None:
     """A run killed between logging a bag's ingest and moving it in left the bag in staging:
     its ingest record no longer stands (an appended `ingest_cancelled`, the register being
-    append-only), so the bag can be made again."""
+    append-only), so the bag can be made again. A `destroy` killed between moving a bag out
+    of the store and logging it left the whole bag in staging: it goes back into the store."""
+    gone = destroyed(register)
     for run in staged_bags(store):
         if not run.is_dir():
+            continue
+        if run.name.startswith("destroy-") and parse_bag_name(run.name[len("destroy-") :]):
+            bag = run.name[len("destroy-") :]
+            if bag not in gone and not (store / bag).exists():
+                # killed between moving the bag out and logging its destruction: put it back
+                os.rename(run, store / bag)
+                log.warning("%s was being destroyed when a run stopped; it is back", bag)
             continue
         for folder in run.iterdir():
             if (
@@ -689,7 +704,7 @@ def create(
     with store_lock(store):
         register = open_register(store)
         try:
-            _cancel_interrupted(store, register)
+            recover_interrupted(store, register)
             clean_staging(store)
             live = read_only(mirror)
             try:  # refuse early, before copying a large mirror

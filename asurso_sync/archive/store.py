@@ -20,7 +20,7 @@ from typing import Any
 import bagit
 
 from asurso_sync.archive import fixity
-from asurso_sync.archive.build import Progress
+from asurso_sync.archive.build import Progress, recover_interrupted
 from asurso_sync.archive.clock import fmt_day, fmt_moment, local_today
 from asurso_sync.archive.fixity import Problem, VerifyResult
 from asurso_sync.archive.layout import (
@@ -573,10 +573,12 @@ def destroy(config: Config, bag: str, act_number: str, *, today: date | None = N
     """
     today = today or local_today(config)
     store = store_path(config)
-    entry = find_bag(config, bag)
+    _check_name(bag)
     with store_lock(store):
         register = open_register(store)
         try:
+            recover_interrupted(store, register)
+            entry = find_bag(config, bag)
             act = get_act(register, str(act_number))
             if act is None:
                 raise ArchiveError(
