@@ -1,7 +1,8 @@
 """`demo`: a simulated school served on 127.0.0.1, synced into DIR/asurso.db, summarised.
 
 The demo is a list of steps (`STEPS`); each takes the shared `DemoContext` and may add lines to
-its summary.
+its summary. `demo --classes 5а` renders only those classes' documents (a quick look, and the
+end-to-end test); the whole school's PDF work is bench/bench_demo.py's.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ import datetime as dt
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from asurso_sync.config import PortalSettings
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.archive import ArchiveError, create, register_rows
+from asurso_sync.archive.layout import read_only
+from asurso_sync.config import ArchiveSettings, Config, MirrorSettings, PortalSettings
+from asurso_sync.documents import KINDS, render
+from asurso_sync.documents.cache import RenderCache
+from asurso_sync.documents.output import load_weasyprint
+from asurso_sync.errors import AsursoSyncError, MissingExtra
+from asurso_sync.mirror.db import open_mirror
 from asurso_sync.portal.wsgi_transport import AsyncWSGITransport
-from asurso_sync.simulator import FaultSpec, make_app
+from asurso_sync.rules import check, parse_rule_settings
+from asurso_sync.simulator import FaultSpec, build_school, make_app, serve
 from asurso_sync.sync import SyncOptions, SyncResult, sync_mirror
 from asurso_sync.sync.fetch import Progress
 
@@ -59,8 +68,6 @@ Step = tuple[str, Callable[[DemoContext], None]]
 
 def step_simulate(ctx: DemoContext) -> None:
     """Build the school and serve it on 127.0.0.1 (a real socket, as a portal would be)."""
-    from asurso_sync.simulator import build_school, make_app, serve
-
     ctx.school = build_school(size=ctx.size, seed=ctx.seed, year_start=ctx.year_start)
     ctx.app = make_app(ctx.school, as_of=ctx.as_of, latency_ms=0)
     ctx.server = serve(ctx.app, host="127.0.0.1", port=0)
@@ -95,11 +102,6 @@ def step_sync(ctx: DemoContext) -> None:
 
 def step_check(ctx: DemoContext) -> None:
     """The regulation's rules over the fresh mirror, as of the demo's date."""
-    from collections import Counter
-
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.rules import check, parse_rule_settings
-
     db = open_mirror(ctx.db_path)
     try:
         result = check(db, parse_rule_settings({}), as_of=ctx.as_of)
@@ -115,9 +117,6 @@ def step_check(ctx: DemoContext) -> None:
 
 
 def _pdf_available() -> bool:
-    from asurso_sync.documents.output import load_weasyprint
-    from asurso_sync.errors import MissingExtra
-
     try:
         load_weasyprint()
     except MissingExtra as exc:
@@ -142,8 +141,6 @@ def demo_documents(
     folder per document, the PDFs made in a pool of `workers` processes (default: one per
     CPU). Returns {(kind, class name or None): files} so that the archive can reuse the
     per-class prints instead of rendering them again."""
-    from asurso_sync.documents import KINDS, render
-
     workers = workers or os.cpu_count() or 1
     made: dict[tuple[str, str | None], list[Path]] = {}
     for code in DEMO_KINDS:
@@ -166,7 +163,7 @@ def step_reports(ctx: DemoContext) -> None:
     fmt = "pdf" if _pdf_available() else "html"
     folder = ctx.out / "reports"
     if ctx.classes:
-        made = _class_sample(ctx, folder, fmt)
+        made = class_sample(ctx.db_path, folder, ctx.classes, fmt=fmt)
     else:
         made = demo_documents(ctx.db_path, folder, fmt=fmt)
     ctx.results["reports"] = made
@@ -177,17 +174,14 @@ def step_reports(ctx: DemoContext) -> None:
         ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
 
 
-def _class_sample(
-    ctx: DemoContext, folder: Path, fmt: str
+def class_sample(
+    db_path: Path, out_dir: Path, classes: tuple[str, ...], *, fmt: str = "html"
 ) -> dict[tuple[str, str | None], list[Path]]:
     """`demo --classes`: every demo document, but only each named class's copy (and D1 only
     for the class's first teacher with remarks: one teacher's list shows the document)."""
-    from asurso_sync.documents import KINDS, render
-    from asurso_sync.mirror.db import open_mirror
-
     made: dict[tuple[str, str | None], list[Path]] = {}
-    for name in ctx.classes:
-        db = open_mirror(ctx.db_path)
+    for name in classes:
+        db = open_mirror(db_path)
         try:
             row = db.execute(
                 "SELECT min(v.teacher_id) FROM violations v JOIN classes c ON c.id = v.class_id "
@@ -199,9 +193,9 @@ def _class_sample(
         for code in DEMO_KINDS:
             teacher = str(row[0]) if code == "D1" and row and row[0] else None
             made[(code, name)] = render(
-                ctx.db_path,
+                db_path,
                 code,
-                folder / f"{code}_{KINDS[code][1]}",
+                out_dir / f"{code}_{KINDS[code][1]}",
                 fmt=fmt,
                 class_name=name,
                 teacher=teacher,
@@ -209,47 +203,63 @@ def _class_sample(
     return made
 
 
-def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callable[..., list[Path]]:
-    """A renderer for the archive that copies what the reports step already rendered (same
-    mirror, same document, same class) and renders anything else."""
-    import shutil
-
-    from asurso_sync.documents import render, resolve_kind
-
-    def renderer(db: Any, kind: str, out_dir: Path, **params: Any) -> list[Path]:
-        key = (resolve_kind(kind), params.get("class_name"))
-        plain = set(params) <= {"fmt", "class_name", "settings"}
-        cached = made.get(key)
-        if (
-            plain
-            and params.get("fmt") == "pdf"
-            and cached
-            and any(p.suffix == ".pdf" for p in cached)
-        ):
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            return [Path(shutil.copy2(p, out / p.name)) for p in cached]
-        return render(db, kind, out_dir, **params)
-
-    return renderer
+def demo_archive(
+    config_or_store: Config | Path | str,
+    db: Any,
+    year: str | None = None,
+    *,
+    renderer: Any = None,
+    today: dt.date | None = None,
+) -> list[Path]:
+    """Archive the demo year: `config_or_store` is a Config or the store folder; `db` the
+    mirror (a path or a sqlite-utils Database); `year` defaults to the mirror's latest."""
+    if isinstance(db, str | Path):
+        mirror = Path(db)
+    else:
+        mirror = Path(db.execute("PRAGMA database_list").fetchone()[2])
+    if isinstance(config_or_store, Config):
+        config = config_or_store
+    else:
+        store = Path(config_or_store).resolve()
+        config = Config(
+            archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(mirror))
+        )
+    if year is None:
+        conn = read_only(mirror)
+        try:
+            row = conn.execute(
+                "SELECT name, start_date FROM years WHERE deleted_at IS NULL "
+                "ORDER BY start_date DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            raise ArchiveError("the demo mirror holds no school year")
+        year = f"{row['start_date'][:4]}/{int(row['start_date'][:4]) + 1}"
+    return create(config, year, renderer=renderer, mirror=mirror, today=today)
 
 
 def step_archive(ctx: DemoContext) -> None:
     """Seal the demo year into the journal (5-year) and summary (25-year) bags."""
-    from asurso_sync.archive import demo_step, register_rows
-    from asurso_sync.config import ArchiveSettings, Config, MirrorSettings
-
     made = ctx.results.get("reports") or {}
     if not any(p.suffix == ".pdf" for paths in made.values() for p in paths):
         ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
         return
     store = ctx.out / "archive_store"
-    # a class sample (--classes) seals the year without the whole school's term reports
     archive = ArchiveSettings(path=str(store))
-    if ctx.classes:
+    if ctx.classes:  # a class sample seals the year without the whole school's term reports
         archive = replace(archive, year_reports=())
     config = Config(archive=archive, mirror=MirrorSettings(path=str(ctx.db_path)))
-    bags = demo_step(config, ctx.db_path, renderer=_reusing_renderer(made))
+    cache = RenderCache.for_mirror(ctx.db_path)  # the per-class prints, rendered once
+    for (kind, class_name), paths in made.items():
+        # the per-class prints only (a --classes sample's D1 is one teacher's list)
+        if (
+            kind in PER_CLASS_KINDS
+            and class_name is not None
+            and any(p.suffix == ".pdf" for p in paths)
+        ):
+            cache.remember(ctx.db_path, kind, paths, fmt="pdf", class_name=class_name)
+    bags = demo_archive(config, ctx.db_path, today=ctx.as_of)
     ctx.results["archive"] = bags
     seen = set()
     for row in register_rows(config):
@@ -258,7 +268,7 @@ def step_archive(ctx: DemoContext) -> None:
         seen.add(row["bag"])
         ctx.say(
             f"archive: {store / row['bag']} — may be destroyed from {row['destroy_from']}; "
-            f"tagmanifest SHA-512 {row['digest_sha512'][:16]}…"
+            f"tagmanifest SHA-512 {row['digest'][:16]}…"
         )
 
 
