@@ -93,7 +93,9 @@ from asurso_sync.cli import (  # noqa: E402,F401
     init,
     report,
     schedule,
+    serve,
     simulate,
     status,
     sync,
+    users,
 )

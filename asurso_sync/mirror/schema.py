@@ -422,3 +422,13 @@ def m004_rules_violation_keys(db: Database) -> None:
     ):
         db["violations"].add_column(column, kind)
     db["check_runs"].add_column("notices", str)
+
+
+@migrations()
+def m011_web_indexes(db: Database) -> None:
+    # the web page's remarks filters (class, period, status) and its sync/job error lists
+    db["violations"].create_index(["class_id", "status"], if_not_exists=True)
+    db["violations"].create_index(["lesson_date"], if_not_exists=True)
+    db["violations"].create_index(["subject_group_id"], if_not_exists=True)
+    db["sync_runs"].create_index(["status"], if_not_exists=True)
+    db["job_runs"].create_index(["status"], if_not_exists=True)

@@ -1,0 +1,229 @@
+"""Документы: every rendered document by kind and period, with people's and classes' names;
+download PDF/HTML/CSV; «сформировать» renders in the background with a progress bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from asurso_sync import documents
+from asurso_sync.documents import KINDS, PER_CLASS_KINDS, class_names
+from asurso_sync.documents.common import month_period, terms
+from asurso_sync.documents.output import load_weasyprint
+from asurso_sync.errors import AsursoSyncError
+from asurso_sync.web.core import NO_STORE, PAGE_SIZE, SECRETARY_KINDS, Ctx, open_ctx, redirect
+from asurso_sync.web.jobs import Job
+
+SLUG = re.compile(
+    r"^(?P<kind>D\d+)_[a-z_]+?_(?P<period>\d{4}-\d{2}|term\d+|\d{4}-W\d{2}|\d{4}-\d{4})"
+    r"(?:_(?P<rest>.+))?$"
+)
+FORMATS = {".pdf": "PDF", ".html": "HTML", ".csv": "CSV"}
+MEDIA = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".csv": "text/csv"}
+RENDERABLE = ("D1", "D2", "D3", "D5", "D6", "D7", "D8", "D10")
+
+
+@dataclass
+class DocEntry:
+    slug: str
+    kind: str
+    title: str
+    period: str
+    period_label: str = ""
+    who: str = ""
+    made_at: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)  # "PDF" -> path relative to the folder
+
+
+def allowed_kinds(ctx: Ctx) -> set[str]:
+    kinds = set(KINDS)
+    return kinds & SECRETARY_KINDS if ctx.user.role == "secretary" else kinds
+
+
+def scan(root: Path) -> dict[str, DocEntry]:
+    """Documents in `root` and its sub-folders (one level), keyed by folder and slug."""
+    found: dict[str, DocEntry] = {}
+    if not root.is_dir():
+        return found
+    candidates = [p for p in root.iterdir() if p.is_file()]
+    for sub in root.iterdir():
+        if sub.is_dir() and not sub.name.startswith("."):
+            candidates += [p for p in sub.iterdir() if p.is_file()]
+    for path in candidates:
+        if path.suffix not in FORMATS:
+            continue
+        stem = path.name.split(".")[0]
+        m = SLUG.match(stem)
+        if not m or m["kind"] not in KINDS:
+            continue
+        key = f"{path.parent.relative_to(root).as_posix()}/{stem}"
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = DocEntry(
+                slug=stem, kind=m["kind"], title=KINDS[m["kind"]][2], period=m["period"]
+            )
+            entry.who = m["rest"] or ""
+        label = FORMATS[path.suffix]
+        if label == "CSV":
+            label = f"CSV ({path.name.split('.')[1]})" if path.name.count(".") > 1 else "CSV"
+        entry.files[label] = path.relative_to(root).as_posix()
+        entry.made_at = max(entry.made_at, path.stat().st_mtime)
+    return found
+
+
+def _names(ctx: Ctx, entries: list[DocEntry]) -> None:
+    """Teacher and pupil ids in file names -> names; periods -> Russian labels."""
+    db = ctx.mirror
+    term_names = [t["name"] for t in terms(db) if not t["is_year"]]
+    teacher_ids = {int(m[1]) for e in entries if (m := re.match(r"t(\d+)", e.who))}
+    pupil_ids = {int(m[1]) for e in entries if (m := re.search(r"_s(\d+)$", e.who))}
+    teachers = _lookup(ctx, "SELECT id, name FROM teachers WHERE id IN ({})", teacher_ids)
+    pupils = _lookup(ctx, "SELECT id, full_name FROM students WHERE id IN ({})", pupil_ids)
+    for e in entries:
+        if m := re.match(r"t(\d+)(?:_(.+))?$", e.who):
+            e.who = teachers.get(int(m[1]), f"учитель {m[1]}") + (f", {m[2]}" if m[2] else "")
+        elif m := re.match(r"(.+)_s(\d+)$", e.who):
+            e.who = f"{m[1]}, {pupils.get(int(m[2]), 'ученик ' + m[2])}"
+        e.period_label = period_label(e.period, term_names)
+
+
+def _lookup(ctx: Ctx, sql: str, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return {r[0]: r[1] for r in ctx.mirror.execute(sql.format(marks), list(ids)).fetchall()}
+
+
+def period_label(slug: str, term_names: list[str]) -> str:
+    if re.fullmatch(r"\d{4}-\d{2}", slug):
+        return month_period(slug).label
+    if m := re.fullmatch(r"term(\d+)", slug):
+        n = int(m[1])
+        return term_names[n - 1] if 0 < n <= len(term_names) else f"{n}-й период"
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", slug):
+        monday = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return f"неделя с {monday:%d.%m.%Y}"
+    if m := re.fullmatch(r"(\d{4})-(\d{4})", slug):
+        return f"{m[1]}/{m[2]} учебный год"
+    return slug
+
+
+def documents_page(request: Request) -> Response:
+    ctx = open_ctx(request, "documents")
+    try:
+        q = request.query_params
+        kinds = allowed_kinds(ctx)
+        kind = q.get("kind") or None
+        every = [e for e in scan(ctx.settings.documents_dir).values() if e.kind in kinds]
+        if kind:
+            every = [e for e in every if e.kind == kind]
+        every.sort(key=lambda e: (int(e.kind[1:]), -e.made_at, e.slug))
+        page = max(int(q.get("page", "1") or 1) if q.get("page", "1").isdigit() else 1, 1)
+        total = len(every)
+        shown = every[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        _names(ctx, shown)
+        ctx.audit("documents", f"kind={kind or 'all'} shown={len(shown)}")
+        return ctx.render(
+            "documents.html",
+            "documents",
+            entries=shown,
+            total=total,
+            page_no=page,
+            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+            kind=kind,
+            query=lambda n: urlencode({**({"kind": kind} if kind else {}), "page": n}),
+            kinds=[(k, KINDS[k][2]) for k in KINDS if k in kinds],
+            renderable=[(k, KINDS[k][2]) for k in RENDERABLE if k in kinds],
+            classes=class_names(ctx.mirror),
+            terms=[t["name"] for t in terms(ctx.mirror) if not t["is_year"]],
+            jobs=request.app.state.jobs.recent(ctx.user.login, 5),
+            made_at=lambda ts: dt.datetime.fromtimestamp(ts).strftime("%d.%m.%Y %H:%M"),
+        )
+    finally:
+        ctx.close()
+
+
+def document_file(request: Request) -> Response:
+    ctx = open_ctx(request, "documents")
+    try:
+        rel = request.query_params.get("f", "")
+        root = ctx.settings.documents_dir.resolve()
+        path = (root / rel).resolve()
+        if root not in path.parents or not path.is_file() or path.suffix not in MEDIA:
+            raise HTTPException(404, "нет такого документа")
+        m = SLUG.match(path.name.split(".")[0])
+        if not m or m["kind"] not in allowed_kinds(ctx):
+            raise HTTPException(403, "Нет доступа к этому документу")
+        ctx.audit("documents-file", f"kind={m['kind']} file={path.name.split('.')[0]}")
+        return FileResponse(path, media_type=MEDIA[path.suffix], headers=NO_STORE)
+    finally:
+        ctx.close()
+
+
+async def render_post(request: Request) -> Response:
+    form = await request.form()
+    ctx = open_ctx(request, "documents")
+    try:
+        ctx.check_csrf(form)
+        ctx.require("render")
+        code = str(form.get("kind", ""))
+        if code not in RENDERABLE or code not in allowed_kinds(ctx):
+            raise HTTPException(403, "Этот документ вам недоступен")
+        params = _period_params(str(form.get("period", "")).strip())
+        class_name = str(form.get("class", "")).strip() or None
+        known = class_names(ctx.mirror)
+        if class_name is not None and class_name not in known:
+            raise HTTPException(400, "нет такого класса")
+        per_class = code in PER_CLASS_KINDS and class_name is None
+        names = known if per_class else [class_name]
+        out = ctx.settings.documents_dir / f"{code}_{KINDS[code][1]}"
+        mirror, config = ctx.settings.mirror_path, ctx.settings.config
+
+        def work(job: Job) -> None:
+            fmt = "pdf" if _pdf_ok() else "html"
+            for name in names:
+                job.message = f"{name or 'вся школа'}…"
+                made = documents.render(
+                    mirror, code, out, fmt=fmt, class_name=name, settings=config, **params
+                )
+                job.files += [p for p in made if p.suffix in (".pdf", ".html")]
+                job.step()
+            job.message = f"готово: {len(job.files)} файл(ов)"
+
+        job = request.app.state.jobs.start(
+            f"{code} {KINDS[code][2]}",
+            ctx.user.login,
+            work,
+            total=len(names),
+            back="/documents",
+        )
+        ctx.audit("documents-render", f"kind={code} classes={len(names)}")
+        return redirect(f"/jobs/{job.id}")
+    finally:
+        ctx.close()
+
+
+def _period_params(value: str) -> dict[str, Any]:
+    if not value:
+        return {}
+    if re.fullmatch(r"\d{4}-\d{2}", value):
+        return {"month": value}
+    if m := re.fullmatch(r"term(\d+)", value):
+        return {"term": int(m[1])}
+    raise HTTPException(400, "период: ГГГГ-ММ или termN")
+
+
+def _pdf_ok() -> bool:
+    try:
+        load_weasyprint()
+    except (AsursoSyncError, ImportError, OSError):
+        return False
+    return True

@@ -1,0 +1,83 @@
+"""Состояние (admin): sync runs and jobs with errors, next runs, disk use, doctor's last result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from asurso_sync.errors import AsursoSyncError
+from asurso_sync.status import collect_status
+from asurso_sync.web.core import open_ctx
+
+DOCTOR_FILE = "doctor-last.json"
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("Б", "КБ", "МБ", "ГБ"):
+        if value < 1024 or unit == "ГБ":
+            return f"{value:.0f} {unit}" if unit == "Б" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} Б"
+
+
+def doctor_result(ctx_dir: Any) -> dict[str, Any] | None:
+    """`doctor`'s last result when it left one beside the mirror (`doctor-last.json`)."""
+    path = ctx_dir / DOCTOR_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def state_page(request: Request) -> Response:
+    ctx = open_ctx(request, "state")
+    try:
+        config = ctx.settings.config
+        try:
+            data = collect_status(config)
+            problem = None
+        except AsursoSyncError as exc:
+            data, problem = {}, str(exc)
+        failed_runs = list(
+            ctx.mirror.query(
+                "SELECT id, started_at, finished_at, status, mode, error FROM sync_runs "
+                "WHERE status NOT IN ('ok', 'running') ORDER BY id DESC LIMIT 10"
+            )
+        )
+        failed_jobs = list(
+            ctx.mirror.query(
+                "SELECT id, job, started_at, finished_at, status, error FROM job_runs "
+                "WHERE status NOT IN ('ok', 'running') ORDER BY id DESC LIMIT 10"
+            )
+        )
+        disk = data.get("disk", {})
+        ctx.audit("state")
+        return ctx.render(
+            "state.html",
+            "state",
+            data=data,
+            problem=problem,
+            runs=data.get("runs", []),
+            jobs=data.get("jobs", []),
+            failed_runs=failed_runs,
+            failed_jobs=failed_jobs,
+            disk=[
+                ("Зеркало", size(disk.get("mirror_bytes"))),
+                ("Свободно рядом с зеркалом", size(disk.get("mirror_free_bytes"))),
+                ("Архив", size(disk.get("archive_bytes"))),
+                ("Свободно рядом с архивом", size(disk.get("archive_free_bytes"))),
+            ],
+            doctor=doctor_result(ctx.settings.mirror_path.parent),
+            web_jobs=request.app.state.jobs.recent(None, 10),
+        )
+    finally:
+        ctx.close()
