@@ -16,6 +16,7 @@ from typing import Any
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.web.demo import step_web
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ STEPS: list[Step] = [
     ("check", step_check),
     ("reports", step_reports),
     ("archive", step_archive),
+    ("web", step_web),  # last: the page's account and the `serve` command
 ]
 
 
