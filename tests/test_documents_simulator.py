@@ -11,6 +11,7 @@ from conftest import SMALL_AS_OF, copy_mirror
 from sqlite_utils import Database
 
 from asurso_sync.documents import render
+from asurso_sync.documents.common import person_slug
 
 
 @pytest.fixture(scope="module")
@@ -163,11 +164,15 @@ def test_d1_lists_the_open_violations_of_each_teacher(mirror, tmp_path):
     )
     if not expected:
         pytest.skip("no violations recorded (rules package not available)")
-    got = {
-        int(p.name.split("_t")[1].split(".")[0]): len(read_csv(p)) - 1
-        for p in paths
-        if p.name.endswith(".remarks.csv")
+    slugs = {
+        person_slug(name): tid for tid, name in mirror.execute("SELECT id, name FROM teachers")
     }
+    got = {}
+    for p in paths:
+        if p.name.endswith(".remarks.csv"):
+            teacher = slugs[p.name.removeprefix(f"D1_remarks_{month}_").split(".")[0]]
+            # one row per lesson or assignment: its pupils (or the one remark it stands for)
+            got[teacher] = sum(int(r[7]) or 1 for r in read_csv(p)[1:])
     assert {t: n for t, n in got.items() if n} == dict(expected)
     html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
     assert "Список замечаний по ведению электронного журнала" in html

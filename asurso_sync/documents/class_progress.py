@@ -63,8 +63,9 @@ def classify(finals: list[str]) -> str:
     """excellent | good | one_three | passing | failing | not_attested for one pupil."""
     if not finals or any(is_not_attested(m) for m in finals):
         return "not_attested"
-    values = [numeric(m) for m in finals]
-    if any(v is None for v in values):
+    found = [numeric(m) for m in finals]
+    values = [v for v in found if v is not None]
+    if len(values) < len(found):
         return "not_attested"
     if any(v <= 2 for v in values):
         return "failing"

@@ -1,51 +1,68 @@
-"""The Russian wording and clause of each rule, from the rules package when it declares them."""
+"""The Russian wording, clause and deadline source of each rule, as D1 prints them.
+
+Titles and clauses come from the rules package (`asurso_sync.rules.RULES`). Where a deadline
+comes from: the regulation's own words (its clause), or the school's setting in `[rules]`
+(«по настройке школы») when the text gives no number of days. Until the rules declare their
+deadline source themselves, the table below says it, read against the Положение.
+"""
 
 from __future__ import annotations
 
-import importlib
+from asurso_sync.rules import RULES, RULES_BY_ID
 
-# Used only for rules the rules package does not (yet) declare.
-FALLBACK = {
-    "R01": ("Не указана тема урока или указана позже дня урока", "п. 7.4"),
-    "R02": ("Не задано домашнее задание в день урока", "п. 7.4"),
-    "R03": ("Нет задания на урок", "п. 7.4"),
-    "R04": ("Отметка об отсутствии внесена позже дня урока", "п. 7.4"),
-    "R05": ("Оценка за устный ответ выставлена позже дня урока", "п. 7.4"),
-    "R06": ("Оценка за письменную работу выставлена позже 5 дней", "п. 7.4"),
-    "R07": ("Оценка за контрольную работу выставлена позже 7 дней", "п. 7.4"),
-    "R08": ("Оценка выставлена позже 7 дней после урока", "п. 7.4"),
-    "R09": ("Оценка выставлена раньше дня урока", "п. 7.4"),
-    "R10": ("Оценка за задание без названия", "п. 7.4"),
-    "R11": ("Использован запрещённый или неизвестный код отсутствия", "Регламент, учитель п. 7"),
-    "R12": ("Не указана причина отсутствия (УП/НП)", "Регламент, кл. руководитель п. 2"),
-    "R13": ("Не выставлена отметка за учебный период", "п. 7.4"),
-    "R14": ("Отметка за период выставлена или изменена после окончания периода", "п. 7.4"),
-    "R15": ("КТП не создано в срок", "Регламент, учитель п. 1"),
-    "R16": ("Часы КТП не совпадают с учебным планом", "Регламент, учитель п. 1"),
-    "R17": ("Урок КТП без названия или задания", "Регламент, учитель п. 1"),
-    "R18": ("Отставание от КТП", "п. 8.2"),
-    "R19": ("Ученик не распределён по подгруппам или в двух подгруппах", "Регламент, учитель п. 2"),
-    "R20": ("Нет уроков в первую учебную неделю", "п. 7.4"),
-    "R21": (
-        "Список класса или сведения о группе здоровья не заполнены к 5 сентября",
-        "Регламент, кл. руководитель п. 1",
-    ),
-    "R22": ("Связи родителей с учениками не проверяемы по данным журнала", "—"),
-    "R23": ("Не подано уведомление об изменении персональных данных", "п. 10.2"),
+# rule id -> ("regulation", the clause that states the deadline)
+#          | ("setting", the `[rules]` key that sets it) | ("none", "") for rules without one
+DEADLINE_SOURCES: dict[str, tuple[str, str]] = {
+    "R01": ("setting", "topic_days"),
+    "R02": ("setting", "hw_days"),
+    "R03": ("setting", "topic_days"),
+    "R04": ("setting", "att_days"),
+    "R05": ("regulation", "Регламент, учитель п. 5"),
+    "R06": ("regulation", "Регламент, учитель п. 5"),
+    "R07": ("regulation", "Регламент, учитель п. 3"),
+    "R08": ("regulation", "п. 7.4"),
+    "R09": ("none", ""),
+    "R10": ("none", ""),
+    "R11": ("none", ""),
+    "R12": ("setting", "reason_days"),
+    "R13": ("regulation", "Регламент, учитель п. 10"),
+    "R14": ("setting", "order_deadline"),
+    "R15": ("regulation", "п. 7.4; Регламент, учитель п. 1"),
+    "R16": ("none", ""),
+    "R17": ("none", ""),
+    "R18": ("none", ""),
+    "R19": ("none", ""),
+    "R20": ("setting", "first_week_days"),
+    "R21": ("regulation", "Регламент, классный руководитель п. 1"),
+    "R22": ("regulation", "п. 7.2"),
+    "R23": ("regulation", "п. 7.2"),
 }
-FAMILIES = ("lessons", "marks", "attendance", "periods", "planning", "rosters")
+# The text calls the period marks «итоговые оценки» (§1 keeps «отметка» for absences).
+WORDING = (("Итоговая отметка", "Итоговая оценка"), ("итоговая отметка", "итоговая оценка"))
+
+
+def _worded(text: str) -> str:
+    for old, new in WORDING:
+        text = text.replace(old, new)
+    return text
 
 
 def rule_texts() -> dict[str, tuple[str, str]]:
-    """rule id -> (title, clause); the rules package wins where it declares a rule."""
-    texts = dict(FALLBACK)
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"asurso_sync.rules.{family}")
-        except Exception:  # a family not written yet, or broken mid-edit by its owner
-            continue
-        for rule in getattr(module, "RULES", ()):
-            rule_id, title = getattr(rule, "id", None), getattr(rule, "title", None)
-            if rule_id and title:
-                texts[rule_id] = (title, getattr(rule, "clause", "") or "")
-    return texts
+    """rule id -> (title, clause) of every declared rule, in the text's own words."""
+    return {r.id: (_worded(r.title), r.clause) for r in RULES}
+
+
+def rule_order() -> dict[str, int]:
+    """rule id -> its place in the regulation's order (R01 first)."""
+    return {rule_id: n for n, rule_id in enumerate(sorted(RULES_BY_ID))}
+
+
+def deadline_source(rule_id: str) -> str:
+    """Where the rule's deadline comes from, as D1 prints it: «по регламенту (учитель п. 5)»,
+    «по настройке школы ([rules] topic_days)», or «» for a rule without a deadline."""
+    kind, where = DEADLINE_SOURCES.get(rule_id, ("none", ""))
+    if kind == "regulation":
+        return f"по регламенту ({where})"
+    if kind == "setting":
+        return f"по настройке школы ([rules] {where})"
+    return ""

@@ -425,6 +425,25 @@ def m004_rules_violation_keys(db: Database) -> None:
 
 
 @migrations()
+def m030_documents_issued_lists(db: Database) -> None:
+    # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
+    # handed over — so that «В прошлом списке» compares with a list the teacher saw.
+    db["documents_issued_lists"].create(
+        {
+            "id": int,
+            "teacher_id": int,
+            "period": str,  # the period's slug: 2026-11, term2, …
+            "issued_at": str,  # UTC, ISO with offset
+            "issued_by": str,
+            "how": str,  # rendered | handed
+            "note": str,
+        },
+        pk="id",
+    )
+    db["documents_issued_lists"].create_index(["teacher_id", "issued_at"])
+
+
+@migrations()
 def m011_web_indexes(db: Database) -> None:
     # the web page's remarks filters (class, period, status) and its sync/job error lists
     db["violations"].create_index(["class_id", "status"], if_not_exists=True)
