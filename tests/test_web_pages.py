@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.web import make_app
 from asurso_sync.web.accounts import LOCK_AFTER, open_accounts
-from web_site import PASSWORD, build_site, csrf_of, log_in
+from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +35,16 @@ def anyio_backend():
     return "asyncio"
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Mirror, documents and accounts made once; each test gets a copy (`site`)."""
+    folder = tmp_path_factory.mktemp("web_site")
+    return build_site(folder / "site", folder / "no-store")
+
+
 @pytest.fixture
-def site(tmp_path, store_copy):
-    return build_site(tmp_path / "site", store_copy["store"])
+def site(built, tmp_path, store_copy):
+    return copy_site(built, tmp_path / "site", store_copy["store"])
 
 
 @pytest.fixture
@@ -108,8 +115,7 @@ async def test_session_cookie_is_signed_httponly_samesite_strict(client):
     assert (await client.get("/summary")).status_code == 303
 
 
-async def test_secure_cookie_under_https(tmp_path, store_copy):
-    site = build_site(tmp_path / "s", store_copy["store"])
+async def test_secure_cookie_under_https(site):
     secure = type(site.settings)(**{**site.settings.__dict__, "secure_cookies": True})
     transport = httpx.ASGITransport(app=make_app(secure))
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:

@@ -4,6 +4,7 @@ teachers, six remarks), a sealed archive store, a rendered D1 and one account pe
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def build_site(folder: Path, store: Path) -> Site:
         add_user(accounts, login, role, PASSWORD, teacher_id=teacher, teacher_name=None)
     accounts.close()
     return Site(settings, mirror, store, docs)
+
+
+def copy_site(site: Site, folder: Path, store: Path) -> Site:
+    """A private copy of a built site (mirror, documents, accounts) over another store."""
+    shutil.copytree(site.mirror.parent, folder)
+    settings = web_settings(
+        Config(), mirror=folder / "asurso.db", archive=store, documents=folder / "reports"
+    )
+    return Site(settings, folder / "asurso.db", store, folder / "reports")
 
 
 def csrf_of(html: str) -> str:

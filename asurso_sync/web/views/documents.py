@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response
 
 from asurso_sync import documents
 from asurso_sync.documents import KINDS, PER_CLASS_KINDS, class_names
-from asurso_sync.documents.common import month_period, terms
+from asurso_sync.documents.common import class_slug, month_period, person_slug, terms
 from asurso_sync.documents.output import load_weasyprint
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.web.core import NO_STORE, PAGE_SIZE, SECRETARY_KINDS, Ctx, open_ctx, redirect
@@ -80,26 +80,45 @@ def scan(root: Path) -> dict[str, DocEntry]:
 
 
 def _names(ctx: Ctx, entries: list[DocEntry]) -> None:
-    """Teacher and pupil ids in file names -> names; periods -> Russian labels."""
+    """Name parts of file names (`Петрова_МИ`, `t201`, `5а_Иванов_ИИ`) -> full names;
+    periods -> Russian labels."""
     db = ctx.mirror
     term_names = [t["name"] for t in terms(db) if not t["is_year"]]
-    teacher_ids = {int(m[1]) for e in entries if (m := re.match(r"t(\d+)", e.who))}
-    pupil_ids = {int(m[1]) for e in entries if (m := re.search(r"_s(\d+)$", e.who))}
-    teachers = _lookup(ctx, "SELECT id, name FROM teachers WHERE id IN ({})", teacher_ids)
-    pupils = _lookup(ctx, "SELECT id, full_name FROM students WHERE id IN ({})", pupil_ids)
+    teachers: dict[str, str] = {}
+    for tid, name in db.execute("SELECT id, name FROM teachers").fetchall():
+        teachers[f"t{tid}"] = name
+        teachers.setdefault(person_slug(name), name)
+    pupils: dict[str, dict[str, str]] = {}
+    wanted = {e.who.split("_", 1)[0] for e in entries if e.kind == "D4" and "_" in e.who}
+    if wanted:
+        marks = ",".join("?" * len(wanted))
+        for cname, sid, full in db.execute(
+            f"SELECT c.name, s.id, s.full_name FROM students s JOIN classes c ON c.id = s.class_id "
+            f"WHERE c.name IN ({marks})",
+            sorted(wanted),
+        ).fetchall():
+            slot = pupils.setdefault(class_slug(cname), {})
+            slot[f"s{sid}"] = full
+            slot.setdefault(person_slug(full), full)
     for e in entries:
-        if m := re.match(r"t(\d+)(?:_(.+))?$", e.who):
-            e.who = teachers.get(int(m[1]), f"учитель {m[1]}") + (f", {m[2]}" if m[2] else "")
-        elif m := re.match(r"(.+)_s(\d+)$", e.who):
-            e.who = f"{m[1]}, {pupils.get(int(m[2]), 'ученик ' + m[2])}"
+        if e.kind == "D1":
+            e.who = _teacher_name(e.who, teachers)
+        elif e.kind == "D4" and "_" in e.who:
+            cname, pupil = e.who.split("_", 1)
+            known = pupils.get(cname, {})
+            pupil = known.get(pupil) or known.get(pupil.rsplit("_s", 1)[0]) or pupil
+            e.who = f"{cname}, {pupil}"
         e.period_label = period_label(e.period, term_names)
 
 
-def _lookup(ctx: Ctx, sql: str, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return {r[0]: r[1] for r in ctx.mirror.execute(sql.format(marks), list(ids)).fetchall()}
+def _teacher_name(part: str, teachers: dict[str, str]) -> str:
+    """`Петрова_МИ` or `Петрова_МИ_5а` (a class teacher's copy) -> the teacher's full name."""
+    if part in teachers:
+        return teachers[part]
+    head, _, klass = part.rpartition("_")
+    if head in teachers:
+        return f"{teachers[head]}, {klass}"
+    return part.replace("_", " ")
 
 
 def period_label(slug: str, term_names: list[str]) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
@@ -71,6 +71,11 @@ def period_args(period: Period) -> dict[str, Any]:
     if period.kind == "term":
         return {"term": int(period.slug[4:])}
     return {"month": period.slug}
+
+
+def attachment(name: str) -> str:
+    """Content-Disposition for a Cyrillic file name (RFC 6266: an ASCII fallback + UTF-8)."""
+    return f"attachment; filename=\"D1.pdf\"; filename*=UTF-8''{quote(name)}"
 
 
 def own_teacher(ctx: Ctx, asked: int | None) -> int | None:
@@ -257,7 +262,7 @@ def d1_pdf(request: Request) -> Response:
         return Response(
             data,
             media_type="application/pdf",
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+            headers={**NO_STORE, "Content-Disposition": attachment(name)},
         )
     finally:
         ctx.close()
