@@ -51,7 +51,7 @@ class AccountError(AsursoSyncError):
 
 @migrations()
 def m010_web_accounts(db: Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "login": str,
             "role": str,
@@ -69,7 +69,7 @@ def m010_web_accounts(db: Database) -> None:
         not_null={"role", "password_hash"},
         defaults={"disabled": 0, "failed_logins": 0},
     )
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "token_hash": str,
             "login": str,
@@ -80,12 +80,12 @@ def m010_web_accounts(db: Database) -> None:
         pk="token_hash",
         foreign_keys=[("login", "users", "login")],
     )
-    db["sessions"].create_index(["login"])
+    db.table("sessions").create_index(["login"])
     # the secret that signs cookies; made once, kept with the accounts (0600)
-    db["web_secrets"].create({"name": str, "value": str}, pk="name")
-    db["web_secrets"].insert({"name": "cookie_key", "value": secrets.token_urlsafe(48)})
+    db.table("web_secrets").create({"name": str, "value": str}, pk="name")
+    db.table("web_secrets").insert({"name": "cookie_key", "value": secrets.token_urlsafe(48)})
     # destruction acts the admin/secretary marked approved (the signed paper act is the record)
-    db["act_approvals"].create(
+    db.table("act_approvals").create(
         {"number": str, "approved_by": str, "approved_at": str, "note": str}, pk="number"
     )
 

@@ -99,9 +99,7 @@ def web_settings(
     if mirror is not None:
         config = replace(config, mirror=MirrorSettings(path=str(Path(mirror).resolve())))
     if archive is not None:
-        config = replace(
-            config, archive=replace(config.archive, path=str(Path(archive).resolve()))
-        )
+        config = replace(config, archive=replace(config.archive, path=str(Path(archive).resolve())))
     base = config.mirror_path.parent
     return WebSettings(
         config=config,

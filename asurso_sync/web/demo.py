@@ -49,8 +49,6 @@ def serve_command(out: Path) -> str:
 def step_web(ctx: Any) -> None:
     """Demo step: the account, then the command (the demo itself still exits)."""
     login, password, path = demo_account(Path(ctx.out))
-    ctx.say(
-        f"web page: login {login}, password {password} (also in {path}); serve it with:"
-    )
+    ctx.say(f"web page: login {login}, password {password} (also in {path}); serve it with:")
     ctx.say(f"  {serve_command(Path(ctx.out))}")
     ctx.say("  then open http://127.0.0.1:8765/ in a browser on this computer")

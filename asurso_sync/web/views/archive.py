@@ -65,8 +65,7 @@ def acts(store: Path) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [
-        {"number": n, "created_at": c, "on_date": d, "bags": json.loads(b)}
-        for n, c, d, b in found
+        {"number": n, "created_at": c, "on_date": d, "bags": json.loads(b)} for n, c, d, b in found
     ]
 
 
@@ -99,7 +98,9 @@ def archive_page(request: Request) -> Response:
                             "where": "хранилище" if Path(loc) == store else loc,
                             **slots,
                         }
-                        for loc, slots in sorted(locations.items(), key=lambda i: i[0] != str(store))
+                        for loc, slots in sorted(
+                            locations.items(), key=lambda i: i[0] != str(store)
+                        )
                     ],
                     "classes": classes_in(b) if b.kind == "journal" else [],
                     "due": b.due(today),

@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.status import collect_status
+from asurso_sync.mirror.status import recent_runs, sync_health
+from asurso_sync.schedule import job_overview
+from asurso_sync.status import disk_use
 from asurso_sync.web.core import open_ctx
 
 DOCTOR_FILE = "doctor-last.json"
@@ -42,11 +44,15 @@ def state_page(request: Request) -> Response:
     ctx = open_ctx(request, "state")
     try:
         config = ctx.settings.config
+        problems = []
         try:
-            data = collect_status(config)
-            problem = None
-        except AsursoSyncError as exc:
-            data, problem = {}, str(exc)
+            jobs = job_overview(config)
+        except (AsursoSyncError, OSError) as exc:
+            jobs, problems = [], [f"расписание: {exc}"]
+        try:
+            disk = disk_use(config)
+        except OSError as exc:
+            disk, problems = {}, [*problems, f"диск: {exc}"]
         failed_runs = list(
             ctx.mirror.query(
                 "SELECT id, started_at, finished_at, status, mode, error FROM sync_runs "
@@ -59,15 +65,14 @@ def state_page(request: Request) -> Response:
                 "WHERE status NOT IN ('ok', 'running') ORDER BY id DESC LIMIT 10"
             )
         )
-        disk = data.get("disk", {})
         ctx.audit("state")
         return ctx.render(
             "state.html",
             "state",
-            data=data,
-            problem=problem,
-            runs=data.get("runs", []),
-            jobs=data.get("jobs", []),
+            problems=problems,
+            health=sync_health(ctx.mirror),
+            runs=recent_runs(ctx.mirror, 10),
+            jobs=jobs,
             failed_runs=failed_runs,
             failed_jobs=failed_jobs,
             disk=[

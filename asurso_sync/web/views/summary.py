@@ -4,6 +4,8 @@ the year's trend (SVG), and what is due this week."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -24,11 +26,54 @@ HEALTH = {
     "failing": "последние синхронизации не удались",
     "never": "синхронизации ещё не было",
 }
-# open at the end of day ?: its lesson (or deadline, or finding) on or before, not fixed by then
-OPEN_ON = (
-    "status != 'excused' AND coalesce(lesson_date, deadline, substr(first_found_at, 1, 10)) <= ? "
-    "AND (fixed_at IS NULL OR substr(fixed_at, 1, 10) > ?)"
-)
+
+
+SINCE = "coalesce(lesson_date, deadline, substr(first_found_at, 1, 10))"
+
+
+@dataclass
+class Remarks:
+    """The year's remarks in two grouped reads, so the counts, the change since last month and
+    the trend need no scan per number.
+
+    A remark is open at the end of a day when its lesson (or deadline, or finding) is on or
+    before that day and it was not fixed by then; excused entries never are (as D1 counts)."""
+
+    groups: list[tuple[str, int | None, int, int, int]]  # rule, teacher, open now, was, count
+    spans: list[tuple[str, str | None, int]]  # since, fixed on, count
+
+    @classmethod
+    def load(cls, ctx: Ctx, before: str) -> Remarks:
+        groups = ctx.mirror.execute(
+            f"""SELECT rule, teacher_id, status IN ('new', 'open'),
+                       {SINCE} <= :d AND NOT coalesce(substr(fixed_at, 1, 10) <= :d, 0),
+                       count(*)
+                  FROM violations WHERE status != 'excused' GROUP BY 1, 2, 3, 4""",
+            {"d": before},
+        ).fetchall()
+        spans = ctx.mirror.execute(
+            f"SELECT {SINCE} AS s, substr(fixed_at, 1, 10) AS f, count(*) FROM violations "
+            "WHERE status != 'excused' GROUP BY s, f"
+        ).fetchall()
+        return cls(groups, spans)
+
+    def open_on(self, day: str) -> int:
+        return sum(
+            n
+            for since, fixed, n in self.spans
+            if (since or "") <= day and not (fixed and fixed <= day)
+        )
+
+    def by(self, key: str) -> list[tuple[Any, int, int]]:
+        """(rule or teacher, open now, open at the end of last month), most open first."""
+        index = 0 if key == "rule" else 1
+        now: Counter[Any] = Counter()
+        was: Counter[Any] = Counter()
+        for g in self.groups:
+            now[g[index]] += g[4] if g[2] else 0
+            was[g[index]] += g[4] if g[3] else 0
+        keys = [k for k in set(now) | set(was) if now[k] or was[k]]
+        return sorted(((k, now[k], was[k]) for k in keys), key=lambda t: (-t[1], -t[2], str(t[0])))
 
 
 def as_of(ctx: Ctx) -> dt.date:
@@ -61,28 +106,17 @@ def _summary(ctx: Ctx) -> Response:
     )
     health = sync_health(db)
     texts = rule_texts()
+    found = Remarks.load(ctx, before)
     by_rule = [
         {"rule": r, "text": texts.get(r, (r, ""))[0], "now": now, "before": was}
-        for r, now, was in db.execute(
-            f"""SELECT rule, sum(status IN ('new', 'open')), sum({OPEN_ON})
-                  FROM violations GROUP BY rule
-                HAVING sum(status IN ('new', 'open')) > 0 OR sum({OPEN_ON}) > 0
-                 ORDER BY 2 DESC, rule""",
-            [before, before, before, before],
-        ).fetchall()
+        for r, now, was in found.by("rule")
     ]
+    names = dict(db.execute("SELECT id, name FROM teachers").fetchall())
     by_teacher = [
-        {"id": tid, "name": name or f"учитель {tid}", "now": now, "before": was}
-        for tid, name, now, was in db.execute(
-            f"""SELECT v.teacher_id, t.name, sum(v.status IN ('new', 'open')), sum({OPEN_ON})
-                  FROM violations v LEFT JOIN teachers t ON t.id = v.teacher_id
-                 WHERE v.teacher_id IS NOT NULL
-                 GROUP BY v.teacher_id
-                HAVING sum(v.status IN ('new', 'open')) > 0
-                 ORDER BY 3 DESC, t.name LIMIT 30""",
-            [before, before],
-        ).fetchall()
-    ]
+        {"id": tid, "name": names.get(tid) or f"учитель {tid}", "now": now, "before": was}
+        for tid, now, was in found.by("teacher")
+        if tid is not None and now
+    ][:30]
     ctx.audit("summary")
     return ctx.render(
         "summary.html",
@@ -96,12 +130,12 @@ def _summary(ctx: Ctx) -> Response:
         total_now=sum(r["now"] for r in by_rule),
         total_before=sum(r["before"] for r in by_rule),
         before=before,
-        chart=line_chart(trend(ctx, today), "Открытые замечания на конец месяца"),
+        chart=line_chart(trend(ctx, found, today), "Открытые замечания на конец месяца"),
         due=due_this_week(ctx, today),
     )
 
 
-def trend(ctx: Ctx, today: dt.date) -> list[tuple[str, int]]:
+def trend(ctx: Ctx, found: Remarks, today: dt.date) -> list[tuple[str, int]]:
     """Open remarks at the end of each month of the (latest) school year, up to `today`."""
     row = ctx.mirror.execute(
         "SELECT start_date, end_date FROM years WHERE deleted_at IS NULL AND start_date <= ? "
@@ -120,15 +154,7 @@ def trend(ctx: Ctx, today: dt.date) -> list[tuple[str, int]]:
         month = nxt
     if not ends:
         return []
-    values = " UNION ALL ".join("SELECT ? AS d" for _ in ends)
-    counts = dict(
-        ctx.mirror.execute(
-            f"""SELECT e.d, (SELECT count(*) FROM violations
-                              WHERE {OPEN_ON.replace("?", "e.d")})
-                  FROM ({values}) e""",
-            [e.isoformat() for e in ends],
-        ).fetchall()
-    )
+    counts = {e.isoformat(): found.open_on(e.isoformat()) for e in ends}
     return [(MONTHS_SHORT[e.month - 1], counts.get(e.isoformat(), 0)) for e in ends]
 
 
