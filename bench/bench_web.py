@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import datetime as dt
+import os
 import re
 import statistics
 import tempfile

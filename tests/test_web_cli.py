@@ -7,6 +7,7 @@ import stat
 
 import pytest
 from click.testing import CliRunner
+from documents_fixture import build_documents_mirror
 from sqlite_utils import Database
 
 from asurso_sync.cli import cli
@@ -14,7 +15,6 @@ from asurso_sync.errors import AsursoSyncError
 from asurso_sync.web.accounts import LoginRefused, authenticate, open_accounts
 from asurso_sync.web.demo import step_web
 from asurso_sync.web.serve import check_exposure
-from documents_fixture import build_documents_mirror
 
 SECRET = "a long enough secret"
 
@@ -37,17 +37,30 @@ def test_users_add_list_passwd_disable(folder):
     assert r.exit_code == 0, r.output
     assert r.stdout == "added zavuch (заместитель директора)\n"
     # from the prompt, typed twice, not echoed
-    r = run("users", "add", "petrova", "--role", "teacher", "--teacher", "петрова",
-            input=f"{SECRET}\n{SECRET}\n", env={"ASURSO_WEB_PASSWORD": ""})
+    r = run(
+        "users",
+        "add",
+        "petrova",
+        "--role",
+        "teacher",
+        "--teacher",
+        "петрова",
+        input=f"{SECRET}\n{SECRET}\n",
+        env={"ASURSO_WEB_PASSWORD": ""},
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.endswith("added petrova (учитель): Петрова Мария Ивановна\n")
     assert SECRET not in r.stdout
     web = folder / "web.db"
     assert stat.S_IMODE(web.stat().st_mode) == 0o600
-    row = Database(web).execute(
-        "SELECT login, role, teacher_id, teacher_name, password_hash LIKE '$argon2id$%' "
-        "FROM users WHERE login = 'petrova'"
-    ).fetchone()
+    row = (
+        Database(web)
+        .execute(
+            "SELECT login, role, teacher_id, teacher_name, password_hash LIKE '$argon2id$%' "
+            "FROM users WHERE login = 'petrova'"
+        )
+        .fetchone()
+    )
     assert row == ("petrova", "teacher", 201, "Петрова Мария Ивановна", 1)
     r = run("users", "list")
     assert r.stdout.splitlines() == [
@@ -109,8 +122,7 @@ def test_demo_step_makes_an_account_and_prints_the_serve_command(tmp_path):
     assert ctx.lines == [
         f"web page: login demo, password {password} (also in {tmp_path / 'web-demo-password.txt'}); "
         "serve it with:",
-        f"  asurso-sync serve --mirror {out}/asurso.db --archive {out}/archive_store "
-        f"--documents {out} --accounts {out}/web.db",
+        f"  asurso-sync serve --mirror {out}/asurso.db --archive {out}/archive_store",
         "  then open http://127.0.0.1:8765/ in a browser on this computer",
     ]
     assert authenticate(open_accounts(tmp_path / "web.db"), "demo", password).role == "admin"

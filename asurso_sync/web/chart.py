@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 44, 22, 12, 28
 
 
 def line_chart(points: list[tuple[str, int]], title: str) -> Markup:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from asurso_sync.config import Config, MirrorSettings
+from asurso_sync.documents.common import month_period
 from asurso_sync.documents.output import templates_root
 from asurso_sync.mirror.audit import record_action
 from asurso_sync.web.accounts import User, cookie_key, open_accounts, resume_session
@@ -138,6 +140,22 @@ def ru_date(value: str | dt.date | None) -> str:
         return ""
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
     return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
+
+
+def period_label(slug: str, term_names: list[str]) -> str:
+    """A period slug of a file name or a record (`2025-11`, `term2`, `2025-W42`, `2025-2026`)
+    in Russian."""
+    if re.fullmatch(r"\d{4}-\d{2}", slug):
+        return month_period(slug).label
+    if m := re.fullmatch(r"term(\d+)", slug):
+        n = int(m[1])
+        return term_names[n - 1] if 0 < n <= len(term_names) else f"{n}-й период"
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", slug):
+        monday = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return f"неделя с {monday:%d.%m.%Y}"
+    if m := re.fullmatch(r"(\d{4})-(\d{4})", slug):
+        return f"{m[1]}/{m[2]} учебный год"
+    return slug
 
 
 def make_env() -> jinja2.Environment:

@@ -30,6 +30,7 @@ def demo_account(out: Path) -> tuple[str, str, Path]:
 
 
 def serve_command(out: Path) -> str:
+    """The documents (`reports/`) and the accounts (`web.db`) are the defaults beside the mirror."""
     out = out.resolve()
     parts = [
         "asurso-sync",
@@ -38,10 +39,6 @@ def serve_command(out: Path) -> str:
         str(out / "asurso.db"),
         "--archive",
         str(out / "archive_store"),
-        "--documents",
-        str(out),
-        "--accounts",
-        str(out / "web.db"),
     ]
     return shlex.join(parts)
 

@@ -75,6 +75,16 @@ def classes_in(entry: archive.BagEntry) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
+def class_labels(ctx: Ctx, folders: list[str]) -> list[tuple[str, str]]:
+    """(folder, the class's own name where the mirror knows it: `5a` -> `5а`)."""
+    names = {
+        archive.transliterate(r[0]): r[0]
+        for r in ctx.mirror.execute("SELECT DISTINCT name FROM classes").fetchall()
+        if r[0]
+    }
+    return [(f, names.get(f, f)) for f in folders]
+
+
 def archive_page(request: Request) -> Response:
     ctx = open_ctx(request, "archive")
     try:
@@ -102,7 +112,7 @@ def archive_page(request: Request) -> Response:
                             locations.items(), key=lambda i: i[0] != str(store)
                         )
                     ],
-                    "classes": classes_in(b) if b.kind == "journal" else [],
+                    "classes": class_labels(ctx, classes_in(b)) if b.kind == "journal" else [],
                     "due": b.due(today),
                 }
             )

@@ -16,18 +16,31 @@ from starlette.responses import FileResponse, Response
 
 from asurso_sync import documents
 from asurso_sync.documents import KINDS, PER_CLASS_KINDS, class_names
-from asurso_sync.documents.common import class_slug, month_period, person_slug, terms
+from asurso_sync.documents.common import class_slug, person_slug, terms
 from asurso_sync.documents.output import load_weasyprint
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.web.core import NO_STORE, PAGE_SIZE, SECRETARY_KINDS, Ctx, open_ctx, redirect
+from asurso_sync.web.core import (
+    NO_STORE,
+    PAGE_SIZE,
+    SECRETARY_KINDS,
+    Ctx,
+    open_ctx,
+    period_label,
+    redirect,
+)
 from asurso_sync.web.jobs import Job
 
 SLUG = re.compile(
     r"^(?P<kind>D\d+)_[a-z_]+?_(?P<period>\d{4}-\d{2}|term\d+|\d{4}-W\d{2}|\d{4}-\d{4})"
     r"(?:_(?P<rest>.+))?$"
 )
-FORMATS = {".pdf": "PDF", ".html": "HTML", ".csv": "CSV"}
-MEDIA = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".csv": "text/csv"}
+FORMATS = {".pdf": "PDF", ".html": "HTML", ".csv": "CSV", ".xlsx": "XLSX"}
+MEDIA = {
+    ".pdf": "application/pdf",
+    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 RENDERABLE = ("D1", "D2", "D3", "D5", "D6", "D7", "D8", "D10")
 
 
@@ -41,6 +54,11 @@ class DocEntry:
     who: str = ""
     made_at: float = 0.0
     files: dict[str, str] = field(default_factory=dict)  # "PDF" -> path relative to the folder
+
+    def links(self) -> list[tuple[str, str]]:
+        """PDF, HTML, then the tables' CSV and XLSX twins."""
+        rank = {"PDF": 0, "HTML": 1, "CSV": 2, "XLSX": 3}
+        return sorted(self.files.items(), key=lambda i: (rank[i[0].split()[0]], i[0]))
 
 
 def allowed_kinds(ctx: Ctx) -> set[str]:
@@ -72,8 +90,8 @@ def scan(root: Path) -> dict[str, DocEntry]:
             )
             entry.who = m["rest"] or ""
         label = FORMATS[path.suffix]
-        if label == "CSV":
-            label = f"CSV ({path.name.split('.')[1]})" if path.name.count(".") > 1 else "CSV"
+        if label in ("CSV", "XLSX") and path.name.count(".") > 1:
+            label = f"{label} ({path.name.split('.')[1]})"
         entry.files[label] = path.relative_to(root).as_posix()
         entry.made_at = max(entry.made_at, path.stat().st_mtime)
     return found
@@ -121,20 +139,6 @@ def _teacher_name(part: str, teachers: dict[str, str]) -> str:
     return part.replace("_", " ")
 
 
-def period_label(slug: str, term_names: list[str]) -> str:
-    if re.fullmatch(r"\d{4}-\d{2}", slug):
-        return month_period(slug).label
-    if m := re.fullmatch(r"term(\d+)", slug):
-        n = int(m[1])
-        return term_names[n - 1] if 0 < n <= len(term_names) else f"{n}-й период"
-    if m := re.fullmatch(r"(\d{4})-W(\d{2})", slug):
-        monday = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
-        return f"неделя с {monday:%d.%m.%Y}"
-    if m := re.fullmatch(r"(\d{4})-(\d{4})", slug):
-        return f"{m[1]}/{m[2]} учебный год"
-    return slug
-
-
 def documents_page(request: Request) -> Response:
     ctx = open_ctx(request, "documents")
     try:
@@ -144,7 +148,9 @@ def documents_page(request: Request) -> Response:
         every = [e for e in scan(ctx.settings.documents_dir).values() if e.kind in kinds]
         if kind:
             every = [e for e in every if e.kind == kind]
-        every.sort(key=lambda e: (int(e.kind[1:]), -e.made_at, e.slug))
+        every.sort(key=lambda e: e.slug)
+        every.sort(key=lambda e: e.period, reverse=True)
+        every.sort(key=lambda e: int(e.kind[1:]))
         page = max(int(q.get("page", "1") or 1) if q.get("page", "1").isdigit() else 1, 1)
         total = len(every)
         shown = every[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]

@@ -18,9 +18,11 @@ from asurso_sync.documents.common import Period, month_period, term_period, term
 from asurso_sync.documents.remarks import scrub
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.web.core import NO_STORE, PAGE_SIZE, Ctx, open_ctx, redirect
+from asurso_sync.web.core import NO_STORE, PAGE_SIZE, Ctx, open_ctx, period_label, redirect
 
 STATUSES = {"new": "новое", "open": "не устранено", "fixed": "устранено", "excused": "снято"}
+# the filter's choices: the four statuses and «открытые» (new or open)
+STATUS_FILTER = {"active": "открытые (новые и не устранённые)", **STATUSES}
 EVIDENCE = {
     "portal": "дата из портала",
     "observed": "замечено синхронизацией",
@@ -100,7 +102,9 @@ def query(ctx: Ctx, f: dict[str, Any], period: Period | None) -> tuple[str, list
     if f["rule"]:
         where.append("v.rule = ?")
         args.append(f["rule"])
-    if f["status"]:
+    if f["status"] == "active":
+        where.append("v.status IN ('new', 'open')")
+    elif f["status"]:
         where.append("v.status = ?")
         args.append(f["status"])
     if period is not None:
@@ -133,7 +137,7 @@ def _remarks(ctx: Ctx) -> Response:
         "status": q.get("status") or None,
         "period": q.get("period") or None,
     }
-    if f["status"] is not None and f["status"] not in STATUSES:
+    if f["status"] is not None and f["status"] not in STATUS_FILTER:
         raise HTTPException(400, "нет такого статуса")
     page = max(_int(q.get("page")) or 1, 1)
     period = parse_period(ctx, f["period"])
@@ -168,6 +172,9 @@ def _remarks(ctx: Ctx) -> Response:
             r["subject_name"] = r["subject_name"][len(prefix) :]
     choices = _choices(ctx, f["teacher"] if ctx.user.role == "teacher" else None)
     teacher_name = next((n for i, n in choices["teachers"] if i == f["teacher"]), None)
+    shown_period = f["period"] or _latest_month(ctx)
+    shown = period or month_period(shown_period)
+    term_names = [t["name"] for t in terms(db) if not t["is_year"]]
     issued = (
         documents.issued_lists(db, f["teacher"])
         if f["teacher"] is not None and ctx.user.role != "teacher"
@@ -188,10 +195,12 @@ def _remarks(ctx: Ctx) -> Response:
         period=period,
         teacher_name=teacher_name,
         choices=choices,
-        statuses=STATUSES,
+        statuses=STATUS_FILTER,
         issued=issued,
         may_issue=ctx.may("issue_list"),
-        default_period=f["period"] or _latest_month(ctx),
+        default_period=shown_period,
+        default_label=shown.label,
+        period_label=lambda slug: period_label(slug, term_names),
         today=dt.date.today().isoformat(),
     )
 
