@@ -16,9 +16,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
+from web_site import PASSWORD, build_site
 
 from asurso_sync.web import make_app
-from web_site import PASSWORD, build_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -125,8 +125,10 @@ def test_deputy_downloads_a_teacher_d1_and_secretary_verifies_a_bag(server, brow
     # the job page follows the check with a progress bar until it is done
     wait_for(lambda: "/jobs/" in browser.current_url)
     state = wait_for(
-        lambda: browser.find_element(By.CSS_SELECTOR, ".job").get_attribute("data-state")
-        in ("ok", "failed")
-        and browser.find_element(By.CSS_SELECTOR, ".job-state").text
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, ".job").get_attribute("data-state")
+            in ("ok", "failed")
+            and browser.find_element(By.CSS_SELECTOR, ".job-state").text
+        )
     )
     assert "Готово." in state and "в порядке: 1 пакет(ов) проверено" in state

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from pypdf import PdfReader
 from sqlite_utils import Database
+from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
 
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.web import make_app
 from asurso_sync.web.accounts import LOCK_AFTER, open_accounts
-from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
 
 pytestmark = pytest.mark.anyio
 
@@ -147,7 +147,9 @@ async def test_logout_ends_the_session(client):
 async def test_csrf_less_post_is_refused(client, site):
     await log_in(client, "zavuch")
     for data in ({}, {"csrf": "forged"}):
-        r = await client.post("/remarks/issued", data={**data, "teacher": "201", "period": "2025-11"})
+        r = await client.post(
+            "/remarks/issued", data={**data, "teacher": "201", "period": "2025-11"}
+        )
         assert r.status_code == 403 and "CSRF" in r.text
         r = await client.post("/documents/render", data={**data, "kind": "D2"})
         assert r.status_code == 403
@@ -170,9 +172,11 @@ async def test_lock_out_after_repeated_wrong_passwords(client, site):
     # the right password does not open a locked account
     r = await log_in(client, "zavuch")
     assert r.status_code == 401 and "Вход временно закрыт" in r.text
-    row = Database(site.settings.accounts_path).execute(
-        "SELECT failed_logins, locked_until IS NOT NULL FROM users WHERE login = 'zavuch'"
-    ).fetchone()
+    row = (
+        Database(site.settings.accounts_path)
+        .execute("SELECT failed_logins, locked_until IS NOT NULL FROM users WHERE login = 'zavuch'")
+        .fetchone()
+    )
     assert row == (0, 1)
     # an unknown login answers like a wrong password
     r = await log_in(client, "nobody", "whatever123")
@@ -220,9 +224,11 @@ async def test_remarks_filtered_by_teacher_and_status(client):
 async def test_remarks_are_audit_logged_with_ids_only(client, site):
     await log_in(client, "zavuch")
     await client.get("/remarks?teacher=201&status=open")
-    rows = Database(site.mirror).execute(
-        "SELECT command, detail FROM audit_log WHERE command LIKE 'web %'"
-    ).fetchall()
+    rows = (
+        Database(site.mirror)
+        .execute("SELECT command, detail FROM audit_log WHERE command LIKE 'web %'")
+        .fetchall()
+    )
     assert rows == [("web remarks", "login=zavuch role=deputy teacher=201 status=open")]
 
 
@@ -268,8 +274,13 @@ async def test_summary_counts_and_trend(client):
     assert r.status_code == 200
     text = " ".join(re.sub(r"<[^>]+>", " ", r.text).split())
     assert "Открытые замечания 4 0" in text  # v1 v2 v4 v5; the same as at the last month's end
-    teachers = re.findall(r'href="/remarks\?teacher=(\d+)">([^<]+)</a></td><td class="num">(\d+)', r.text)
-    assert teachers == [("201", "Петрова Мария Ивановна", "3"), ("202", "Кузнецова Ольга Сергеевна", "1")]
+    teachers = re.findall(
+        r'href="/remarks\?teacher=(\d+)">([^<]+)</a></td><td class="num">(\d+)', r.text
+    )
+    assert teachers == [
+        ("201", "Петрова Мария Ивановна", "3"),
+        ("202", "Кузнецова Ольга Сергеевна", "1"),
+    ]
     points = re.findall(r"<title>(\w+): (\d+)</title>", r.text)
     assert points[:3] == [("сен", "1"), ("окт", "4"), ("ноя", "4")]
     assert "в порядке" in text or "данные устарели" in text
@@ -338,7 +349,9 @@ async def test_archive_gives_one_class_journal_verified(client):
     await log_in(client, "sekretar")
     page = await client.get("/archive")
     bag = next(n for n in re.findall(r"<code>(ej-[^<]+)</code>", page.text) if "journal" in n)
-    r = await client.post("/archive/get", data={"csrf": csrf_of(page.text), "bag": bag, "class": "5a"})
+    r = await client.post(
+        "/archive/get", data={"csrf": csrf_of(page.text), "bag": bag, "class": "5a"}
+    )
     job = finish(client, r)
     assert job.state == "ok", job.message
     got = await client.get(f"/jobs/{job.id}/file/0")

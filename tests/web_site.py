@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from documents_fixture import build_documents_mirror
 
 from asurso_sync.config import Config
 from asurso_sync.documents import render
 from asurso_sync.web import WebSettings, web_settings
 from asurso_sync.web.accounts import add_user, open_accounts
-from documents_fixture import build_documents_mirror
 
 PASSWORD = "correct horse battery staple"
 # login -> (role, teacher id)

@@ -80,7 +80,9 @@ def add(
         )
     finally:
         db.close()
-    click.echo(f"added {user.login} ({user.role_name})" + (f": {teacher_name}" if teacher_name else ""))
+    click.echo(
+        f"added {user.login} ({user.role_name})" + (f": {teacher_name}" if teacher_name else "")
+    )
 
 
 @users.command(name="list")
