@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlite_utils import Database
 from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
 
+from asurso_sync import archive
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.web import make_app
 from asurso_sync.web.accounts import LOCK_AFTER, open_accounts
@@ -374,3 +375,70 @@ async def test_state_page_for_the_admin(client):
     r = await client.get("/state")
     assert r.status_code == 200
     assert "Диск" in r.text and "Зеркало" in r.text and "Синхронизации с ошибками" in r.text
+
+
+async def test_state_page_shows_doctor_s_last_result(client, site):
+    db = Database(site.mirror)
+    db.table("doctor_runs").insert_all(
+        [
+            {
+                "id": 1,
+                "run_at": "2025-11-14T17:00:00+00:00",
+                "portal_url": "https://asurso.ru",
+                "server_version": "5.41",
+                "ok": 1,
+                "cause": "",
+                "report_path": "xlsx",
+            },
+            {
+                "id": 2,
+                "run_at": "2025-11-15T17:00:00+00:00",
+                "portal_url": "https://asurso.ru",
+                "server_version": "5.41",
+                "ok": 0,
+                "cause": "login refused",
+                "report_path": "xlsx",
+            },
+        ]
+    )
+    await log_in(client, "admin")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (await client.get("/state")).text).split())
+    assert (
+        "15.11.2025 21:00 · https://asurso.ru (версия 5.41): синхронизация не пройдёт — login refused"
+        in text
+    )
+
+
+async def test_destruction_act_draft_then_approved(client, site, store_copy):
+    # an act drafted for the day both bags' retention has ended (the CLI's destruction-act)
+    made = archive.destruction_act(site.settings.config, on=dt.date(2060, 1, 1))
+    await log_in(client, "sekretar")
+    page = await client.get("/archive")
+    assert re.search(rf"<td>{made['number']}</td><td>01\.01\.2060</td>.*?проект", page.text, re.S)
+    r = await client.post(
+        "/archive/act/approve", data={"csrf": csrf_of(page.text), "number": made["number"]}
+    )
+    assert r.status_code == 303
+    page = await client.get("/archive")
+    assert "утверждён (sekretar, " in page.text
+    got = await client.get(f"/archive/act/file?number={made['number']}&fmt=html")
+    assert got.status_code == 200 and "акт" in got.text.lower()
+    # the deputy reads the archive but may not approve
+    client.cookies.clear()
+    await log_in(client, "zavuch")
+    page = await client.get("/archive")
+    r = await client.post(
+        "/archive/act/approve", data={"csrf": csrf_of(page.text), "number": made["number"]}
+    )
+    assert r.status_code == 403
+
+
+async def test_a_job_is_only_its_owner_s(client):
+    await log_in(client, "sekretar")
+    page = await client.get("/archive")
+    r = await client.post("/archive/verify", data={"csrf": csrf_of(page.text), "full": "0"})
+    job = finish(client, r)
+    client.cookies.clear()
+    await log_in(client, "zavuch")
+    assert (await client.get(f"/jobs/{job.id}")).status_code == 404
+    assert (await client.get(f"/jobs/{job.id}.json")).status_code == 404

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from sqlite_utils import Database
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,8 +13,6 @@ from asurso_sync.mirror.status import recent_runs, sync_health
 from asurso_sync.schedule import job_overview
 from asurso_sync.status import disk_use
 from asurso_sync.web.core import open_ctx
-
-DOCTOR_FILE = "doctor-last.json"
 
 
 def size(n: int | None) -> str:
@@ -28,16 +26,17 @@ def size(n: int | None) -> str:
     return f"{n} Б"
 
 
-def doctor_result(ctx_dir: Any) -> dict[str, Any] | None:
-    """`doctor`'s last result when it left one beside the mirror (`doctor-last.json`)."""
-    path = ctx_dir / DOCTOR_FILE
-    if not path.is_file():
+def doctor_result(db: Database) -> dict[str, Any] | None:
+    """`doctor`'s latest run, which it keeps in the mirror's `doctor_runs` (when it has run)."""
+    if not db.table("doctor_runs").exists():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    rows = list(
+        db.query(
+            "SELECT run_at, portal_url, server_version, ok, cause, report_path "
+            "FROM doctor_runs ORDER BY id DESC LIMIT 1"
+        )
+    )
+    return rows[0] if rows else None
 
 
 def state_page(request: Request) -> Response:
@@ -81,7 +80,7 @@ def state_page(request: Request) -> Response:
                 ("Архив", size(disk.get("archive_bytes"))),
                 ("Свободно рядом с архивом", size(disk.get("archive_free_bytes"))),
             ],
-            doctor=doctor_result(ctx.settings.mirror_path.parent),
+            doctor=doctor_result(ctx.mirror),
             web_jobs=request.app.state.jobs.recent(None, 10),
         )
     finally:
