@@ -258,7 +258,7 @@ async def test_deputy_records_a_list_handed_over(client, site):
     )
     assert r.status_code == 303
     page = await client.get(r.headers["location"])
-    assert "2025-11 — 01.12.2025 (вручён, zavuch, под подпись)" in page.text
+    assert "ноябрь 2025 г. — 01.12.2025 (вручён, zavuch, под подпись)" in page.text
     # a teacher may not record it
     client.cookies.clear()
     await log_in(client, "petrova")
@@ -276,7 +276,8 @@ async def test_summary_counts_and_trend(client):
     text = " ".join(re.sub(r"<[^>]+>", " ", r.text).split())
     assert "Открытые замечания 4 0" in text  # v1 v2 v4 v5; the same as at the last month's end
     teachers = re.findall(
-        r'href="/remarks\?teacher=(\d+)">([^<]+)</a></td><td class="num">(\d+)', r.text
+        r'href="/remarks\?teacher=(\d+)&amp;status=active">([^<]+)</a></td><td class="num">(\d+)',
+        r.text,
     )
     assert teachers == [
         ("201", "Петрова Мария Ивановна", "3"),
@@ -442,3 +443,24 @@ async def test_a_job_is_only_its_owner_s(client):
     await log_in(client, "zavuch")
     assert (await client.get(f"/jobs/{job.id}")).status_code == 404
     assert (await client.get(f"/jobs/{job.id}.json")).status_code == 404
+
+
+async def test_login_returns_only_to_a_page_of_this_site(client):
+    for target, landing in (
+        ("/remarks?teacher=201", "/remarks?teacher=201"),
+        ("//evil.example/x", "/summary"),
+        ("/\\evil.example/x", "/summary"),
+        ("https://evil.example/", "/summary"),
+    ):
+        client.cookies.clear()
+        form = await client.get("/login")
+        r = await client.post(
+            "/login",
+            data={
+                "csrf": csrf_of(form.text),
+                "login": "zavuch",
+                "password": PASSWORD,
+                "next": target,
+            },
+        )
+        assert r.headers["location"] == landing, target

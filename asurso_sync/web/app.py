@@ -123,7 +123,8 @@ def _login_form(request: Request, error: str = "", status: int = 200, login: str
 
 def _next(value: Any) -> str:
     text = str(value or "/")
-    return text if text.startswith("/") and not text.startswith("//") else "/"
+    # only a path of this site: not `//host` nor `/\\host` (browsers read both as another host)
+    return text if text.startswith("/") and text[1:2] not in ("/", "\\") else "/"
 
 
 def login_page(request: Request) -> Response:

@@ -265,7 +265,7 @@ def open_ctx(request: Request, page: str | None) -> Ctx:
 
 
 def _safe_next(target: str) -> str:
-    return quote(target if target.startswith("/") and not target.startswith("//") else "/")
+    return quote(target if target.startswith("/") and target[1:2] not in ("/", "\\") else "/")
 
 
 def redirect(url: str) -> RedirectResponse:
