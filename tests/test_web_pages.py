@@ -464,3 +464,19 @@ async def test_login_returns_only_to_a_page_of_this_site(client):
             },
         )
         assert r.headers["location"] == landing, target
+
+
+async def test_summary_due_this_week_from_the_last_check_s_day(client, site):
+    # the last check ran as of 24.12.2025: the second quarter ends on 28.12.2025 and its
+    # period marks are due three days before ([rules] final_offset_days)
+    Database(site.mirror).table("check_runs").insert(
+        {"id": 1, "run_at": "2025-12-24T19:00:00+00:00", "as_of": "2025-12-24"}
+    )
+    await log_in(client, "zavuch")
+    r = await client.get("/summary")
+    due = re.findall(r"<li><b>([\d.]+)</b> — ([^<]+)</li>", r.text)
+    assert due == [
+        ("25.12.2025", "Срок итоговых отметок за «2 четверть» (R13)"),
+        ("28.12.2025", "Конец периода «2 четверть»"),
+    ]
+    assert "на 24.12.2025" in r.text

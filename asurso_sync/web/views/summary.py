@@ -16,6 +16,7 @@ from asurso_sync.documents.common import terms
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.status import sync_health
+from asurso_sync.rules import load_rule_settings
 from asurso_sync.web.chart import line_chart
 from asurso_sync.web.core import Ctx, open_ctx
 
@@ -161,15 +162,16 @@ def trend(ctx: Ctx, found: Remarks, today: dt.date) -> list[tuple[str, int]]:
 def due_this_week(ctx: Ctx, today: dt.date) -> list[dict[str, Any]]:
     """Term ends and period-mark deadlines in the next 7 days; bags due or to check."""
     until = today + dt.timedelta(days=7)
+    offset = load_rule_settings(ctx.settings.config).final_offset_days
     out: list[dict[str, Any]] = []
     for t in terms(ctx.mirror):
         end = dt.date.fromisoformat(t["end"])
+        what = "год" if t["is_year"] else t["name"]
+        marks_by = end - dt.timedelta(days=offset)
+        if today <= marks_by <= until:
+            out.append({"day": marks_by, "text": f"Срок итоговых отметок за «{what}» (R13)"})
         if today <= end <= until:
-            what = "год" if t["is_year"] else t["name"]
             out.append({"day": end, "text": f"Конец периода «{what}»"})
-            out.append(
-                {"day": end, "text": f"Отметки за «{what}» должны быть выставлены до {end:%d.%m}"}
-            )
     try:
         section = archive.status_section(ctx.settings.config, today)
     except (AsursoSyncError, OSError):
