@@ -45,6 +45,10 @@ class Job:
         if message:
             self.message = message
 
+    def count(self, done: int, total: int) -> None:
+        """A `progress(done, total)` callback for work that counts its own steps."""
+        self.done, self.total = done, max(total, 1)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

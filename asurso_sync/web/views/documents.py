@@ -217,10 +217,18 @@ async def render_post(request: Request) -> Response:
             for name in names:
                 job.message = f"{name or 'вся школа'}…"
                 made = documents.render(
-                    mirror, code, out, fmt=fmt, class_name=name, settings=config, **params
+                    mirror,
+                    code,
+                    out,
+                    fmt=fmt,
+                    class_name=name,
+                    settings=config,
+                    progress=job.count if len(names) == 1 else None,
+                    **params,
                 )
                 job.files += [p for p in made if p.suffix in (".pdf", ".html")]
-                job.step()
+                if len(names) > 1:
+                    job.step()
             job.message = f"готово: {len(job.files)} файл(ов)"
 
         job = request.app.state.jobs.start(
