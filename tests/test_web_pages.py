@@ -179,6 +179,12 @@ async def test_lock_out_after_repeated_wrong_passwords(client, site):
         .fetchone()
     )
     assert row == (0, 1)
+    audit = (
+        Database(site.mirror)
+        .execute("SELECT command, detail FROM audit_log WHERE command = 'web login'")
+        .fetchall()
+    )
+    assert audit == [("web login", "locked login=zavuch")] * 2
     # an unknown login answers like a wrong password
     r = await log_in(client, "nobody", "whatever123")
     assert r.status_code == 401 and "Неверный логин или пароль" in r.text
@@ -230,7 +236,10 @@ async def test_remarks_are_audit_logged_with_ids_only(client, site):
         .execute("SELECT command, detail FROM audit_log WHERE command LIKE 'web %'")
         .fetchall()
     )
-    assert rows == [("web remarks", "login=zavuch role=deputy teacher=201 status=open")]
+    assert rows == [
+        ("web login", "login=zavuch role=deputy"),
+        ("web remarks", "login=zavuch role=deputy teacher=201 status=open"),
+    ]
 
 
 @pytest.mark.pdf

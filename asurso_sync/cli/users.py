@@ -17,6 +17,7 @@ from asurso_sync.web.accounts import (
     list_users,
     open_accounts,
     set_password,
+    utc_now,
 )
 
 PASSWORD_ENV = "ASURSO_WEB_PASSWORD"
@@ -92,8 +93,10 @@ def list_(app: App, accounts: str | None) -> None:
     """Every account with its role and state (never a password)."""
     db = _accounts(app, accounts)
     try:
+        now = utc_now().isoformat(timespec="seconds")
         for u in list_users(db):
-            state = "disabled" if u["disabled"] else ("locked" if u["locked_until"] else "active")
+            locked = u["locked_until"] and u["locked_until"] > now
+            state = "disabled" if u["disabled"] else ("locked" if locked else "active")
             teacher = f"  {u['teacher_name']}" if u["teacher_name"] else ""
             click.echo(f"{u['login']:<20} {u['role']:<10} {state:<8}{teacher}")
     finally:

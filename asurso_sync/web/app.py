@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature
+from sqlite_utils import Database
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asurso_sync.documents.output import templates_root
+from asurso_sync.mirror.audit import record_action
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.web.accounts import (
     LOCK_MINUTES,
@@ -147,6 +149,8 @@ async def login_post(request: Request) -> Response:
         try:
             user = authenticate(accounts, login, str(form.get("password", "")))
         except LoginRefused as refused:
+            if refused.locked:
+                _audit_login(settings, f"locked login={login[:40]}")
             text = (
                 f"Вход временно закрыт после нескольких неверных паролей: "
                 f"попробуйте через {LOCK_MINUTES} минут или попросите администратора."
@@ -155,6 +159,7 @@ async def login_post(request: Request) -> Response:
             )
             return _login_form(request, text, 401, login)
         token, _csrf = start_session(accounts, user)
+        _audit_login(settings, f"login={user.login} role={user.role}")
         target = _next(form.get("next"))
         response = redirect(target if target != "/" else HOME[user.role])
         _cookie(response, settings, SESSION_COOKIE, signer(accounts).dumps(token))
@@ -162,6 +167,18 @@ async def login_post(request: Request) -> Response:
         return response
     finally:
         accounts.close()
+
+
+def _audit_login(settings: WebSettings, detail: str) -> None:
+    """Log-ins and lock-outs go to the mirror's audit_log too (who used the page, when)."""
+    if not settings.mirror_path.exists():
+        return
+    mirror = Database(settings.mirror_path)
+    try:
+        mirror.execute("PRAGMA busy_timeout=5000")
+        record_action(mirror, "web login", detail, commit=True)
+    finally:
+        mirror.close()
 
 
 async def logout_post(request: Request) -> Response:
