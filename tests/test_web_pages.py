@@ -278,7 +278,17 @@ async def test_deputy_records_a_list_handed_over(client, site):
     assert r.status_code == 403
 
 
-async def test_summary_counts_and_trend(client):
+async def test_summary_counts_and_trend(client, site):
+    Database(site.mirror).table("sync_runs").insert(
+        {
+            "id": 2,
+            "started_at": "2025-11-15T18:00:00+00:00",
+            "finished_at": "2025-11-15T18:10:00+00:00",
+            "status": "partial",
+            "mode": "incremental",
+            "error": "2 journals failed",
+        }
+    )
     await log_in(client, "zavuch")
     r = await client.get("/summary")
     assert r.status_code == 200
@@ -294,7 +304,13 @@ async def test_summary_counts_and_trend(client):
     ]
     points = re.findall(r"<title>(\w+): (\d+)</title>", r.text)
     assert points[:3] == [("сен", "1"), ("окт", "4"), ("ноя", "4")]
-    assert "в порядке" in text or "данные устарели" in text
+    runs = re.findall(
+        r'<tr class="run-(\w+)"><td>№ (\d+) \((\w+)\)</td><td>([\d.: ]+)</td><td>(\w+)', r.text
+    )
+    assert runs == [
+        ("partial", "2", "incremental", "15.11.2025 22:00", "частично"),
+        ("ok", "1", "full", "14.11.2025 21:55", "успешно"),
+    ]
 
 
 async def test_documents_by_kind_with_names_and_role_limits(client, site):
