@@ -368,8 +368,24 @@ async def test_archive_lists_bags_and_secretary_verifies(client, site):
     job = finish(client, r)
     assert (job.state, job.message) == ("ok", "в порядке: 1 пакет(ов) проверено")
     r = await client.get("/archive")
-    row = next(x for x in table_rows(r.text, "bags") if x and x[0].startswith(bag))
-    assert row[4] == "хранилище" and row[6].startswith("в порядке")
+    rows = table_rows(r.text, "bags")
+    row = next(x for x in rows if x and x[0].startswith(bag))
+    assert row[4] == "хранилище" and row[5].startswith("в порядке полная, ")
+    assert row[6] == row[5].removeprefix("в порядке полная, ")
+
+
+async def test_archive_shows_each_copy_s_checks(client, site, tmp_path):
+    medium = tmp_path / "usb"
+    medium.mkdir()
+    bag = next(e.name for e in archive.list_bags(site.settings.config) if e.kind == "journal")
+    archive.copy(site.settings.config, bag, medium)
+    await log_in(client, "sekretar")
+    rows = table_rows((await client.get("/archive")).text, "bags")
+    start = next(i for i, x in enumerate(rows) if x and x[0].startswith(bag))
+    assert rows[start][4] == "хранилище"
+    copy_row = rows[start + 1]  # the copy's row continues the bag's cells
+    assert copy_row[0] == str(medium)
+    assert copy_row[1].startswith("в порядке при копировании, ")
 
 
 async def test_archive_gives_one_class_journal_verified(client):

@@ -30,28 +30,53 @@ def store_path(ctx: Ctx) -> Path:
     return ctx.settings.config.archive_path
 
 
-def bag_checks(store: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """{bag: {location: {"fast": event, "full": event}}}: the last check of each kind at each
-    location (the store and every copy) from the fixity register."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+CHECKS = ("ingest", "fixity_fast", "fixity_full", "copy")
+
+
+def bag_health(store: Path) -> list[dict[str, Any]]:
+    """One row per (bag, location) — the store and every medium a copy was made to or checked
+    at — with its last check and last full check, read from the fixity register.
+
+    The rows have the keys of the archive's own `bag_health(config)` (branch `archive`): bag,
+    location, store, last_check, last_check_at, result, fast, last_full_check_at."""
     if not (store / "register.sqlite").exists():
-        return out
+        return []
     conn = archive.open_register(store)
     try:
         found = conn.execute(
-            """SELECT e.bag, e.location, e.event, e.result, e.at FROM events e
-                JOIN (SELECT bag, location, event, max(id) AS id FROM events
-                       WHERE event IN ('ingest', 'fixity_fast', 'fixity_full', 'copy')
-                       GROUP BY bag, location, event) last ON last.id = e.id"""
+            f"""SELECT bag, location, event, result, at FROM events
+                 WHERE id IN (SELECT max(id) FROM events
+                               WHERE event IN ({",".join("?" * len(CHECKS))})
+                               GROUP BY bag, location, event)
+                   AND bag NOT IN (SELECT bag FROM events WHERE event = 'destroy')
+                 ORDER BY id""",
+            CHECKS,
         ).fetchall()
     finally:
         conn.close()
+    # the store is where the bag entered (even if the store has moved since) or is now
+    home = {(bag, loc) for bag, loc, event, _, _ in found if event == "ingest"}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for bag, location, event, result, at in found:
-        slot = out.setdefault(bag, {}).setdefault(location, {})
-        kind = "fast" if event in ("fixity_fast", "copy") else "full"
-        if kind not in slot or slot[kind]["at"] < at:
-            slot[kind] = {"at": at, "ok": result == "ok", "event": event}
-    return out
+        in_store = (bag, location) in home or Path(location) == store
+        where = str(store) if in_store else location
+        row = rows.setdefault(
+            (bag, where),
+            {
+                "bag": bag,
+                "location": where,
+                "store": in_store,
+                "last_check": None,
+                "last_check_at": None,
+                "result": None,
+                "fast": False,
+                "last_full_check_at": None,
+            },
+        )
+        row.update(last_check=event, last_check_at=at, result=result, fast=event == "fixity_fast")
+        if event != "fixity_fast":
+            row["last_full_check_at"] = at
+    return sorted(rows.values(), key=lambda r: (r["bag"], not r["store"], r["location"]))
 
 
 def acts(store: Path) -> list[dict[str, Any]]:
@@ -95,23 +120,16 @@ def archive_page(request: Request) -> Response:
             bags = archive.list_bags(config) if store.is_dir() else []
         except AsursoSyncError as exc:
             raise HTTPException(503, str(exc)) from None
-        checks = bag_checks(store)
+        health: dict[str, list[dict[str, Any]]] = {}
+        for h in bag_health(store):
+            health.setdefault(h["bag"], []).append(h)
         rows = []
         for b in sorted(bags, key=lambda b: (b.school_year, b.kind, b.version), reverse=True):
-            locations = checks.get(b.name, {})
             rows.append(
                 {
                     "entry": b,
                     "kind_name": KIND_NAMES.get(b.kind, b.kind),
-                    "locations": [
-                        {
-                            "where": "хранилище" if Path(loc) == store else loc,
-                            **slots,
-                        }
-                        for loc, slots in sorted(
-                            locations.items(), key=lambda i: i[0] != str(store)
-                        )
-                    ],
+                    "locations": health.get(b.name, []),
                     "classes": class_labels(ctx, classes_in(b)) if b.kind == "journal" else [],
                     "due": b.due(today),
                 }
