@@ -268,6 +268,10 @@ async def test_deputy_records_a_list_handed_over(client, site):
     assert r.status_code == 303
     page = await client.get(r.headers["location"])
     assert "ноябрь 2025 г. — 01.12.2025 (вручён, zavuch, под подпись)" in page.text
+    # and the summary's teacher table says when the list was handed over
+    summary = await client.get("/summary")
+    row = re.search(r"Петрова Мария Ивановна</a>(.*?)</tr>", summary.text, re.S)[1]
+    assert " ".join(re.sub(r"<[^>]+>", " ", row).split()).endswith("01.12.2025 (ноябрь 2025 г.)")
     # a teacher may not record it
     client.cookies.clear()
     await log_in(client, "petrova")

@@ -11,14 +11,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from asurso_sync import archive
+from asurso_sync import archive, documents
 from asurso_sync.documents.common import terms
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.status import sync_health
 from asurso_sync.rules import load_rule_settings
 from asurso_sync.web.chart import line_chart
-from asurso_sync.web.core import Ctx, open_ctx
+from asurso_sync.web.core import Ctx, open_ctx, period_label
 
 MONTHS_SHORT = ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"]
 HEALTH = {
@@ -118,6 +118,10 @@ def _summary(ctx: Ctx) -> Response:
         for tid, now, was in found.by("teacher")
         if tid is not None and now
     ][:30]
+    for t in by_teacher:
+        handed = [i for i in documents.issued_lists(db, t["id"]) if i["how"] == "handed"]
+        t["handed"] = handed[0] if handed else None
+    term_names = [t["name"] for t in terms(db) if not t["is_year"]]
     ctx.audit("summary")
     return ctx.render(
         "summary.html",
@@ -133,6 +137,7 @@ def _summary(ctx: Ctx) -> Response:
         before=before,
         chart=line_chart(trend(ctx, found, today), "Открытые замечания на конец месяца"),
         due=due_this_week(ctx, today),
+        period_label=lambda slug: period_label(slug, term_names),
     )
 
 
