@@ -416,11 +416,36 @@ async def test_deputy_reads_the_archive_but_may_not_act(client):
     assert r.status_code == 403
 
 
-async def test_state_page_for_the_admin(client):
+async def test_state_page_for_the_admin(client, site):
+    db = Database(site.mirror)
+    db.table("sync_runs").insert(
+        {
+            "id": 2,
+            "started_at": "2025-11-15T18:00:00+00:00",
+            "status": "failed",
+            "mode": "incremental",
+            "error": "portal answered 503",
+        }
+    )
+    db.table("job_runs").insert(
+        {
+            "id": 1,
+            "job": "monthly_report",
+            "started_at": "2025-12-01T03:00:00+00:00",
+            "status": "failed",
+            "error": "no mirror",
+        }
+    )
     await log_in(client, "admin")
     r = await client.get("/state")
     assert r.status_code == 200
-    assert "Диск" in r.text and "Зеркало" in r.text and "Синхронизации с ошибками" in r.text
+    text = " ".join(re.sub(r"<[^>]+>", " ", r.text).split())
+    assert (
+        "Синхронизации с ошибками № Начата Итог Ошибка 2 15.11.2025 22:00 failed portal answered 503"
+        in text
+    )
+    assert "monthly_report 01.12.2025 07:00 failed no mirror" in text
+    assert "Зеркало" in text and "Свободно рядом с архивом" in text
 
 
 async def test_state_page_shows_doctor_s_last_result(client, site):
