@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from asurso_sync.cli import App, cli
 from asurso_sync.web.accounts import (
     ROLES,
+    AccountError,
     add_user,
     disable_user,
     find_teacher,
@@ -64,6 +65,10 @@ def add(
     """Create the account LOGIN (the password is asked for, never given on the command line)."""
     teacher_id = teacher_name = None
     if teacher is not None:
+        if not app.config.mirror_path.exists():
+            raise AccountError(
+                f"no mirror at {app.config.mirror_path} to find the teacher in: sync first"
+            )
         mirror = Database(app.config.mirror_path)
         try:
             teacher_id, teacher_name = find_teacher(mirror, teacher)
