@@ -95,6 +95,7 @@ async def test_every_page_for_every_role(client, login):
         assert r.status_code == expected, (login, path, r.text[:300])
         if expected == 200:
             assert 'href="/static/web.css"' in r.text
+            assert '<div class="brand">ГБОУ ООШ №39 г.Сызрани · Электронный журнал' in r.text
             assert r.headers["cache-control"] == "no-store"
             assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
 

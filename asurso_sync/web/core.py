@@ -222,7 +222,11 @@ class Ctx:
     def render(self, template: str, page: str, status: int = 200, **context: Any) -> Response:
         env: jinja2.Environment = self.request.app.state.env
         nav = [(k, url, title) for k, url, title in NAV if self.user.role in PAGES[k]]
+        row = self.mirror.execute(
+            "SELECT name FROM schools WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
         html = env.get_template(template).render(
+            school_name=row[0] if row else "",
             user=self.user,
             csrf=self.csrf,
             nav=nav,
