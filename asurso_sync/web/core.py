@@ -21,6 +21,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ from asurso_sync.documents.output import templates_root
 from asurso_sync.mirror.audit import record_action
 from asurso_sync.web.accounts import User, cookie_key, open_accounts, resume_session
 
+# WeasyPrint (Pango, fontconfig) is not known to be thread-safe: one render at a time
+RENDER_LOCK = threading.Lock()
 SESSION_COOKIE = "asurso_session"
 LOGIN_COOKIE = "asurso_login"
 PAGE_SIZE = 50

@@ -22,6 +22,7 @@ from asurso_sync.errors import AsursoSyncError
 from asurso_sync.web.core import (
     NO_STORE,
     PAGE_SIZE,
+    RENDER_LOCK,
     SECRETARY_KINDS,
     Ctx,
     open_ctx,
@@ -216,16 +217,17 @@ async def render_post(request: Request) -> Response:
             fmt = "pdf" if _pdf_ok() else "html"
             for name in names:
                 job.message = f"{name or 'вся школа'}…"
-                made = documents.render(
-                    mirror,
-                    code,
-                    out,
-                    fmt=fmt,
-                    class_name=name,
-                    settings=config,
-                    progress=job.count if len(names) == 1 else None,
-                    **params,
-                )
+                with RENDER_LOCK:
+                    made = documents.render(
+                        mirror,
+                        code,
+                        out,
+                        fmt=fmt,
+                        class_name=name,
+                        settings=config,
+                        progress=job.count if len(names) == 1 else None,
+                        **params,
+                    )
                 job.files += [p for p in made if p.suffix in (".pdf", ".html")]
                 if len(names) > 1:
                     job.step()

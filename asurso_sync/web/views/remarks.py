@@ -18,7 +18,15 @@ from asurso_sync.documents.common import Period, month_period, term_period, term
 from asurso_sync.documents.remarks import scrub
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.web.core import NO_STORE, PAGE_SIZE, Ctx, open_ctx, period_label, redirect
+from asurso_sync.web.core import (
+    NO_STORE,
+    PAGE_SIZE,
+    RENDER_LOCK,
+    Ctx,
+    open_ctx,
+    period_label,
+    redirect,
+)
 
 STATUSES = {"new": "новое", "open": "не устранено", "fixed": "устранено", "excused": "снято"}
 # the filter's choices: the four statuses and «открытые» (new or open)
@@ -249,7 +257,7 @@ def d1_pdf(request: Request) -> Response:
             raise HTTPException(400, "выберите учителя")
         period = parse_period(ctx, q.get("period") or _latest_month(ctx))
         assert period is not None
-        with tempfile.TemporaryDirectory(prefix="asurso-web-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="asurso-web-") as tmp, RENDER_LOCK:
             try:
                 files = documents.render(
                     ctx.settings.mirror_path,
