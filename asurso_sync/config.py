@@ -42,6 +42,13 @@ class PortalSettings:
     concurrency: int = 4
     request_delay_s: float = 0.0
     verify_tls: bool = True
+    # extra CA certificates (PEM) trusted besides certifi's, e.g. the Russian Trusted Root CA
+    ca_bundle: str = ""
+    # an HTTP(S) proxy for portals that refuse data-centre addresses
+    proxy: str = ""
+    # "long" (LoginType=1, cid, sid, pid, cn, sft, scid, UN, PW, ...) or "short" login form
+    login_form: str = "long"
+    max_answer_mb: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,9 @@ class ArchiveSettings:
 class SyncSettings:
     timezone: str = "Europe/Samara"
     fetch_access_report: bool = True
+    max_deletion_share: float = 0.2
+    request_deadline_s: float = 120.0
+    run_deadline_s: float = 10800.0
 
 
 @dataclass(frozen=True)

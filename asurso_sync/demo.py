@@ -10,12 +10,17 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.portal.wsgi_transport import AsyncWSGITransport
+from asurso_sync.simulator import FaultSpec, make_app
+from asurso_sync.sync import SyncOptions, SyncResult, sync_mirror
+from asurso_sync.sync.fetch import Progress
 from asurso_sync.web.demo import step_web
 
 log = logging.getLogger(__name__)
@@ -65,10 +70,6 @@ def step_simulate(ctx: DemoContext) -> None:
 
 def step_sync(ctx: DemoContext) -> None:
     """A full sync of the simulated portal as its administrator."""
-    from zoneinfo import ZoneInfo
-
-    from asurso_sync.sync import SyncOptions, sync_mirror
-
     account = next(a for a in ctx.app.accounts if a["role"] == "admin")
     settings = PortalSettings(
         base_url=ctx.server.url, school_id=account.get("school_id"), concurrency=4, timeout_s=30.0
@@ -124,7 +125,7 @@ def _pdf_available() -> bool:
     return True
 
 
-DEMO_KINDS = ("D1", "D2", "D5", "D6", "D7", "D8")
+DEMO_KINDS = ("D7", "D1", "D5", "D6", "D8", "D2")  # the longest first
 PER_CLASS_KINDS = ("D5", "D7", "D8")
 
 
@@ -134,21 +135,29 @@ def demo_documents(
     *,
     fmt: str = "html",
     settings: Any = None,
+    workers: int | None = None,
 ) -> dict[tuple[str, str | None], list[Path]]:
     """The demo's documents: D1, D2 and D6 for the school, D5, D7 and D8 per class, one
-    folder per document. Returns {(kind, class name or None): files} so that the archive
-    can reuse the per-class prints instead of rendering them again."""
-    from asurso_sync.documents import KINDS, render, render_classes
+    folder per document, the PDFs made in a pool of `workers` processes (default: one per
+    CPU). Returns {(kind, class name or None): files} so that the archive can reuse the
+    per-class prints instead of rendering them again."""
+    from asurso_sync.documents import KINDS, render
 
+    workers = workers or os.cpu_count() or 1
     made: dict[tuple[str, str | None], list[Path]] = {}
     for code in DEMO_KINDS:
         folder = Path(out_dir) / f"{code}_{KINDS[code][1]}"
         if code in PER_CLASS_KINDS:
-            per_class = render_classes(db, code, folder, fmt=fmt, settings=settings)
+            per_class: dict[str | None, list[Path]] = {}
+            render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers, by_class=per_class
+            )
             made.update({(code, name): paths for name, paths in per_class.items()})
         else:
-            made[(code, None)] = render(db, code, folder, fmt=fmt, settings=settings)
-    return made
+            made[(code, None)] = render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers
+            )
+    return dict(sorted(made.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")))
 
 
 def step_reports(ctx: DemoContext) -> None:
@@ -255,3 +264,64 @@ def run_demo(
         if ctx.server is not None:
             ctx.server.shutdown()
     return ctx
+
+
+def sync_simulator(
+    db_path: str | os.PathLike[str],
+    school: Any = None,
+    as_of: dt.date = dt.date(2026, 5, 20),
+    *,
+    app: Any = None,
+    role: str = "admin",
+    full: bool = True,
+    since: dt.date | None = None,
+    faults: str | None = None,
+    latency_ms: int = 0,
+    settings: PortalSettings | None = None,
+    backoff_s: float = 0.01,
+    progress: Progress | None = None,
+    accept_deletions: bool = False,
+) -> SyncResult:
+    """Sync the portal simulator, in process, into `db_path` as the simulated day `as_of`
+    (for `demo`, tests and benches; production code never imports the simulator).
+
+    Pass `school` (from `build_school`) or a ready `app` (from `make_app`, or any WSGI wrapper
+    of it with `accounts` and `set_as_of`; its clock is moved to `as_of`). The run's own clock
+    is the evening of `as_of` in the school's time zone, so the mirror looks as if synced that
+    day. `role` picks the simulator account (admin, deputy, teacher, parent, student,
+    multirole, warned).
+    """
+    if app is None:
+        app = make_app(
+            school,
+            as_of=as_of,
+            latency_ms=latency_ms,
+            faults=FaultSpec.parse(faults) if faults else None,
+        )
+    else:
+        app.set_as_of(as_of)
+    account = next(a for a in app.accounts if a["role"] == role)
+    base = settings or PortalSettings(
+        base_url="http://simulator.test", concurrency=4, timeout_s=5.0, max_retries=4
+    )
+    base = replace(base, school_id=account.get("school_id"), school=None)
+    tz = "Europe/Samara"
+    evening = dt.datetime.combine(as_of, dt.time(21, 0), ZoneInfo(tz))
+    options = SyncOptions(
+        full=full,
+        since=since,
+        timezone=tz,
+        today=as_of,
+        now=evening,
+        accept_deletions=accept_deletions,
+    )
+    return sync_mirror(
+        db_path,
+        base,
+        account["login"],
+        account["password"],
+        options,
+        transport=AsyncWSGITransport(app),
+        progress=progress,
+        backoff_s=backoff_s,
+    )

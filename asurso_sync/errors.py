@@ -51,3 +51,19 @@ class ArchiveIntegrityError(AsursoSyncError):
 
 class MissingExtra(AsursoSyncError):
     """An optional feature needs a package or system library that is not installed."""
+
+
+class MirrorDamaged(AsursoSyncError):
+    """The mirror file is empty or not a SQLite database: never silently replaced."""
+
+
+class DeletionRefused(AsursoSyncError):
+    """A sync would mark deleted more of a table than `[sync] max_deletion_share` allows."""
+
+
+class SyncPartial(AsursoSyncError):
+    """A sync committed, but left some scopes untouched because their answers did not fit."""
+
+
+class AnswerTooLarge(PortalError):
+    """An answer grew past `[portal] max_answer_mb`: the client stopped reading it."""

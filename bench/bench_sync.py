@@ -13,7 +13,7 @@ from pathlib import Path
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.simulator import build_school, make_app
-from asurso_sync.sync import sync_simulator
+from asurso_sync.demo import sync_simulator
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 `small_mirror` / `school_mirror`: paths to mirrors synced in full from the simulator (seed 1,
 year 2025/2026; as of 2026-05-20 for `small`, 2026-06-30 for `school`) by
-`asurso_sync.sync.sync_simulator`. They are shared by the whole session: copy the file
+`asurso_sync.demo.sync_simulator`. They are shared by the whole session: copy the file
 (`copy_mirror(path, tmp_path)`) before writing to it.
 """
 
@@ -44,7 +44,7 @@ def school_school():
 
 def _synced(folder: Path, school, as_of: dt.date) -> Path:
     from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.sync import sync_simulator
+    from asurso_sync.demo import sync_simulator
 
     path = folder / "asurso.db"
     sync_simulator(path, school, as_of, full=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
 import stat
 
@@ -13,8 +14,14 @@ import openpyxl
 import pytest
 from documents_fixture import build_documents_mirror
 
-from asurso_sync.documents import render
-from asurso_sync.documents.common import person_slug, safe_name, unique_slugs
+from asurso_sync.documents import output, render
+from asurso_sync.documents.common import (
+    month_period,
+    person_slug,
+    safe_name,
+    unique_slugs,
+    week_period,
+)
 from asurso_sync.documents.output import Table, atomic_write, csv_text, xlsx_bytes
 from asurso_sync.rules.output import COLUMNS, render_csv
 
@@ -108,3 +115,43 @@ def test_pupils_with_the_same_name_are_told_apart_by_id(tmp_path):
     assert "D4_progress_term1_5а_Алексеев_АИ_s5001.html" in names
     assert "D4_progress_term1_5а_Алексеев_АИ_s5002.html" in names
     assert "D4_progress_term1_5а_Васильев_ГП.html" in names
+
+
+def test_weasyprints_fonttools_warning_becomes_one_info_line(caplog, monkeypatch):
+    monkeypatch.setattr(output._FontToolsNotice, "said", False)
+    caplog.set_level(logging.INFO, logger="asurso_sync.documents.output")
+    weasy = logging.getLogger("weasyprint")
+    for family in ("DejaVu Sans", "DejaVu Sans Mono", "DejaVu Sans"):
+        weasy.warning(
+            'Using fontTools instead of HarfBuzz-Subset for font "%s". This will be unsupported',
+            family,
+        )
+    weasy.warning("Ignored `foo: bar` at 1:1, unknown property.")
+    got = [(r.name, r.levelname, r.getMessage()[:40]) for r in caplog.records]
+    assert got == [
+        ("asurso_sync.documents.output", "INFO", "PDF fonts are subset with fontTools (slo"),
+        ("weasyprint", "WARNING", "Ignored `foo: bar` at 1:1, unknown prope"),
+    ]
+
+
+def test_d2_for_one_teacher_is_named_for_the_teacher(tmp_path):
+    paths = render(build_documents_mirror(), "D2", tmp_path, month="2025-10", teacher="Петрова")
+    assert [p.name for p in paths] == [
+        "D2_filling_2025-10_Петрова_МИ.html",
+        "D2_filling_2025-10_Петрова_МИ.groups.csv",
+        "D2_filling_2025-10_Петрова_МИ.groups.xlsx",
+    ]
+
+
+def test_a_periods_days_read_the_russian_way():
+    assert week_period("2026-W49").days == "30.11–06.12.2026"
+    assert week_period("2026-W53").days == "28.12.2026–03.01.2027"
+    assert month_period("2026-11").days == "01.11–30.11.2026"
+
+
+@pytest.mark.parametrize("kind", ["D2", "D4", "D5", "D6", "D8"])
+def test_every_document_prints_its_time_of_making_on_the_schools_clock(kind, tmp_path):
+    now = dt.datetime(2025, 12, 1, 21, 30, tzinfo=dt.UTC)  # 02.12.2025 01:30 in Samara
+    paths = render(build_documents_mirror(), kind, tmp_path, class_name="5а", term=1, now=now)
+    html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
+    assert "данные на 14.11.2025 22:00</span> · сформировано 02.12.2025 01:30" in html

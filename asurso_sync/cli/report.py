@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -16,17 +18,28 @@ log = logging.getLogger(__name__)
 
 
 class Progress:
-    """Progress of many documents: a bar with counts and an estimate on a terminal, a plain
-    line about every tenth of the work in a log, nothing under `-q`."""
+    """Progress of many documents: a bar with counts and an estimate on a terminal; in a log a
+    plain line at every tenth of the work once it takes more than a few seconds, and the last
+    one; nothing under `-q`."""
 
-    def __init__(self, label: str, *, quiet: bool, tty: bool | None = None) -> None:
+    QUIET_SECONDS = 3.0  # work shorter than this logs only its last line
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        quiet: bool,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.quiet = quiet
         self.tty = sys.stderr.isatty() if tty is None else tty
+        self.clock = clock
         self.bar: Any = None
         self.done = 0
         self.next_line = 0
-        self.started = time.monotonic()
+        self.started = clock()
 
     def __call__(self, done: int, total: int) -> None:
         if self.quiet or total <= 1:
@@ -42,11 +55,12 @@ class Progress:
                 )
                 self.bar.__enter__()
             self.bar.update(done - self.done)
-        elif done >= self.next_line or done == total:
-            elapsed = time.monotonic() - self.started
-            left = elapsed / done * (total - done) if done else 0.0
-            log.info("%s: %d of %d documents, about %.0f s left", self.label, done, total, left)
-            self.next_line = done + max(1, total // 10)
+        else:
+            elapsed = self.clock() - self.started
+            if done == total or (done >= self.next_line and elapsed >= self.QUIET_SECONDS):
+                left = elapsed / done * (total - done) if done else 0.0
+                log.info("%s: %d of %d documents, about %.0f s left", self.label, done, total, left)
+                self.next_line = done + max(1, total // 10)
         self.done = done
 
     def close(self) -> None:
@@ -137,6 +151,7 @@ def report(
             teacher=teacher,
             settings=app.config,
             progress=progress,
+            workers=os.cpu_count(),
         )
     finally:
         progress.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from asurso_sync.cli import App, cli
+from asurso_sync.errors import SyncPartial
 from asurso_sync.sync import run_sync
 
 
@@ -15,7 +17,7 @@ class _Bar:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.bar = None
+        self.bar: Any = None
         self.done = 0
 
     def __call__(self, done: int, total: int) -> None:
@@ -39,16 +41,27 @@ class _Bar:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Fetch the terms that end on or after this date (YYYY-MM-DD).",
 )
+@click.option(
+    "--accept-deletions",
+    is_flag=True,
+    help="Save the run even when it marks more rows deleted than [sync] max_deletion_share.",
+)
 @click.pass_obj
-def sync(app: App, full: bool, since) -> None:
-    """Log in, pull the journals and update the mirror (all or nothing)."""
+def sync(app: App, full: bool, since, accept_deletions: bool) -> None:
+    """Log in, pull the journals and update the mirror (each journal all or nothing)."""
     if full and since:
         raise click.UsageError("use either --full or --since, not both")
     bar = _Bar(sys.stderr.isatty() and not app.quiet)
     try:
         result = run_sync(
-            app.config, full=full, since=since.date() if since else None, progress=bar
+            app.config,
+            full=full,
+            since=since.date() if since else None,
+            accept_deletions=accept_deletions,
+            progress=bar,
         )
     finally:
         bar.close()
+    if result.skipped:
+        raise SyncPartial(result.skipped_line())
     click.echo(f"sync ok: {result.summary()}")

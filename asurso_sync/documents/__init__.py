@@ -3,9 +3,9 @@
 Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
-  teacher=None, settings=None, register_rows=None, progress=None, now=None) -> list[Path]`
-* `render_classes(db_path, kind, out_dir, *, fmt, classes=None, workers=None, progress=None)`
-  — one document per class in a process pool -> {class name: files}.
+  teacher=None, settings=None, register_rows=None, progress=None, now=None, workers=None,
+  by_class=None) -> list[Path]` — the PDFs of many documents in `workers` processes;
+  `by_class` receives {class name: files} (the demo and the archive reuse per-class prints).
 * `period_for(db, kind, ...) -> Period` — the period a document will cover and why.
 * `record_list_issued(db, teacher_id, period, by, how, note)`, `issued_lists(db, teacher_id)`
   — the D1 lists actually given to a teacher (`documents.issued`).
@@ -41,11 +41,16 @@ from asurso_sync.documents import (
 from asurso_sync.documents.common import Period, ReportError, Request
 from asurso_sync.documents.issued import issued_lists, record_list_issued
 from asurso_sync.documents.output import (
+    Doc,
     atomic_write,
     ensure_dir,
     load_weasyprint,
+    pdf_job,
+    pdf_path,
     template_env,
-    write_doc,
+    templates_root,
+    write_private,
+    write_sources,
     xlsx_bytes,
 )
 from asurso_sync.documents.settings import ReportSettings, load_report_settings
@@ -87,12 +92,10 @@ __all__ = [
     "ReportError",
     "ReportSettings",
     "atomic_write",
-    "class_names",
     "issued_lists",
     "period_for",
     "record_list_issued",
     "render",
-    "render_classes",
     "resolve_kind",
     "xlsx_bytes",
 ]
@@ -165,6 +168,8 @@ def render(
     register_rows: list[dict] | None = None,
     progress: Progress | None = None,
     now: Any = None,
+    workers: int | None = None,
+    by_class: dict[str | None, list[Path]] | None = None,
 ) -> list[Path]:
     """Render one kind of document into `out_dir`; returns every file written.
 
@@ -173,7 +178,9 @@ def render(
     CSVs). Every file is written to a temporary name and renamed into place, mode 0600.
     `settings` is a `ReportSettings`, a loaded `Config`, or None for the defaults. D10 reads
     `register_rows` (or, given a Config, `asurso_sync.archive.register_rows(config)`).
-    `progress(done, total)` is called after each document; `now` fixes the moment of issue.
+    `progress(done, total)` is called after each document; `now` fixes the moment of issue;
+    `workers` > 1 makes the PDFs in that many processes; `by_class`, when given, receives
+    {class name (None for a school-wide document): files}.
     Each D1 list written is recorded as issued to its teacher (`issued_lists`).
     """
     if fmt not in ("html", "pdf"):
@@ -197,23 +204,64 @@ def render(
     )
     docs = MODULES[code].build(database, request, rs)
     out = ensure_dir(Path(out_dir))
-    env = template_env(rs)
-    written: list[Path] = []
+    made = _write(docs, out, fmt, rs, progress, workers)
     by = os_user()
-    for n, doc in enumerate(docs, 1):
-        written.extend(write_doc(doc, out, fmt, env, rs))
+    for doc in docs:
         if doc.issued is not None:
             teacher_id, period_slug = doc.issued
             record_list_issued(database, teacher_id, period_slug, by, "rendered", "")
-        if progress is not None:
-            progress(n, len(docs))
+    written = [p for paths in made for p in paths]
     log.info("rendered %s: %d document(s), %d file(s)", code, len(docs), len(written))
     _audit(
         database,
         f"{code} format={fmt} documents={len(docs)} files={len(written)}"
         + (f" class={class_name}" if class_name else ""),
     )
+    if by_class is not None:
+        for doc, paths in zip(docs, made, strict=True):
+            by_class.setdefault(doc.context.get("class_name"), []).extend(paths)
     return written
+
+
+def _write(
+    docs: list[Doc],
+    out: Path,
+    fmt: str,
+    rs: ReportSettings,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[list[Path]]:
+    """Each document's files, in the documents' order. The PDFs — nearly all of the time —
+    are made in `workers` processes when there are several (largest first, so that the pool
+    ends together); HTML, CSV and XLSX in this process."""
+    env = template_env(rs)
+    made: list[list[Path]] = []
+    jobs = []
+    for doc in docs:
+        paths, html, twins = write_sources(doc, out, env)
+        made.append(paths)
+        jobs.append((html, rs.pdf_variant, twins, str(templates_root())))
+    if fmt != "pdf":
+        for n in range(1, len(docs) + 1):
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    count = min(workers or 1, len(docs))
+    if count <= 1:
+        for n, (doc, job) in enumerate(zip(docs, jobs, strict=True), 1):
+            made[n - 1].append(write_private(pdf_path(doc, out), pdf_job(job)))
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    order = sorted(range(len(docs)), key=lambda i: -len(jobs[i][0]))
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        futures = {pool.submit(pdf_job, jobs[i]): i for i in order}
+        for n, future in enumerate(as_completed(futures), 1):
+            i = futures[future]
+            made[i].append(write_private(pdf_path(docs[i], out), future.result()))
+            if progress is not None:
+                progress(n, len(docs))
+    return made
 
 
 def _audit(db: Database, detail: str) -> None:
@@ -230,67 +278,3 @@ def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any
         if archive_rows is not None:
             rows = archive_rows(config)
     return replace(rs, register_rows=tuple(rows or ()))
-
-
-PER_CLASS_KINDS = ("D5", "D7", "D8")
-
-
-def class_names(db: Database | str | os.PathLike[str]) -> list[str]:
-    """The year's classes in school order (1а, 1б, …, 11б)."""
-    database = _open(db)
-    return [
-        r[0]
-        for r in database.execute(
-            "SELECT name FROM classes WHERE deleted_at IS NULL "
-            "ORDER BY CAST(grade AS INTEGER), letter, name"
-        )
-    ]
-
-
-def _render_one(args: tuple[Any, str, str, str, str, Any, Any]) -> tuple[str, list[str]]:
-    mirror, code, out_dir, fmt, class_name, settings, now = args
-    paths = render(
-        mirror, code, out_dir, fmt=fmt, class_name=class_name, settings=settings, now=now
-    )
-    return class_name, [str(p) for p in paths]
-
-
-def render_classes(
-    db: Database | str | os.PathLike[str],
-    kind: str,
-    out_dir: str | os.PathLike[str],
-    *,
-    fmt: str = "html",
-    classes: list[str] | None = None,
-    settings: Any = None,
-    workers: int | None = None,
-    progress: Progress | None = None,
-    now: Any = None,
-) -> dict[str, list[Path]]:
-    """One document per class, rendered in a pool of processes (WeasyPrint's layout is
-    CPU-bound and single-threaded, so this is what makes a whole school's D7 take minutes,
-    not a quarter of an hour). An open Database (e.g. in memory) is rendered in this process.
-    `progress(done, total)` is called as each class is finished.
-    Returns {class name: files written}, in the order of `classes`."""
-    code = resolve_kind(kind)
-    names = classes if classes is not None else class_names(db)
-    in_process = isinstance(db, Database)
-    source = db if in_process else str(db)
-    jobs = [(source, code, str(out_dir), fmt, name, settings, now) for name in names]
-    workers = 1 if in_process else (workers or min(len(jobs), os.cpu_count() or 1) or 1)
-    results: dict[str, list[str]] = {}
-    if workers == 1 or len(jobs) <= 1:
-        for job in jobs:
-            name, paths = _render_one(job)
-            results[name] = paths
-            if progress is not None:
-                progress(len(results), len(jobs))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_render_one, job) for job in jobs]
-            for future in as_completed(futures):
-                name, paths = future.result()
-                results[name] = paths
-                if progress is not None:
-                    progress(len(results), len(jobs))
-    return {name: [Path(p) for p in results[name]] for name in names}

@@ -131,6 +131,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
             settings,
             "Сводный отчёт о посещаемости класса",
             f"{c['name']} класс, {period.label}",
+            now=req.now,
         )
         ctx.update(
             {

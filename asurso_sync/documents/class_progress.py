@@ -177,7 +177,11 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     for c in classes(db, req.class_name):
         grid = class_grid(db, c, cols)
         ctx = header(
-            db, settings, "Сводный отчёт об успеваемости класса", f"{c['name']} класс, {label}"
+            db,
+            settings,
+            "Сводный отчёт об успеваемости класса",
+            f"{c['name']} класс, {label}",
+            now=req.now,
         )
         ctx.update(
             {
@@ -186,6 +190,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 "period": label,
                 "cols": cols,
                 "decisions": DECISIONS,
+                "legend": [s for s in grid["subjects"] if s["short"] != s["subject"]],
                 **grid,
             }
         )

@@ -67,6 +67,11 @@ class Period:
     name: str = ""
     reason: str = ""
 
+    @property
+    def days(self) -> str:
+        """«30.11–06.12.2026»: the period's first and last day (D3 prints «за неделю …»)."""
+        return span(self.start, self.end)
+
     def contains(self, day: str | None) -> bool:
         return day is not None and self.start <= day[:10] <= self.end
 

@@ -220,7 +220,9 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         class_rows.append(row)
     school_row = rollup(items, "Школа")
     school_row["trend"] = trend(school_row, rollup(prev_items, "") if prev_items else None)
-    ctx = header(db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}")
+    ctx = header(
+        db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}", now=req.now
+    )
     ctx.update(
         {
             "period": period.label,

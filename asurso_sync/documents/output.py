@@ -199,10 +199,11 @@ def render_html(env: jinja2.Environment, doc: Doc) -> str:
     return env.get_template(doc.template).render(**doc.context)
 
 
-def write_doc(
-    doc: Doc, out_dir: Path, fmt: str, env: jinja2.Environment, settings: ReportSettings
-) -> list[Path]:
-    """HTML always, each table's CSV twin, and the PDF/A when `fmt == "pdf"`."""
+def write_sources(
+    doc: Doc, out_dir: Path, env: jinja2.Environment
+) -> tuple[list[Path], str, list[tuple[str, str]]]:
+    """The document's HTML and each table's CSV and XLSX twins; returns the files written,
+    the HTML and the CSV texts the PDF/A-3u attaches (named by table)."""
     html = render_html(env, doc)
     slug = safe_name(doc.slug)
     written = [write_private(out_dir / f"{slug}.html", html.encode("utf-8"))]
@@ -215,10 +216,27 @@ def write_doc(
         twins.append((f"{table.name}.csv", text))  # inside the PDF: an ASCII name per table
         xlsx = out_dir / f"{slug}.{table.name}.xlsx"
         written.append(write_private(xlsx, xlsx_bytes(table, title)))
+    return written, html, twins
+
+
+def pdf_path(doc: Doc, out_dir: Path) -> Path:
+    return out_dir / f"{safe_name(doc.slug)}.pdf"
+
+
+def write_doc(
+    doc: Doc, out_dir: Path, fmt: str, env: jinja2.Environment, settings: ReportSettings
+) -> list[Path]:
+    """HTML always, each table's CSV and XLSX twins, and the PDF/A when `fmt == "pdf"`."""
+    written, html, twins = write_sources(doc, out_dir, env)
     if fmt == "pdf":
         pdf = html_to_pdf(html, settings.pdf_variant, twins, base_url=str(templates_root()))
-        written.append(write_private(out_dir / f"{slug}.pdf", pdf))
+        written.append(write_private(pdf_path(doc, out_dir), pdf))
     return written
+
+
+def pdf_job(job: tuple[str, str, list[tuple[str, str]], str]) -> bytes:
+    """`html_to_pdf` over one tuple (html, variant, twins, base_url): what a pool worker runs."""
+    return html_to_pdf(*job)
 
 
 class _FontToolsNotice(logging.Filter):

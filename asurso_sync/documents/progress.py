@@ -92,19 +92,17 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         pupils = students(db, c["id"])
         names = unique_slugs([(p["id"], person_slug(p["full_name"])) for p in pupils], "s")
         for pupil in pupils:
-            docs.append(
-                _pupil_doc(
-                    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted
-                )
+            slug = f"D4_progress_{period.slug}_{class_slug(c['name'])}_{names[pupil['id']]}"
+            doc = _pupil_doc(
+                db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted, req
             )
-            docs[
-                -1
-            ].slug = f"D4_progress_{period.slug}_{class_slug(c['name'])}_{names[pupil['id']]}"
+            doc.slug = slug
+            docs.append(doc)
     return docs
 
 
 def _pupil_doc(
-    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted
+    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted, req
 ) -> Doc:
     subjects = []
     for g in groups:
@@ -126,7 +124,9 @@ def _pupil_doc(
         subjects.append(
             {
                 "subject": g["subject"],
-                "group": g["name"],
+                # the group without the class prefix: «5а/Английский язык (2 подгр.)» is
+                # printed as «Английский язык (2 подгр.)», and not at all when just the subject
+                "group": (g["name"] or "").removeprefix(f"{c['name']}/"),
                 "teacher": g["teacher"],
                 "entries": [f"{short_date(d)}: {m}" for d, m in entries],
                 "count": len(marks),
@@ -136,7 +136,7 @@ def _pupil_doc(
         )
     missed = _missed(db, codes, pupil["id"], period)
     title = "Отчёт об успеваемости и посещаемости обучающегося"
-    ctx = header(db, settings, title, f"за {period.label}")
+    ctx = header(db, settings, title, f"за {period.label}", now=req.now)
     ctx.update(
         {
             "pupil": pupil["full_name"],

@@ -163,8 +163,8 @@ def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -
         first = vs[0]
         title, clause = texts.get(first["rule"], (first["rule"], ""))
         found_on = min((v["found_on"] or v["deadline"] or "") for v in vs)
-        if any(period.contains(v["lesson_date"]) or period.contains(v["found_on"]) for v in vs):
-            status = "новое"
+        if period.contains(first["lesson_date"]) or found_on[:10] >= period.start:
+            status = "новое"  # of this period, or first found by a check after it began
         else:
             status = f"не устранено с {fmt_date(found_on)}"
         details = list(dict.fromkeys(short_detail(v) for v in vs if v["detail"]))
@@ -178,7 +178,7 @@ def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -
                 "rule": first["rule"],
                 "text": title,
                 "clause": clause,
-                "source": deadline_source(first["rule"]),
+                "source": deadline_source(first["rule"], first.get("deadline_source")),
                 "date": fmt_date(first["lesson_date"] or first["deadline"]),
                 "sort_date": first["lesson_date"] or first["deadline"] or "",
                 "class_name": first["class_name"] or "",

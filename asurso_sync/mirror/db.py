@@ -1,34 +1,93 @@
-"""Open the mirror: owner-only file, WAL, foreign keys, migrations applied."""
+"""Open the mirror: owner-only file, WAL, foreign keys, migrations applied.
+
+A file that exists but is empty or not a SQLite database is an error (`MirrorDamaged`), never
+silently replaced by a fresh mirror. Read-only commands open it with `readonly=True`: nothing
+is migrated or written, and a missing mirror is an error too.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from asurso_sync.errors import MirrorDamaged
 from asurso_sync.mirror.schema import migrations
 
+SQLITE_HEADER = b"SQLite format 3\x00"
 
-def open_mirror(path: str | os.PathLike[str] | None = None, *, memory: bool = False) -> Database:
-    """The mirror database, created on first use with mode 0600 and migrated to the latest shape."""
+
+def open_mirror(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    memory: bool = False,
+    readonly: bool = False,
+    threads: bool = False,
+) -> Database:
+    """The mirror database, created on first use with mode 0600 and migrated to the latest
+    shape; `readonly=True` opens an existing mirror as it is, for reading only. `threads=True`
+    lets one other thread use the connection (never two at once)."""
     if memory or path is None:
         db = Database(memory=True)
-    else:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-            os.close(fd)
-        os.chmod(path, 0o600)
-        db = Database(path)
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+        return db
+    path = Path(path)
+    check_mirror_file(path, must_exist=readonly)
+    if readonly:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=not threads
+        )
+        db = Database(conn)
         db.execute("PRAGMA busy_timeout=5000")
+        _probe(db, path)
+        return db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    os.chmod(path, 0o600)
+    db = Database(sqlite3.connect(str(path), check_same_thread=not threads))
+    _probe(db, path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=5000")
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
-    if path is not None and not memory:
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
     return db
+
+
+def check_mirror_file(path: Path, *, must_exist: bool = False) -> None:
+    """Raise `MirrorDamaged` for a mirror file that is empty or not SQLite (and, with
+    `must_exist`, for a missing one); a missing file is otherwise fine (created on open)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        if must_exist:
+            raise MirrorDamaged(f"no mirror at {path}: run `asurso-sync sync` first") from None
+        return
+    if size == 0:
+        raise MirrorDamaged(
+            f"the mirror is empty or damaged: {path} has 0 bytes; restore it from a backup "
+            "or move it away to start a new mirror"
+        )
+    with open(path, "rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise MirrorDamaged(
+            f"the mirror is empty or damaged: {path} is not a SQLite database; restore it "
+            "from a backup or move it away to start a new mirror"
+        )
+
+
+def _probe(db: Database, path: Path) -> None:
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise MirrorDamaged(f"the mirror is empty or damaged: {path}: {exc}") from None

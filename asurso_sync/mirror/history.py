@@ -10,7 +10,7 @@ Entry-time columns follow `docs/design.md` (portal date, else observed/initial f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ def _text(value: Any) -> str | None:
 
 
 def table_columns(db: Database, table: str) -> list[str]:
-    return [c.name for c in db[table].columns]
+    return [c.name for c in db.table(table).columns]
 
 
 def save_table(
@@ -79,43 +79,136 @@ def save_table(
 
     `scope=None` means the run fetched the whole table. Call inside a transaction.
     """
+    return save_rows(
+        db,
+        table,
+        rows,
+        clock,
+        detect_deletions=detect_deletions,
+        keep=scope,
+        was_empty=None,
+    )
+
+
+def save_rows(
+    db: Database,
+    table: str,
+    rows: Iterable[Row],
+    clock: RunClock,
+    *,
+    where: str | None = None,
+    params: Sequence[Any] = (),
+    detect_deletions: bool = True,
+    keep: Scope | None = None,
+    was_empty: bool | None = None,
+    seen: set[tuple] | None = None,
+) -> TableStats:
+    """Apply the fetched `rows` of one scope of `table`: the mirror's rows matching the SQL
+    condition `where` (with `params`; None: the whole table), further narrowed by `keep`.
+
+    Rows of the scope that were not fetched are marked deleted (when `detect_deletions`); a
+    fetched row whose key the mirror holds outside the scope is found by its key and updated.
+    `was_empty` says whether the table was empty when the run began (no `insert` change rows
+    then; None: look now). The keys of the fetched rows are added to `seen`. Call inside a
+    transaction.
+    """
     pk = SYNCED_TABLES[table]
     columns = table_columns(db, table)
     has_entry = "entered_source" in columns
     data_cols = [c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY)]
+    read = ["_rowid", *columns]
+    sql = f"SELECT rowid AS _rowid, * FROM [{table}]"
     existing: dict[tuple, Row] = {}
-    for row in db.execute(f"SELECT rowid AS _rowid, * FROM [{table}]").fetchall():
-        record = dict(zip(["_rowid", *columns], row, strict=True))
+    for row in db.execute(sql + (f" WHERE {where}" if where else ""), list(params)):
+        record = dict(zip(read, row, strict=True))
         existing[tuple(record[k] for k in pk)] = record
-    was_empty = not existing
+    if was_empty is None:
+        was_empty = not existing if where is None else _empty(db, table)
+    fetched: dict[tuple, Row] = {}
+    for row in rows:
+        fetched.setdefault(tuple(row[k] for k in pk), row)
+    if where is not None and not was_empty:
+        missing = [k for k in fetched if k not in existing]
+        if missing:
+            for record in _by_keys(db, table, pk, read, missing):
+                existing[tuple(record[k] for k in pk)] = record
     stats = TableStats()
     plan = _Plan()
-    seen: set[tuple] = set()
-    for row in rows:
-        key = tuple(row[k] for k in pk)
-        if key in seen:
-            continue
-        seen.add(key)
+    for key, row in fetched.items():
         stats.fetched += 1
         old = existing.get(key)
         if old is None:
             _plan_insert(plan, table, row, key, data_cols, has_entry, clock, was_empty, stats)
         else:
             _plan_update(plan, table, row, old, key, data_cols, has_entry, clock, stats)
+    if seen is not None:
+        seen.update(fetched)
     if detect_deletions:
         for key, old in existing.items():
-            if key in seen or old["deleted_at"] is not None:
+            if key in fetched or old["deleted_at"] is not None:
                 continue
-            if scope is not None and not scope(old):
+            if keep is not None and not keep(old):
                 continue
-            stats.deleted += 1
-            plan.updates.append(
-                ("deleted_at = ?, deleted_run = ?", [clock.now_utc, clock.run_id, old["_rowid"]])
-            )
-            plan.changes.append(_change(clock, table, key, "delete", None, None, None))
+            _plan_delete(plan, table, key, old["_rowid"], clock, stats)
     _write(db, table, data_cols, has_entry, plan)
     stats.changes = len(plan.changes)
     return stats
+
+
+def mark_missing(
+    db: Database,
+    table: str,
+    seen: set[tuple],
+    clock: RunClock,
+    *,
+    where: str,
+    params: Sequence[Any] = (),
+) -> TableStats:
+    """Mark deleted the live rows matching `where` whose key is not in `seen` (for tables that
+    several answers fill, after all of them were saved)."""
+    pk = SYNCED_TABLES[table]
+    names = ", ".join(f"[{k}]" for k in pk)
+    stats = TableStats()
+    plan = _Plan()
+    for rowid, *key in db.execute(
+        f"SELECT rowid, {names} FROM [{table}] WHERE deleted_at IS NULL AND ({where})",
+        list(params),
+    ).fetchall():
+        if tuple(key) not in seen:
+            _plan_delete(plan, table, tuple(key), rowid, clock, stats)
+    _write(db, table, [], False, plan)
+    stats.changes = len(plan.changes)
+    return stats
+
+
+def _empty(db: Database, table: str) -> bool:
+    return db.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
+
+
+def _by_keys(
+    db: Database, table: str, pk: tuple[str, ...], read: list[str], keys: list[tuple]
+) -> Iterator[Row]:
+    """The mirror's rows with these keys (wherever they are), in chunks of one query each."""
+    if len(pk) == 1:
+        cond = f"[{pk[0]}] IN (SELECT value FROM json_each(?))"
+    else:
+        parts = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(pk)))
+        cond = f"({', '.join(f'[{k}]' for k in pk)}) IN (SELECT {parts} FROM json_each(?))"
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        values = [k[0] for k in chunk] if len(pk) == 1 else [list(k) for k in chunk]
+        for row in db.execute(
+            f"SELECT rowid AS _rowid, * FROM [{table}] WHERE {cond}", [json.dumps(values)]
+        ):
+            yield dict(zip(read, row, strict=True))
+
+
+def _plan_delete(
+    plan: _Plan, table: str, key: tuple, rowid: int, clock: RunClock, stats: TableStats
+) -> None:
+    stats.deleted += 1
+    plan.updates.append(("deleted_at = ?, deleted_run = ?", [clock.now_utc, clock.run_id, rowid]))
+    plan.changes.append(_change(clock, table, key, "delete", None, None, None))
 
 
 def _plan_insert(
@@ -173,6 +266,10 @@ def _plan_update(
         sets += ["deleted_at = NULL", "deleted_run = NULL"]
         plan.changes.append(_change(clock, table, key, "restore", None, None, None))
         stats.restored += 1
+        if has_entry and not row.get("entered_at"):
+            # Deleted and entered again: a new entry, seen now (not its first sighting).
+            sets += ["entered_at = ?", "entered_source = 'observed'", "last_absent_at = ?"]
+            params += [clock.now_local, clock.prev_local]
     for column, value in diffs.items():
         sets.append(f"[{column}] = ?")
         params.append(value)
@@ -219,17 +316,13 @@ def _write(db: Database, table: str, data_cols: list[str], has_entry: bool, plan
         )
         conn.executemany(sql, plan.inserts)
     if plan.touches:
-        # One UPDATE over a temp table of rowids: much faster than one statement per row.
+        # One UPDATE over the rowids as a JSON list: much faster than one statement per row.
         _, now_utc, run_id = plan.touches[0]
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _touched (id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM _touched")
-        conn.executemany("INSERT INTO _touched (id) VALUES (?)", [(t[0],) for t in plan.touches])
         conn.execute(
             f"UPDATE [{table}] SET last_seen_at = ?, last_seen_run = ? "
-            "WHERE rowid IN (SELECT id FROM _touched)",
-            [now_utc, run_id],
+            "WHERE rowid IN (SELECT value FROM json_each(?))",
+            [now_utc, run_id, json.dumps([t[0] for t in plan.touches])],
         )
-        conn.execute("DELETE FROM _touched")
     for sets, params in plan.updates:
         conn.execute(f"UPDATE [{table}] SET {sets} WHERE rowid = ?", params)
     if plan.changes:

@@ -42,6 +42,7 @@ SYNCED_TABLES: dict[str, tuple[str, ...]] = {
     "subject_group_terms": ("subject_group_id", "term_id"),
     "students": ("id",),
     "subject_group_students": ("subject_group_id", "student_id"),
+    "subject_group_term_students": ("subject_group_id", "term_id", "student_id"),
     "assignment_types": ("id",),
     "attendance_reasons": ("code",),
     "school_settings": ("year_id",),
@@ -425,10 +426,34 @@ def m004_rules_violation_keys(db: Database) -> None:
 
 
 @migrations()
+def m011_rules_addressee_deadline_source(db: Database) -> None:
+    # Whom a remark goes to (the rule's addressee role) and where its deadline comes from
+    # (`regulation` / `setting` / `none`); a lesson's own teacher (T-11 substitutes) and the
+    # КЭС of a КТП lesson, where a portal serves them (NULL otherwise).
+    db.table("violations").add_column("addressee", str)
+    db.table("violations").add_column("deadline_source", str)
+    db.table("lessons").add_column("teacher_id", int)
+    db.table("plan_lessons").add_column("kes", str)
+
+
+@migrations()
+def m012_rules_term_journal_students(db: Database) -> None:
+    # The pupils each (subject group, term) journal lists: who owes a period mark for the term
+    # (T-10). Filled from the journal's `students` where the sync saves it; R13 falls back to
+    # `subject_group_students` (every term's pupils) for a journal without rows here.
+    _table(
+        db,
+        "subject_group_term_students",
+        {"subject_group_id": int, "term_id": int, "student_id": int},
+        ("subject_group_id", "term_id", "student_id"),
+    )
+
+
+@migrations()
 def m030_documents_issued_lists(db: Database) -> None:
     # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
     # handed over — so that «В прошлом списке» compares with a list the teacher saw.
-    db["documents_issued_lists"].create(
+    db.table("documents_issued_lists").create(
         {
             "id": int,
             "teacher_id": int,
@@ -440,14 +465,57 @@ def m030_documents_issued_lists(db: Database) -> None:
         },
         pk="id",
     )
-    db["documents_issued_lists"].create_index(["teacher_id", "issued_at"])
+    db.table("documents_issued_lists").create_index(["teacher_id", "issued_at"])
+
+
+@migrations()
+def m020_sync_scopes(db: Database) -> None:
+    # Scopes a run left untouched because their answer did not fit (issue 11): the endpoint,
+    # the ids of the scope (JSON), the one-line reason. The next run fetches them again.
+    db.table("sync_skipped_scopes").create(
+        {"id": int, "run_id": int, "endpoint": str, "scope": str, "error": str},
+        pk="id",
+        foreign_keys=[("run_id", "sync_runs", "id")],
+    )
+    db.table("sync_skipped_scopes").create_index(["run_id"])
+    # The portal's version as it reported itself (logindata / context) during the run.
+    db.table("sync_runs").add_column("portal_version", str)
+    # What the sync reads one scope at a time.
+    db.table("lessons").create_index(["subject_group_id", "term_id"])
+    db.table("journal_access").create_index(["class_id", "entered_at"])
+
+
+@migrations()
+def m040_portal_doctor(db: Database) -> None:
+    # `asurso-sync doctor`: each run's verdict and its table (JSON), for `status` and the web page.
+    db.table("doctor_runs").create(
+        {
+            "id": int,
+            "run_at": str,
+            "portal_url": str,
+            "server_version": str,
+            "ok": int,
+            "cause": str,
+            "report_path": str,
+            "result": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m041_portal_access_details(db: Database) -> None:
+    # The journal access report's real layouts (CONTRACT §7): the group, the action, the lesson's
+    # date, and which layout the row was read from ("contract", "2013", "2018").
+    for column in ("subject_name", "action", "lesson_date", "layout"):
+        db.table("journal_access").add_column(column, str)
 
 
 @migrations()
 def m011_web_indexes(db: Database) -> None:
     # the web page's remarks filters (class, period, status) and its sync/job error lists
-    db["violations"].create_index(["class_id", "status"], if_not_exists=True)
-    db["violations"].create_index(["lesson_date"], if_not_exists=True)
-    db["violations"].create_index(["subject_group_id"], if_not_exists=True)
-    db["sync_runs"].create_index(["status"], if_not_exists=True)
-    db["job_runs"].create_index(["status"], if_not_exists=True)
+    db.table("violations").create_index(["class_id", "status"], if_not_exists=True)
+    db.table("violations").create_index(["lesson_date"], if_not_exists=True)
+    db.table("violations").create_index(["subject_group_id"], if_not_exists=True)
+    db.table("sync_runs").create_index(["status"], if_not_exists=True)
+    db.table("job_runs").create_index(["status"], if_not_exists=True)

@@ -23,8 +23,10 @@ COLUMNS = (
     "class",
     "subject",
     "teacher",
+    "addressee",
     "lesson_date",
     "deadline",
+    "deadline_source",
     "entered_at",
     "student_id",
     "object_id",
@@ -74,7 +76,7 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def render_csv(items: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: spreadsheet_safe(v) for k, v in item.items()} for item in items)
     return buf.getvalue()

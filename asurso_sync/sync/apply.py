@@ -1,0 +1,395 @@
+"""Records → mirror: each batch saved with history inside the run's transaction, one scope at a
+time, each scope all-or-nothing (a SAVEPOINT), and a deletion guard before anything commits.
+
+Where a missing row means «deleted on the portal» is the batch's scope, written as SQL over the
+mirror (`subject_group_id = ? AND term_id = ?` for a journal page, ...): rows outside what the run
+fetched are never marked deleted. Tables that several answers fill (pupils, group members) are
+compared once every batch is in (`finish`), leaving out classes and groups whose journal was
+skipped. A column the portal only sometimes sends (`STICKY`) keeps its value when an answer
+leaves it out, instead of being cleared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from asurso_sync.errors import DeletionRefused
+from asurso_sync.mirror.history import RunClock, TableStats, mark_missing, save_rows
+from asurso_sync.mirror.schema import SYNCED_TABLES
+from asurso_sync.sync.fetch import SCOPE_ERRORS, Batch, Item, Records, Row, Skipped
+
+log = logging.getLogger(__name__)
+
+# Columns an answer may leave out (None from the adapter = not sent): never cleared by a None.
+STICKY: dict[str, frozenset[str]] = {
+    "students": frozenset({"full_name", "free", "individual_educ", "added_date", "health_filled"}),
+    "lessons": frozenset({"subject_name"}),
+    "teachers": frozenset({"name"}),
+}
+# School-wide lists that never come back empty from a working portal.
+MUST_NOT_BE_EMPTY = ("terms", "classes", "subjects", "subject_groups", "students")
+
+IN_JSON = "IN (SELECT value FROM json_each(?))"
+UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The deletion guard: refuse a run that would mark more than `share` of a table's live
+    rows deleted, or that met an empty school-wide list while the mirror has rows."""
+
+    share: float = 0.2
+    accept: bool = False
+
+
+class Applier:
+    """Saves batches into the mirror; call from one thread, inside one transaction."""
+
+    def __init__(self, db: Database, clock: RunClock, guard: Guard = Guard()) -> None:
+        self.db = db
+        self.clock = clock
+        self.guard = guard
+        self.stats: dict[str, TableStats] = {}
+        self.skipped: list[Skipped] = []
+        self.live: dict[str, int] = {}
+        self.was_empty: dict[str, bool] = {}
+        for table in SYNCED_TABLES:
+            live, total = db.execute(
+                f"SELECT count(*) - count(deleted_at), count(*) FROM [{table}]"
+            ).fetchone()
+            self.live[table] = live
+            self.was_empty[table] = total == 0
+        self.school: dict[str, Any] = {}
+        self.diary: dict[str, Any] | None = None
+        self.students: set[tuple] = set()
+        self.members: set[tuple] = set()
+        self.types_known: set[int] = set()
+        self.types_seen: set[int] = set()
+        self.codes_known: set[str] = set()
+        self.codes_seen: set[str] = set()
+        self.failed_sgs: set[int] = set()
+        self.journals = 0
+
+    # --- one batch -------------------------------------------------------------------------
+
+    def apply(self, item: Item) -> None:
+        """Save one batch as one scope: all of it, or (for a per-scope answer) none of it and
+        the scope recorded as skipped. A school batch that does not fit fails the run."""
+        if isinstance(item, Skipped):
+            self._skip(item)
+            return
+        conn = self.db.conn
+        conn.execute("SAVEPOINT scope")
+        saved = _Saved(self)
+        try:
+            getattr(self, f"_{item.kind}")(item, saved)
+        except SCOPE_ERRORS as exc:
+            conn.execute("ROLLBACK TO scope")
+            conn.execute("RELEASE scope")
+            if item.kind in ("school", "diary"):
+                raise
+            log.warning("skipped %s %s: %s", item.endpoint, item.scope, exc)
+            self._skip(Skipped(item.kind, item.endpoint, item.scope, _one_line(exc)))
+            return
+        except BaseException:
+            conn.execute("ROLLBACK TO scope")
+            conn.execute("RELEASE scope")
+            raise
+        conn.execute("RELEASE scope")
+        saved.merge()
+        if item.kind == "school":
+            self.check_guard(saved.tables)
+
+    def _skip(self, item: Skipped) -> None:
+        self.skipped.append(item)
+        if item.kind == "journal":
+            self.failed_sgs.add(item.scope["subject_group_id"])
+
+    def _school(self, batch: Batch, saved: _Saved) -> None:
+        r, info = batch.records, batch.info
+        self.school = info
+        year = [info["year_id"]]
+        in_year = "year_id = ? OR year_id IS NULL"
+        classes = [json.dumps(info["class_ids"])]
+        groups = [json.dumps(info["sg_ids"])]
+        self.types_known = {t["id"] for t in r.get("assignment_types", [])}
+        self.codes_known = {c["code"] for c in r.get("attendance_reasons", [])}
+        self._refuse_empty(r)
+        scopes: dict[str, tuple[str | None, list[Any]]] = {
+            "schools": (None, []),
+            "years": (None, []),
+            "terms": (in_year, year),
+            "vacations": (in_year, year),
+            "teachers": (None, []),
+            "classes": (in_year, year),
+            "class_teachers": (f"class_id {IN_JSON}", classes),
+            "subjects": (None, []),
+            "subject_groups": (f"class_id {IN_JSON}", classes),
+            "subject_group_teachers": (f"subject_group_id {IN_JSON}", groups),
+            "subject_group_terms": (f"subject_group_id {IN_JSON}", groups),
+            "students": (f"class_id {IN_JSON}", classes),
+            "assignment_types": ("known = 1", []),
+            "attendance_reasons": ("known = 1", []),
+            "school_settings": (in_year, year),
+        }
+        for table, (where, params) in scopes.items():
+            saved.save(
+                table,
+                r.get(table, []),
+                where,
+                params,
+                detect=table not in ("schools", "years", "students"),
+                seen=saved.students if table == "students" else None,
+            )
+
+    def _refuse_empty(self, records: Records) -> None:
+        if self.guard.accept:
+            return
+        for table in MUST_NOT_BE_EMPTY:
+            if not records.get(table) and self.live[table]:
+                raise DeletionRefused(
+                    f"the portal sent no {table} while the mirror holds {self.live[table]}: "
+                    "nothing was saved; " + _ACCEPT
+                )
+
+    def _journal(self, batch: Batch, saved: _Saved) -> None:
+        r = batch.records
+        sg, term = batch.scope["subject_group_id"], batch.scope["term_id"]
+        self._new_pupils(r, saved)
+        scope = [sg, term]
+        saved.save("lessons", r["lessons"], "subject_group_id = ? AND term_id = ?", scope)
+        for table in ("assignments", "marks", "attendance"):
+            saved.save(table, r[table], UNDER_JOURNAL, scope)
+        saved.save("period_marks", r["period_marks"], "subject_group_id = ? AND term_id = ?", scope)
+        saved.save(
+            "subject_group_students",
+            r["subject_group_students"],
+            "subject_group_id = ?",
+            [sg],
+            detect=False,
+            seen=saved.members,
+        )
+        saved.types |= {a["type_id"] for a in r["assignments"]}
+        saved.codes |= {a["reason"] for a in r["attendance"]}
+        saved.journals += 1
+
+    def _new_pupils(self, r: Records, saved: _Saved) -> None:
+        """Pupils the journal names but the class lists did not (left the class, ...), and bare
+        ids of pupils with a mark but no name anywhere."""
+        known = self.students
+        new: dict[int, Row] = {}
+        for s in r.get("journal_students", []):
+            if (s["id"],) not in known:
+                new.setdefault(s["id"], s)
+        for table in ("marks", "attendance", "period_marks"):
+            for row in r[table]:
+                sid = row["student_id"]
+                if (sid,) not in known and sid not in new:
+                    new[sid] = {"id": sid, "class_id": None, "full_name": None}
+        if new:
+            saved.save(
+                "students",
+                list(new.values()),
+                f"id {IN_JSON}",
+                [json.dumps(sorted(new))],
+                detect=False,
+                seen=saved.students,
+            )
+
+    def _plan(self, batch: Batch, saved: _Saved) -> None:
+        sg = [batch.scope["subject_group_id"]]
+        saved.save("plans", batch.records.get("plans", []), "subject_group_id = ?", sg)
+        saved.save(
+            "plan_lessons", batch.records.get("plan_lessons", []), "subject_group_id = ?", sg
+        )
+
+    def _access(self, batch: Batch, saved: _Saved) -> None:
+        s = batch.scope
+        saved.save(
+            "journal_access",
+            batch.records["journal_access"],
+            "class_id = ? AND entered_at >= ? AND entered_at < ?",
+            [s["class_id"], s["from"], _next_day(s["to"])],
+        )
+
+    def _diary(self, batch: Batch, saved: _Saved) -> None:
+        r, info = batch.records, batch.info
+        self.diary = info
+        self.types_known = {t["id"] for t in r["assignment_types"]}
+        lessons = f"class_id {IN_JSON} AND date >= ? AND date < ?"
+        span = [json.dumps(info["class_ids"]), info["from"], info["to"]]
+        under = f"lesson_id IN (SELECT id FROM lessons WHERE {lessons})"
+        pupils = json.dumps(info["pupils"])
+        for table, where, params, detect in (
+            ("years", None, [], False),
+            ("terms", None, [], True),
+            ("classes", None, [], False),
+            ("students", None, [], False),
+            ("assignment_types", "known = 1", [], True),
+            ("lessons", lessons, span, True),
+            ("assignments", under, span, False),
+            ("marks", f"{under} AND student_id {IN_JSON}", [*span, pupils], True),
+        ):
+            saved.save(table, r[table], where, params, detect=detect)
+        saved.types |= {a["type_id"] for a in r["assignments"]}
+        saved.journals += batch.info.get("weeks", 0)
+
+    # --- the end of the run ----------------------------------------------------------------
+
+    def finish(self) -> dict[str, dict[str, int]]:
+        """Compare the tables several batches filled, add the ids the lists did not name, and
+        check the deletion guard; returns the counts per table."""
+        saved = _Saved(self)
+        if self.school:
+            failed_classes = {
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT class_id FROM subject_groups WHERE id {IN_JSON}",
+                    [json.dumps(sorted(self.failed_sgs))],
+                )
+            }
+            classes = [c for c in self.school["class_ids"] if c not in failed_classes]
+            saved.missing("students", self.students, f"class_id {IN_JSON}", [json.dumps(classes)])
+            fetched = {sg for sg, _ in self.school["pairs"]} - self.failed_sgs
+            saved.missing(
+                "subject_group_students",
+                self.members,
+                f"subject_group_id {IN_JSON}",
+                [json.dumps(sorted(fetched))],
+            )
+        unknown_types = sorted(self.types_seen - self.types_known)
+        unknown_codes = sorted(self.codes_seen - self.codes_known)
+        if unknown_types:
+            saved.save(
+                "assignment_types",
+                [
+                    {"id": t, "name": None, "abbr": None, "sort_order": None, "known": 0}
+                    for t in unknown_types
+                ],
+                f"id {IN_JSON}",
+                [json.dumps(unknown_types)],
+                detect=False,
+            )
+        if unknown_codes:
+            saved.save(
+                "attendance_reasons",
+                [{"code": c, "local_code": c, "name": None, "known": 0} for c in unknown_codes],
+                f"code {IN_JSON}",
+                [json.dumps(unknown_codes)],
+                detect=False,
+            )
+        if unknown_types or unknown_codes:
+            log.warning(
+                "kept %d assignment type id(s) and %d absence code(s) the portal's lists "
+                "do not name: %s",
+                len(unknown_types),
+                len(unknown_codes),
+                ", ".join(map(str, [*unknown_types, *unknown_codes])),
+            )
+        saved.merge()
+        self.check_guard(list(SYNCED_TABLES))
+        return {
+            table: stats.as_dict()
+            for table, stats in self.stats.items()
+            if stats.fetched or stats.deleted
+        }
+
+    def check_guard(self, tables: list[str]) -> None:
+        """Refuse (DeletionRefused) when the run so far marks too much of a table deleted."""
+        if self.guard.accept:
+            return
+        for table in tables:
+            stats = self.stats.get(table)
+            live = self.live[table]
+            if stats is None or not live or not stats.deleted:
+                continue
+            if stats.deleted > self.guard.share * live:
+                raise DeletionRefused(
+                    f"the portal's answers would mark {stats.deleted} of {live} {table} "
+                    f"deleted (more than {self.guard.share:.0%}): nothing was saved; " + _ACCEPT
+                )
+
+
+_ACCEPT = "if the portal really deleted them, run `asurso-sync sync --accept-deletions`"
+
+
+class _Saved:
+    """What one scope saved, merged into the run's totals only when the scope commits."""
+
+    def __init__(self, applier: Applier) -> None:
+        self.applier = applier
+        self.stats: dict[str, TableStats] = {}
+        self.tables: list[str] = []
+        self.students: set[tuple] = set()
+        self.members: set[tuple] = set()
+        self.types: set[int] = set()
+        self.codes: set[str] = set()
+        self.journals = 0
+
+    def save(
+        self,
+        table: str,
+        rows: list[Row],
+        where: str | None,
+        params: list[Any],
+        *,
+        detect: bool = True,
+        seen: set[tuple] | None = None,
+    ) -> None:
+        a = self.applier
+        sticky = STICKY.get(table)
+        if sticky:
+            rows = [{k: v for k, v in r.items() if v is not None or k not in sticky} for r in rows]
+        stats = save_rows(
+            a.db,
+            table,
+            rows,
+            a.clock,
+            where=where,
+            params=params,
+            detect_deletions=detect,
+            was_empty=a.was_empty[table],
+            seen=seen,
+        )
+        self._add(table, stats)
+
+    def missing(self, table: str, seen: set[tuple], where: str, params: list[Any]) -> None:
+        a = self.applier
+        self._add(table, mark_missing(a.db, table, seen, a.clock, where=where, params=params))
+
+    def _add(self, table: str, stats: TableStats) -> None:
+        total = self.stats.setdefault(table, TableStats())
+        for name, value in stats.as_dict().items():
+            setattr(total, name, getattr(total, name) + value)
+        if table not in self.tables:
+            self.tables.append(table)
+
+    def merge(self) -> None:
+        a = self.applier
+        for table, stats in self.stats.items():
+            total = a.stats.setdefault(table, TableStats())
+            for name, value in stats.as_dict().items():
+                setattr(total, name, getattr(total, name) + value)
+        a.students |= self.students
+        a.members |= self.members
+        a.types_seen |= self.types
+        a.codes_seen |= self.codes
+        a.journals += self.journals
+
+
+def _next_day(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, sqlite3.Error | KeyError | TypeError | ValueError | AttributeError):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:300]

@@ -1,0 +1,335 @@
+"""One sync run: the lock, the `sync_runs` row, the deadline, progress; fetch feeding apply.
+
+The batches `sync.fetch` yields are saved by `sync.apply` in a thread of their own (the mirror's
+connection), while the event loop keeps the next requests in flight. Everything a run saves
+is one transaction that commits with the run's row: `ok`, or `partial` when some scopes were
+skipped (recorded in `sync_skipped_scopes`, fetched again by the next run). A failure, a refused
+deletion or the run's deadline rolls everything back and records a `failed` row with the one
+line the user sees; a SIGKILL is rolled back by SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlite_utils import Database
+
+from asurso_sync.config import Config, PortalSettings
+from asurso_sync.errors import AsursoSyncError, PortalError
+from asurso_sync.mirror.db import open_mirror
+from asurso_sync.mirror.history import RunClock
+from asurso_sync.mirror.lock import SyncLock
+from asurso_sync.mirror.runs import (
+    close_stale_runs,
+    fail_run,
+    finish_run,
+    last_success,
+    skipped_scopes,
+    start_run,
+)
+from asurso_sync.portal.client import PortalClient, is_family_role
+from asurso_sync.portal.session import credentials
+from asurso_sync.sync.apply import Applier, Guard
+from asurso_sync.sync.fetch import (
+    Item,
+    Plan,
+    Progress,
+    Row,
+    Skipped,
+    SyncOptions,
+    diary_batches,
+    staff_batches,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    mode: str
+    role: str | None
+    journals: int
+    requests: int
+    retries: int
+    seconds: float
+    counts: dict[str, dict[str, int]]
+    fetch_seconds: float = 0.0
+    save_seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+    scopes: int = 0
+
+    @property
+    def status(self) -> str:
+        return "partial" if self.skipped else "ok"
+
+    def summary(self) -> str:
+        """One line of counts (never names or marks)."""
+        rows = sum(c["fetched"] for c in self.counts.values())
+        changed = {
+            k: sum(c[k] for c in self.counts.values())
+            for k in ("inserted", "updated", "deleted", "restored")
+        }
+        return (
+            f"run {self.run_id} ({self.mode}): {self.journals} journals, {self.requests} "
+            f"requests, {rows} rows; {changed['inserted']} new, {changed['updated']} changed, "
+            f"{changed['deleted']} deleted, {changed['restored']} restored "
+            f"in {self.seconds:.1f} s"
+        )
+
+    def skipped_line(self) -> str:
+        """One line: how many scopes were left untouched, and the first reason."""
+        first = self.skipped[0]
+        kinds: dict[str, int] = {}
+        for item in self.skipped:
+            kinds[item.endpoint] = kinds.get(item.endpoint, 0) + 1
+        what = ", ".join(f"{n} {endpoint}" for endpoint, n in kinds.items())
+        return (
+            f"run {self.run_id} is partial: {len(self.skipped)} of {self.scopes} scopes skipped "
+            f"({what}) and left as they were; first: {first.endpoint} {_ids(first.scope)}: "
+            f"{first.error}; the next sync tries them again"
+        )
+
+
+def _ids(scope: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in scope.items())
+
+
+def _local(moment: dt.datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def sync_mirror(
+    db_path: str | os.PathLike[str],
+    settings: PortalSettings,
+    login: str,
+    password: str,
+    options: SyncOptions = SyncOptions(),
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+    backoff_s: float = 0.5,
+) -> SyncResult:
+    """One sync run into the mirror at `db_path`: what it fetched in one transaction, or nothing.
+
+    Raises `SyncLocked` when another sync holds the mirror, `DeletionRefused` when the answers
+    would delete too much, and the portal's error (after the failed run is recorded) when
+    fetching fails. Scopes skipped by a `partial` run are in the result's `skipped`.
+    """
+    tz = ZoneInfo(options.timezone)
+    with SyncLock(db_path):
+        db = open_mirror(db_path, threads=True)
+        try:
+            return _run(db, settings, login, password, options, tz, transport, progress, backoff_s)
+        finally:
+            db.close()
+
+
+def _run(
+    db: Database,
+    settings: PortalSettings,
+    login: str,
+    password: str,
+    options: SyncOptions,
+    tz: ZoneInfo,
+    transport: httpx.AsyncBaseTransport | None,
+    progress: Progress | None,
+    backoff_s: float,
+) -> SyncResult:
+    stale = close_stale_runs(db)
+    if stale:
+        log.warning("marked %d interrupted earlier run(s) as failed", stale)
+    started = time.monotonic()
+    now = options.now or dt.datetime.now(dt.UTC)
+    today = options.today or now.astimezone(tz).date()
+    previous = last_success(db)
+    retry = {
+        (s["subject_group_id"], s["term_id"])
+        for s in skipped_scopes(db)
+        if s["endpoint"] == "grade/journal"
+    }
+    pinned = _mirror_year(db)
+    run_id = start_run(
+        db,
+        mode=options.mode,
+        since=options.since.isoformat() if options.since else None,
+        portal_url=settings.base_url,
+        started_at=now.astimezone(dt.UTC).isoformat(timespec="seconds") if options.now else None,
+    )
+    clock = RunClock(
+        run_id=run_id,
+        now_utc=now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        now_local=_local(now, tz),
+        prev_local=(
+            _local(dt.datetime.fromisoformat(previous["started_at"]), tz) if previous else None
+        ),
+    )
+    client = PortalClient(
+        settings,
+        login,
+        password,
+        transport=transport,
+        backoff_s=backoff_s,
+        request_deadline_s=options.request_deadline_s,
+        session=options.session,
+    )
+    plan = Plan()
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror")
+    db.conn.execute("BEGIN")
+    try:
+        applier = Applier(db, clock, Guard(options.max_deletion_share, options.accept_deletions))
+        try:
+            asyncio.run(
+                _with_deadline(
+                    _fetch_and_save(
+                        client, options, today, plan, applier, writer, progress, pinned, retry
+                    ),
+                    options.run_deadline_s,
+                )
+            )
+        finally:
+            writer.shutdown(wait=True)
+        fetched_at = time.monotonic()
+        counts = applier.finish()
+        status = "partial" if applier.skipped else "ok"
+        finish_run(
+            db,
+            run_id,
+            status=status,
+            journals=applier.journals,
+            requests=client.requests,
+            account_role=plan.role,
+            server_version=client.server_version,
+            portal_version=plan.portal_version or client.server_version,
+            counts=counts,
+            finished_at=clock.now_utc if options.now else None,
+        )
+        for item in applier.skipped:
+            db.conn.execute(
+                "INSERT INTO sync_skipped_scopes (run_id, endpoint, scope, error) "
+                "VALUES (?, ?, ?, ?)",
+                [run_id, item.endpoint, json.dumps(item.scope, ensure_ascii=False), item.error],
+            )
+        db.conn.commit()
+    except BaseException as exc:
+        db.conn.rollback()
+        message = str(exc) if isinstance(exc, AsursoSyncError) else f"{type(exc).__name__}: {exc}"
+        fail_run(db, run_id, message, requests=client.requests)
+        raise
+    result = SyncResult(
+        run_id=run_id,
+        mode=options.mode,
+        role=plan.role,
+        journals=applier.journals,
+        requests=client.requests,
+        retries=client.retries,
+        seconds=time.monotonic() - started,
+        counts=counts,
+        fetch_seconds=fetched_at - started,
+        save_seconds=time.monotonic() - fetched_at,
+        skipped=list(applier.skipped),
+        scopes=plan.journals + plan.plans + plan.access,
+    )
+    log.info("sync %s", result.summary())
+    if result.skipped:
+        log.warning("%s", result.skipped_line())
+    return result
+
+
+async def _with_deadline(work: Any, deadline_s: float | None) -> None:
+    try:
+        await asyncio.wait_for(work, deadline_s)
+    except TimeoutError:
+        raise PortalError(
+            f"the sync did not finish within [sync] run_deadline_s = {deadline_s:g} s; "
+            "nothing was saved — is the portal unusually slow?"
+        ) from None
+
+
+async def _fetch_and_save(
+    client: PortalClient,
+    options: SyncOptions,
+    today: dt.date,
+    plan: Plan,
+    applier: Applier,
+    writer: ThreadPoolExecutor,
+    progress: Progress | None,
+    pinned: Row | None,
+    retry: set[tuple[int, int]],
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with client:
+        await client.login()
+        plan.role = client.role_name
+        family = is_family_role(client.role_name) or bool(
+            client.roles and all(is_family_role(r.get("name")) for r in client.roles)
+        )
+        batches: AsyncIterator[Item]
+        if family:
+            log.info("the account is a parent or pupil: syncing the diary")
+            batches = diary_batches(client, options, today, plan)
+        else:
+            batches = staff_batches(
+                client,
+                options,
+                today,
+                plan,
+                pinned_year=pinned,
+                retry=retry,
+                window=2 * client.settings.concurrency + 2,
+            )
+        done = 0
+        async for item in batches:
+            if item.kind == "school":
+                log.info("saving the school's lists, then each journal as it arrives")
+            await loop.run_in_executor(writer, applier.apply, item)
+            if item.kind in ("journal", "plan"):
+                done += 1
+                if progress:
+                    progress(done, plan.journals + plan.plans)
+
+
+def _mirror_year(db: Database) -> Row | None:
+    """The school year the mirror holds (the latest one), which a run keeps syncing."""
+    row = db.execute(
+        "SELECT id, name, start_date, end_date FROM years WHERE deleted_at IS NULL "
+        "ORDER BY start_date DESC LIMIT 1"
+    ).fetchone()
+    return dict(zip(("id", "name", "start_date", "end_date"), row, strict=True)) if row else None
+
+
+def run_sync(
+    config: Config,
+    *,
+    full: bool = False,
+    since: dt.date | None = None,
+    accept_deletions: bool = False,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """The `sync` command: credentials from the environment or a 0600 file, then one run."""
+    login, password, session = credentials(config)  # or an imported browser session
+    options = SyncOptions(
+        full=full,
+        since=since,
+        timezone=config.sync.timezone,
+        fetch_access_report=config.sync.fetch_access_report,
+        accept_deletions=accept_deletions,
+        max_deletion_share=config.sync.max_deletion_share,
+        request_deadline_s=config.sync.request_deadline_s or None,
+        run_deadline_s=config.sync.run_deadline_s or None,
+        session=session,
+    )
+    return sync_mirror(
+        config.mirror_path, config.portal, login, password, options, progress=progress
+    )
