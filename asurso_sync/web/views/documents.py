@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from asurso_sync import documents
-from asurso_sync.documents import KINDS, PER_CLASS_KINDS, class_names
-from asurso_sync.documents.common import class_slug, person_slug, terms
+from asurso_sync.documents import KINDS
+from asurso_sync.documents.common import class_slug, classes, person_slug, terms
 from asurso_sync.documents.output import load_weasyprint
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.web.core import (
@@ -42,6 +42,7 @@ MEDIA = {
     ".csv": "text/csv; charset=utf-8",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+PER_CLASS = ("D5", "D6", "D7", "D8")  # one document per class
 RENDERABLE = ("D1", "D2", "D3", "D5", "D6", "D7", "D8", "D10")
 
 
@@ -168,7 +169,7 @@ def documents_page(request: Request) -> Response:
             query=lambda n: urlencode({**({"kind": kind} if kind else {}), "page": n}),
             kinds=[(k, KINDS[k][2]) for k in KINDS if k in kinds],
             renderable=[(k, KINDS[k][2]) for k in RENDERABLE if k in kinds],
-            classes=class_names(ctx.mirror),
+            classes=class_names(ctx),
             terms=[t["name"] for t in terms(ctx.mirror) if not t["is_year"]],
             jobs=request.app.state.jobs.recent(ctx.user.login, 5),
             made_at=lambda ts: dt.datetime.fromtimestamp(ts).strftime("%d.%m.%Y %H:%M"),
@@ -205,16 +206,15 @@ async def render_post(request: Request) -> Response:
             raise HTTPException(403, "Этот документ вам недоступен")
         params = _period_params(str(form.get("period", "")).strip())
         class_name = str(form.get("class", "")).strip() or None
-        known = class_names(ctx.mirror)
-        if class_name is not None and class_name not in known:
+        if class_name is not None and class_name not in class_names(ctx):
             raise HTTPException(400, "нет такого класса")
-        per_class = code in PER_CLASS_KINDS and class_name is None
-        names = known if per_class else [class_name]
         out = ctx.settings.documents_dir / f"{code}_{KINDS[code][1]}"
         mirror, config = ctx.settings.mirror_path, ctx.settings.config
 
+        # one class at a time, so that a D1 click waits for one class's print at most
+        names = class_names(ctx) if code in PER_CLASS and class_name is None else [class_name]
+
         def work(job: Job) -> None:
-            fmt = "pdf" if _pdf_ok() else "html"
             for name in names:
                 job.message = f"{name or 'вся школа'}…"
                 with RENDER_LOCK:
@@ -222,7 +222,7 @@ async def render_post(request: Request) -> Response:
                         mirror,
                         code,
                         out,
-                        fmt=fmt,
+                        fmt="pdf" if _pdf_ok() else "html",
                         class_name=name,
                         settings=config,
                         progress=job.count if len(names) == 1 else None,
@@ -240,10 +240,15 @@ async def render_post(request: Request) -> Response:
             total=len(names),
             back="/documents",
         )
-        ctx.audit("documents-render", f"kind={code} classes={len(names)}")
+        ctx.audit("documents-render", f"kind={code} class={class_name or 'all'}")
         return redirect(f"/jobs/{job.id}")
     finally:
         ctx.close()
+
+
+def class_names(ctx: Ctx) -> list[str]:
+    """The year's classes in school order (5а, 5б, …)."""
+    return [c["name"] for c in classes(ctx.mirror)]
 
 
 def _period_params(value: str) -> dict[str, Any]:
