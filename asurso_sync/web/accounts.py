@@ -84,10 +84,6 @@ def m010_web_accounts(db: Database) -> None:
     # the secret that signs cookies; made once, kept with the accounts (0600)
     db.table("web_secrets").create({"name": str, "value": str}, pk="name")
     db.table("web_secrets").insert({"name": "cookie_key", "value": secrets.token_urlsafe(48)})
-    # destruction acts the admin/secretary marked approved (the signed paper act is the record)
-    db.table("act_approvals").create(
-        {"number": str, "approved_by": str, "approved_at": str, "note": str}, pk="number"
-    )
 
 
 def utc_now() -> dt.datetime:
@@ -312,19 +308,6 @@ def resume_session(
 def end_session(db: Database, token: str) -> None:
     with db.conn:
         db.execute("DELETE FROM sessions WHERE token_hash = ?", [_token_hash(token)])
-
-
-def approve_act(db: Database, number: str, by: str, note: str = "") -> None:
-    with db.conn:
-        db.table("act_approvals").upsert(
-            {"number": number, "approved_by": by, "approved_at": _iso(utc_now()), "note": note},
-            pk="number",
-        )
-
-
-def act_approvals(db: Database) -> dict[str, dict]:
-    cursor = db.execute("SELECT number, approved_by, approved_at, note FROM act_approvals")
-    return {r[0]: {"by": r[1], "at": r[2], "note": r[3]} for r in cursor.fetchall()}
 
 
 def find_teacher(mirror: Database, name: str) -> tuple[int, str]:

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from asurso_sync import archive
+from asurso_sync.archive.register import act_events
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.web.accounts import act_approvals, approve_act
 from asurso_sync.web.core import NO_STORE, Ctx, open_ctx, redirect
 from asurso_sync.web.jobs import Job
 
@@ -30,56 +30,8 @@ def store_path(ctx: Ctx) -> Path:
     return ctx.settings.config.archive_path
 
 
-CHECKS = ("ingest", "fixity_fast", "fixity_full", "copy")
-
-
-def bag_health(store: Path) -> list[dict[str, Any]]:
-    """One row per (bag, location) — the store and every medium a copy was made to or checked
-    at — with its last check and last full check, read from the fixity register.
-
-    The rows have the keys of the archive's own `bag_health(config)` (branch `archive`): bag,
-    location, store, last_check, last_check_at, result, fast, last_full_check_at."""
-    if not (store / "register.sqlite").exists():
-        return []
-    conn = archive.open_register(store)
-    try:
-        found = conn.execute(
-            f"""SELECT bag, location, event, result, at FROM events
-                 WHERE id IN (SELECT max(id) FROM events
-                               WHERE event IN ({",".join("?" * len(CHECKS))})
-                               GROUP BY bag, location, event)
-                   AND bag NOT IN (SELECT bag FROM events WHERE event = 'destroy')
-                 ORDER BY id""",
-            CHECKS,
-        ).fetchall()
-    finally:
-        conn.close()
-    # the store is where the bag entered (even if the store has moved since) or is now
-    home = {(bag, loc) for bag, loc, event, _, _ in found if event == "ingest"}
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for bag, location, event, result, at in found:
-        in_store = (bag, location) in home or Path(location) == store
-        where = str(store) if in_store else location
-        row = rows.setdefault(
-            (bag, where),
-            {
-                "bag": bag,
-                "location": where,
-                "store": in_store,
-                "last_check": None,
-                "last_check_at": None,
-                "result": None,
-                "fast": False,
-                "last_full_check_at": None,
-            },
-        )
-        row.update(last_check=event, last_check_at=at, result=result, fast=event == "fixity_fast")
-        if event != "fixity_fast":
-            row["last_full_check_at"] = at
-    return sorted(rows.values(), key=lambda r: (r["bag"], not r["store"], r["location"]))
-
-
 def acts(store: Path) -> list[dict[str, Any]]:
+    """Destruction acts, newest first, each with its approval when the register has one."""
     if not (store / "register.sqlite").exists():
         return []
     conn = archive.open_register(store)
@@ -87,11 +39,22 @@ def acts(store: Path) -> list[dict[str, Any]]:
         found = conn.execute(
             "SELECT number, created_at, on_date, bags FROM acts ORDER BY created_at DESC"
         ).fetchall()
+        out = []
+        for number, created, on_date, bags in found:
+            approved = act_events(conn, number, "act_approve")
+            out.append(
+                {
+                    "number": number,
+                    "created_at": created,
+                    "on_date": on_date,
+                    "bags": json.loads(bags),
+                    "approved_by": approved[0]["details"].get("approved_by") if approved else None,
+                    "approved_at": approved[0]["at"] if approved else None,
+                }
+            )
+        return out
     finally:
         conn.close()
-    return [
-        {"number": n, "created_at": c, "on_date": d, "bags": json.loads(b)} for n, c, d, b in found
-    ]
 
 
 def classes_in(entry: archive.BagEntry) -> list[str]:
@@ -121,7 +84,7 @@ def archive_page(request: Request) -> Response:
         except AsursoSyncError as exc:
             raise HTTPException(503, str(exc)) from None
         health: dict[str, list[dict[str, Any]]] = {}
-        for h in bag_health(store):
+        for h in archive.bag_health(config) if store.is_dir() else []:
             health.setdefault(h["bag"], []).append(h)
         rows = []
         for b in sorted(bags, key=lambda b: (b.school_year, b.kind, b.version), reverse=True):
@@ -134,7 +97,6 @@ def archive_page(request: Request) -> Response:
                     "due": b.due(today),
                 }
             )
-        approvals = act_approvals(ctx.accounts)
         ctx.audit("archive", f"bags={len(rows)}")
         return ctx.render(
             "archive.html",
@@ -143,7 +105,6 @@ def archive_page(request: Request) -> Response:
             store=store,
             due=[r for r in rows if r["due"]],
             acts=acts(store),
-            approvals=approvals,
             may_check=ctx.may("archive_check"),
             may_get=ctx.may("archive_get"),
             may_act=ctx.may("archive_act"),
@@ -263,8 +224,10 @@ async def approve_post(request: Request) -> Response:
         number = str(form.get("number", ""))
         if number not in {a["number"] for a in acts(store_path(ctx))}:
             raise HTTPException(404, "нет такого акта")
-        note = str(form.get("note", "")).strip()[:300]
-        approve_act(ctx.accounts, number, ctx.user.login, note)
+        try:
+            archive.approve_act(ctx.settings.config, number, ctx.user.login)
+        except AsursoSyncError as exc:
+            raise HTTPException(400, str(exc)) from None
         ctx.audit("archive-approve", f"number={number}")
         return redirect("/archive#acts")
     finally:
