@@ -25,10 +25,10 @@ from pathlib import Path
 import httpx
 
 from asurso_sync.config import Config
+from asurso_sync.demo import sync_simulator
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.rules import check, parse_rule_settings
 from asurso_sync.simulator import build_school
-from asurso_sync.sync import sync_simulator
 from asurso_sync.web import make_app, web_settings
 from asurso_sync.web.accounts import add_user, open_accounts
 
