@@ -53,6 +53,8 @@ from asurso_sync.sync.fetch import (
 
 log = logging.getLogger(__name__)
 
+CACHE_KB = 32768  # SQLite's page cache for the run: the journal tables' indexes stay in memory
+
 
 @dataclass
 class SyncResult:
@@ -183,6 +185,7 @@ def _run(
         request_deadline_s=options.request_deadline_s,
     )
     plan = Plan()
+    db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror")
     db.conn.execute("BEGIN")
     try:
