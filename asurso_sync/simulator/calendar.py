@@ -41,6 +41,13 @@ class YearCalendar:
     vacations: tuple[Period, ...]
     holidays: frozenset[dt.date]
 
+    def term_at(self, day: dt.date) -> Period:
+        """The term `day` falls in (a day of the generator's own timetable always does)."""
+        term = self.term_of(day)
+        if term is None:
+            raise ValueError(f"{day} is in no term")
+        return term
+
     def term_of(self, day: dt.date) -> Period | None:
         for term in self.terms:
             if term.start <= day <= term.end:

@@ -7,8 +7,10 @@ bounded retries can get through, and no decision depends on thread scheduling.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, fields
+from typing import Any
 
 KINDS = (
     "5xx",
@@ -21,6 +23,15 @@ KINDS = (
     "nonjson",
     "layout",
 )
+# The `layout` fault's renames: a required key under a name the client does not know.
+LAYOUT_RENAMES = {
+    "classMeeting": "classMeetings",
+    "lessons": "lessonList",
+    "fullName": "fio",
+    "termName": "name",
+    "weekDays": "days",
+    "subjectPlanId": "planId",
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,18 @@ class FaultPlan:
         ).digest()
         return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
-    def reset(self) -> None:
-        with self._lock:
-            self._attempts.clear()
+
+def rename_key(data: Any) -> Any:
+    """The `layout` fault: rename one required key (deterministically) of a JSON answer."""
+    data = json.loads(json.dumps(data))
+    if isinstance(data, dict) and data.get("journals"):
+        journal = data["journals"][0]
+        if "classMeeting" in journal:
+            journal["classMeetings"] = journal.pop("classMeeting")
+            return data
+    targets = data if isinstance(data, list) else [data]
+    for item in targets:
+        if isinstance(item, dict) and item:
+            key = next((k for k in item if k in LAYOUT_RENAMES), next(iter(item)))
+            item[LAYOUT_RENAMES.get(key, key + "s")] = item.pop(key)
+    return data

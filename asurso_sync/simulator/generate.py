@@ -3,7 +3,7 @@
 Everything comes from one `random.Random` seeded by (size, seed, year_start). Planted breaches
 follow `rates.py`; the small school is forced to hold at least one instance of every rare
 group-level breach so that each checkable rule shows up, plus the edge cases where a careless
-reading of the rule table would go wrong (`_EdgeCases`, drawn from a random stream of its own so
+reading of the rule table would go wrong (`edge_cases.py`, drawn from a random stream of its own so
 that the rest of the school is the same with or without them).
 """
 
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
 
 from asurso_sync.simulator import names as N
 from asurso_sync.simulator import rates as R
-from asurso_sync.simulator.calendar import BELLS, DAY, LESSON_MINUTES, build_calendar
+from asurso_sync.simulator.accounts import add_deputy_visits, make_access, make_users
+from asurso_sync.simulator.calendar import DAY, build_calendar, school_year_of
+from asurso_sync.simulator.draw import LETTERS, Ids, after_lesson, force, person, some_time, ts
+from asurso_sync.simulator.edge_cases import EdgeCases
 from asurso_sync.simulator.model import (
     Absence,
     Assignment,
@@ -30,7 +32,6 @@ from asurso_sync.simulator.model import (
     Staff,
     Student,
     Subject,
-    User,
 )
 
 SIZES = {
@@ -39,7 +40,6 @@ SIZES = {
     "school": (tuple(range(1, 12)), (2, 2, 3), (22, 28)),
     "large": (tuple(range(1, 12)), (5, 6), (22, 28)),
 }
-LETTERS = "абвгдеж"
 TEACHER_LOAD = 18  # weekly hours before a new teacher of the specialty is hired
 KR_EVERY = 9  # every 9th lesson of a core subject is a control work
 CORE_NO_KR = {
@@ -70,59 +70,13 @@ SPECIALTY = {
 }
 
 
-def ts(day: dt.date, minutes: int) -> str:
-    """A school-local entry time `minutes` after midnight of `day` (capped at 23:59)."""
-    minutes = max(0, min(minutes, 23 * 60 + 59))
-    return f"{day.isoformat()}T{minutes // 60:02d}:{minutes % 60:02d}:00"
-
-
-def after_lesson(rng: random.Random, day: dt.date, number: int) -> str:
-    h, m = BELLS.get(number, (14, 0))
-    return ts(day, h * 60 + m + LESSON_MINUTES + rng.randint(0, 200))
-
-
-def some_time(rng: random.Random, day: dt.date) -> str:
-    return ts(day, rng.randint(9 * 60, 21 * 60 + 30))
-
-
-class _Ids:
-    def __init__(self, start: int) -> None:
-        self.next = start
-
-    def __call__(self) -> int:
-        self.next += 1
-        return self.next
-
-
-def _person(rng: random.Random, female: bool) -> str:
-    if rng.random() < 0.06:
-        last = rng.choice(N.SURNAMES_SKY)
-        last = N.female_surname(last) if female else last
-    else:
-        last = rng.choice(N.SURNAMES)
-        last = N.female_surname(last) if female else last
-    first = rng.choice(N.FEMALE if female else N.MALE)
-    return f"{last} {first} {N.patronymic(rng.choice(N.MALE), female)}"
-
-
 def _mark_value(rng: random.Random) -> int:
     r = rng.random()
     return 5 if r < 0.33 else 4 if r < 0.73 else 3 if r < 0.95 else 2
 
 
-def _force(flags: list[str], fates: Sequence[str], rng: random.Random) -> None:
-    """Make sure every fate occurs at least once (used for the small school)."""
-    for fate in fates:
-        if fate not in flags:
-            free = [i for i, f in enumerate(flags) if f == "clean"]
-            if free:
-                flags[rng.choice(free)] = fate
-
-
 def build_school(size: str = "small", seed: int = 1, year_start: int | None = None) -> School:
     """Generate the school deterministically from (size, seed, year_start)."""
-    from asurso_sync.simulator.calendar import school_year_of
-
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: use small, school or large")
     if year_start is None:
@@ -152,11 +106,11 @@ class _Builder:
         self.small = school.size == "small"
         self.cal = school.calendar
         self.study_days = self.cal.study_days()
-        self.staff_id = _Ids(1000)
-        self.student_id = _Ids(5000)
-        self.lesson_id = _Ids(90000)
-        self.assignment_id = _Ids(300000)
-        self.plan_lesson_id = _Ids(700000)
+        self.staff_id = Ids(1000)
+        self.student_id = Ids(5000)
+        self.lesson_id = Ids(90000)
+        self.assignment_id = Ids(300000)
+        self.plan_lesson_id = Ids(700000)
         self.load: dict[int, int] = {}
         self.specialists: dict[str, list[int]] = {}
         self.timetable: dict[int, dict[int, list[tuple[int, str]]]] = {}
@@ -169,11 +123,18 @@ class _Builder:
         self.make_groups()
         self.make_timetables()
         self.make_lessons()
-        edges = _EdgeCases(self) if self.small else None
+        edges = EdgeCases(self) if self.small else None
         if edges:
             edges.add_journal_cases()
-        self.make_access()
-        self.make_users()
+        make_access(self.s)
+        self.s.users = make_users(self.s, self.rng, self.director, self.deputy, self.it_admin)
+        add_deputy_visits(self.s, self.rng, self.deputy.id, self.study_days)
+        self.s.info = {
+            "late_list_classes": sorted(self.late_list),
+            "no_first_week_classes": sorted(self.no_first_week),
+            "released_pupils": len(self.released),
+            "subgroup_errors": len(self.subgroup_errors),
+        }
         if edges:
             edges.add_empty_class()
 
@@ -185,10 +146,10 @@ class _Builder:
 
     def new_staff(self, role: str = "Учитель", female: bool | None = None) -> Staff:
         female = self.rng.random() < 0.8 if female is None else female
-        person = Staff(self.staff_id(), _person(self.rng, female), role)
-        self.s.staff[person.id] = person
-        self.load[person.id] = 0
-        return person
+        member = Staff(self.staff_id(), person(self.rng, female), role)
+        self.s.staff[member.id] = member
+        self.load[member.id] = 0
+        return member
 
     def make_admins(self) -> None:
         self.director = self.new_staff("Администратор")
@@ -197,7 +158,7 @@ class _Builder:
 
     def make_classes(self) -> None:
         grades, letters, (lo, hi) = SIZES[self.s.size]
-        class_id = _Ids(100)
+        class_id = Ids(100)
         for grade in grades:
             for letter in LETTERS[: self.rng.choice(letters)]:
                 k = Klass(class_id(), f"{grade}{letter}", grade, letter)
@@ -219,7 +180,7 @@ class _Builder:
                     added = some_time(self.rng, dt.date(y, 8, self.rng.randint(20, 31)))
                 st = Student(
                     self.student_id(),
-                    _person(self.rng, female),
+                    person(self.rng, female),
                     cid,
                     added,
                     health_filled=self.rng.random() >= R.HEALTH_UNFILLED,
@@ -242,7 +203,7 @@ class _Builder:
         return tid
 
     def make_groups(self) -> None:
-        sg_id = _Ids(1200)
+        sg_id = Ids(1200)
         split_count = 0
         self.subgroup_errors: list[tuple[int, str]] = []
         for k in sorted(self.s.classes.values(), key=lambda c: c.id):
@@ -277,6 +238,7 @@ class _Builder:
                 used: set[int] = set()
                 for n, part in enumerate(parts, start=1):
                     if key is None:
+                        assert primary_teacher is not None  # key is None only in grades 1–4
                         tid = primary_teacher
                         self.load[tid] += weekly
                     else:
@@ -330,9 +292,9 @@ class _Builder:
             lag.append("lag" if self.rng.random() < R.PROGRAMME_LAG else "clean")
             hours.append("wrong" if self.rng.random() < R.KTP_WRONG_HOURS else "clean")
         if self.small:
-            _force(ktp, ("missing", "late", "early"), self.rng)
-            _force(lag, ("lag",), self.rng)
-            _force(hours, ("wrong",), self.rng)
+            force(ktp, ("missing", "late", "early"), self.rng)
+            force(lag, ("lag",), self.rng)
+            force(hours, ("wrong",), self.rng)
         return {
             g: {"ktp": a, "lag": b, "hours": c}
             for g, a, b, c in zip(ids, ktp, lag, hours, strict=True)
@@ -372,22 +334,21 @@ class _Builder:
         for gid in sorted(slots):
             plan = self.s.plans.get(gid)
             plan_lessons = plan.lessons if plan else []
-            for k, (day, number) in enumerate(slots[gid]):
+            for i, (day, number) in enumerate(slots[gid]):
                 if (gid, day, number) in cancelled:
                     continue
                 g = self.s.groups[gid]
-                term = self.cal.term_of(day)
                 lesson = Lesson(
                     self.lesson_id(),
                     gid,
                     g.class_id,
                     day,
                     number,
-                    term.id,
-                    plan_lessons[k].id if k < len(plan_lessons) else None,
+                    self.cal.term_at(day).id,
+                    plan_lessons[i].id if i < len(plan_lessons) else None,
                 )
                 self.s.lessons[lesson.id] = lesson
-                self.fill_lesson(lesson, g, k)
+                self.fill_lesson(lesson, g, i)
         if self.small:
             self._force_rare_lesson_breaches()
         self.make_period_marks()
@@ -705,7 +666,7 @@ class _Builder:
                 else "clean"
             )
         if self.small:
-            _force(fates, ("missing", "late"), rng)
+            force(fates, ("missing", "late"), rng)
         terms = {t.id: t for t in self.cal.terms}
         changed_any = False
         for (gid, term_id), fate in zip(keys, fates, strict=True):
@@ -733,316 +694,3 @@ class _Builder:
                     pm.changed_at = some_time(rng, end + rng.randint(1, 10) * DAY)
                     pm.new_value = "4" if value != "4" else "5"
                 self.s.period_marks.append(pm)
-
-    def make_access(self) -> None:
-        """The journal access log: every entry time of a teacher (or the class teacher, for
-        absence reasons) opens the class journal; keep the first and last entry per day."""
-        s = self.s
-        spans: dict[tuple[int, int, str], list[str]] = {}
-
-        def touch(class_id: int, staff_id: int, stamp: str | None) -> None:
-            if stamp is None:
-                return
-            key = (class_id, staff_id, stamp[:10])
-            span = spans.get(key)
-            if span is None:
-                spans[key] = [stamp, stamp]
-            elif stamp < span[0]:
-                span[0] = stamp
-            elif stamp > span[1]:
-                span[1] = stamp
-
-        owner = {}
-        for a in s.assignments.values():
-            lesson = s.lessons[a.lesson_id]
-            g = s.groups[lesson.sg_id]
-            owner[a.id] = (g.class_id, g.teacher_ids[0])
-            touch(g.class_id, g.teacher_ids[0], a.created)
-            touch(g.class_id, g.teacher_ids[0], a.filled_at)
-        for m in s.marks:
-            cid, tid = owner[m.assignment_id]
-            touch(cid, tid, m.date)
-            touch(cid, tid, m.changed_at)
-            touch(cid, tid, m.deleted_at)
-        for ab in s.absences:
-            lesson = s.lessons[ab.lesson_id]
-            touch(lesson.class_id, s.groups[lesson.sg_id].teacher_ids[0], ab.date)
-            touch(lesson.class_id, s.classes[lesson.class_id].chief_id, ab.changed_at)
-        for pm in s.period_marks:
-            g = s.groups[pm.sg_id]
-            touch(g.class_id, g.teacher_ids[0], pm.date)
-            touch(g.class_id, g.teacher_ids[0], pm.changed_at)
-        for (class_id, staff_id, _day), (first, last) in spans.items():
-            entries = s.access.setdefault(class_id, [])
-            entries.append((first, staff_id))
-            if last != first:
-                entries.append((last, staff_id))
-
-    # --- accounts ------------------------------------------------------------------------------
-    def make_users(self) -> None:
-        s = self.s
-        teachers = sorted({g.teacher_ids[0] for g in s.groups.values()})
-        # two teachers who teach in the first class, and a third who is also a parent
-        first_class = min(s.classes)
-        in_first = sorted(
-            {g.teacher_ids[0] for g in s.groups.values() if g.class_id == first_class}
-        )
-        t1, t2 = in_first[0], in_first[1]
-        t3 = next(t for t in teachers if t not in (t1, t2))
-        by_class: dict[int, list[int]] = {}
-        for st in sorted(s.students.values(), key=lambda x: x.id):
-            by_class.setdefault(st.class_id, []).append(st.id)
-        class_ids = sorted(by_class)
-        child_a = by_class[class_ids[0]][0]
-        child_b = by_class[class_ids[1]][1]
-        pupil = by_class[class_ids[-1]][2]
-        own_child = by_class[class_ids[0]][3]
-        parent_id = 20001
-        staff = s.staff
-        teacher_role = ((3, "Учитель"),)
-        s.users = [
-            User(
-                "admin",
-                "admin",
-                "Админ-Пароль1",
-                self.director.id,
-                self.director.name,
-                ((1, "Администратор"),),
-                staff_id=self.director.id,
-                visibility="all",
-            ),
-            User(
-                "deputy",
-                "zavuch",
-                "Завуч2025",
-                self.deputy.id,
-                self.deputy.name,
-                ((5, "Завуч"),),
-                staff_id=self.deputy.id,
-                visibility="all",
-            ),
-            User(
-                "teacher",
-                "uchitel1",
-                "Учитель№1",
-                t1,
-                staff[t1].name,
-                teacher_role,
-                staff_id=t1,
-                visibility="own",
-            ),
-            User(
-                "teacher",
-                "uchitel2",
-                "ёжик-в-тумане",
-                t2,
-                staff[t2].name,
-                teacher_role,
-                staff_id=t2,
-                visibility="own",
-            ),
-            User(
-                "parent",
-                "roditel",
-                "Родитель 7",
-                parent_id,
-                _person(self.rng, True),
-                ((2, "Родитель"),),
-                children=(child_a, child_b),
-            ),
-            User(
-                "student",
-                "uchenik",
-                "Ученик-42",
-                pupil,
-                s.students[pupil].name,
-                ((4, "Ученик"),),
-                student_id=pupil,
-            ),
-            User(
-                "multirole",
-                "mnogorol",
-                "ДваРоли!",
-                t3,
-                staff[t3].name,
-                ((3, "Учитель"), (2, "Родитель")),
-                staff_id=t3,
-                children=(own_child,),
-                visibility="own",
-            ),
-            User(
-                "warned",
-                "warned",
-                "Предупреждён",
-                self.it_admin.id,
-                self.it_admin.name,
-                ((1, "Администратор"),),
-                staff_id=self.it_admin.id,
-                visibility="all",
-            ),
-        ]
-        # The deputy director looks at every class journal on Monday mornings.
-        for day in self.study_days:
-            if day.weekday() == 0:
-                for cid in s.classes:
-                    s.access.setdefault(cid, []).append(
-                        (ts(day, 9 * 60 + self.rng.randint(0, 90)), self.deputy.id)
-                    )
-        s.info = {
-            "late_list_classes": sorted(self.late_list),
-            "no_first_week_classes": sorted(self.no_first_week),
-            "released_pupils": len(self.released),
-            "subgroup_errors": len(self.subgroup_errors),
-        }
-
-
-class _EdgeCases:
-    """Cases of the small school that decide how the rule table is read (docs/design.md):
-    a second, late topic beside an on-time named one (R01: no breach); homework with an empty
-    or placeholder name (R02: no homework); a half-year subject group taught in two terms only
-    (R13/R18 use the group's own terms); a class with no pupils at all (R21, R20); a pupil
-    listed before 5 Sep without a health group (R21 only once 5 Sep has passed).
-
-    They take ids after every other record and draw from their own random stream, so the rest
-    of the school is unchanged by them.
-    """
-
-    def __init__(self, builder: _Builder) -> None:
-        s = builder.s
-        self.b = builder
-        self.s = s
-        self.rng = random.Random(f"asurso-sim/{s.size}/{s.seed}/{s.year_start}/edges")
-        self.by_lesson: dict[int, list[Assignment]] = {}
-        for a in s.assignments.values():
-            self.by_lesson.setdefault(a.lesson_id, []).append(a)
-
-    def add_journal_cases(self) -> None:
-        self.second_late_topic()
-        self.unnamed_homework()
-        self.half_year_group()
-        self.health_unfilled_on_time()
-
-    def _lessons_in_middle_terms(self) -> list[Lesson]:
-        terms = self.s.calendar.terms
-        start, end = terms[1].start, terms[2].end
-        return [
-            les
-            for les in sorted(self.s.lessons.values(), key=lambda x: x.id)
-            if start <= les.date <= end
-        ]
-
-    def _by_type(self, lesson: Lesson, type_id: int) -> list[Assignment]:
-        return [a for a in self.by_lesson.get(lesson.id, ()) if a.type_id == type_id]
-
-    def second_late_topic(self) -> None:
-        """An on-time named topic, and a second typeId 10 task created two days later."""
-        candidates = []
-        for lesson in self._lessons_in_middle_terms():
-            topics = self._by_type(lesson, 10)
-            if (
-                len(topics) == 1
-                and topics[0].name != N.PLACEHOLDER
-                and topics[0].filled_at is None
-                and topics[0].created[:10] == lesson.date.isoformat()
-            ):
-                candidates.append((lesson, topics[0]))
-        lesson, topic = self.rng.choice(candidates)
-        created = some_time(self.rng, lesson.date + 2 * DAY)
-        self.b.new_assignment(lesson, 10, f"Работа над ошибками: {topic.name}", 10, created)
-
-    def unnamed_homework(self) -> None:
-        """Homework given on the day but with an empty and a placeholder name."""
-        candidates = []
-        for lesson in self._lessons_in_middle_terms():
-            topics = self._by_type(lesson, 10)
-            if (
-                not self._by_type(lesson, 3)
-                and topics
-                and self.s.subjects[self.s.groups[lesson.sg_id].subject_id].name != N.PE
-            ):
-                candidates.append((lesson, topics[0]))
-        for (lesson, topic), name in zip(
-            self.rng.sample(candidates, 2), ("", N.PLACEHOLDER), strict=True
-        ):
-            created = min(topic.created, ts(lesson.date, 20 * 60))
-            self.b.new_assignment(lesson, 3, name, 10, created, due=lesson.date + 2 * DAY)
-
-    def half_year_group(self) -> None:
-        """A first-half-year course (terms 1–2) of the first class, one lesson of term 2 not
-        held (R18 for term 2 only: the group is in no later term, so no R13 there either)."""
-        b, s, rng = self.b, self.s, self.rng
-        k = s.classes[min(s.classes)]
-        subject = "Информатика"
-        maths = next(
-            g
-            for g in s.groups.values()
-            if g.class_id == k.id and s.subjects[g.subject_id].name == "Математика"
-        )
-        terms = s.calendar.terms[:2]
-        weekday = 3  # Thursday, after the class's last lesson
-        number = len(b.timetable[k.id][weekday]) + 1
-        slots = [
-            day
-            for day in b.study_days
-            if day.weekday() == weekday
-            and day > dt.date(s.year_start, 9, 7)
-            and terms[0].start <= day <= terms[-1].end
-        ]
-        g = Group(
-            max(s.groups) + 1,
-            f"{k.name}/{subject}",
-            b.subject_ids[subject],
-            k.id,
-            maths.teacher_ids,
-            len(slots),
-            maths.student_ids,
-            tuple(t.id for t in terms),
-        )
-        s.groups[g.id] = g
-        names = b.topic_names(g.id, len(slots))
-        created = some_time(rng, dt.date(s.year_start, 6, rng.randint(1, 26)))
-        plan_lessons = [
-            PlanLesson(b.plan_lesson_id(), name, 1, day, self.task())
-            for day, name in zip(slots, names, strict=True)
-        ]
-        s.plans[g.id] = Plan(7000 + g.id, g.id, created, plan_lessons)
-        in_last = [i for i, day in enumerate(slots) if terms[-1].start <= day]
-        cancelled = rng.choice(in_last)
-        for i, (day, name) in enumerate(zip(slots, names, strict=True)):
-            if i == cancelled:
-                continue
-            term = s.calendar.term_of(day)
-            lesson = Lesson(b.lesson_id(), g.id, k.id, day, number, term.id, plan_lessons[i].id)
-            s.lessons[lesson.id] = lesson
-            entry = after_lesson(rng, day, number)
-            b.new_assignment(lesson, 10, name, 10, entry)
-            b.new_assignment(lesson, 3, self.task(), 10, entry, due=day + 7 * DAY)
-        for term in terms:
-            day = term.end - rng.randint(4, 8) * DAY
-            start = rng.randint(10 * 60, 19 * 60)
-            for i, sid in enumerate(g.student_ids):
-                value = rng.choice(("4", "5"))
-                s.period_marks.append(PeriodMark(g.id, term.id, sid, ts(day, start + i), value))
-
-    def health_unfilled_on_time(self) -> None:
-        """A pupil on the list by 5 Sep whose health group is not filled in."""
-        due = f"{self.s.year_start}-09-05T24"
-        listed = [st for st in self.s.students.values() if st.added < due]
-        if not any(not st.health_filled for st in listed):
-            self.rng.choice(sorted(listed, key=lambda st: st.id)).health_filled = False
-
-    def task(self) -> str:
-        n, m = self.rng.randint(1, 40), self.rng.randint(3, 250)
-        return self.rng.choice(N.HOMEWORK).format(n=n, m=m, k=m + self.rng.randint(1, 6))
-
-    def add_empty_class(self) -> None:
-        """A class on the books with no pupils yet (a parallel opened for newcomers)."""
-        s = self.s
-        grade = max(k.grade for k in s.classes.values())
-        letters = {k.letter for k in s.classes.values() if k.grade == grade}
-        letter = next(c for c in LETTERS if c not in letters)
-        chiefs = {k.chief_id for k in s.classes.values()}
-        teachers = sorted({t for g in s.groups.values() for t in g.teacher_ids} - chiefs)
-        k = Klass(max(s.classes) + 1, f"{grade}{letter}", grade, letter, self.rng.choice(teachers))
-        s.classes[k.id] = k
-        s.info["empty_classes"] = [k.id]

@@ -55,7 +55,6 @@ KTP_EMPTY_NAME = 0.001  # per plan lesson: empty name → R17
 PROGRAMME_LAG = 0.05  # 1–3 lessons of one term not held (teacher ill) → R18
 
 # --- rosters --------------------------------------------------------------------------------
-SUBGROUP_ERRORS = 1  # per split subject and class with this probability: R19 (see below)
 SUBGROUP_ERROR_RATE = 0.25  # per (class, split subject): one pupil in none or both subgroups
 NO_FIRST_WEEK_CLASSES = 1  # classes with no lesson in 1–7 Sep → R20 (at least one)
 LATE_LIST_CLASSES = 1  # classes whose list was formed after 5 Sep → R21

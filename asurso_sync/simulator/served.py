@@ -67,9 +67,6 @@ class View:
         plan = self.school.plans.get(sg_id)
         return plan if plan is not None and plan.created < self.cut else None
 
-    def student_ok(self, student_id: int) -> bool:
-        return self.school.students[student_id].added < self.cut
-
     def group_students(self, sg_id: int) -> list[int]:
         """The journal's pupils of a subject group, sorted by name."""
         students = self.school.students
