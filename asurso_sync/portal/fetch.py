@@ -58,8 +58,8 @@ async def fetch_classes(client: PortalClient, year_id: int) -> Records:
     )
 
 
-async def fetch_subjects(client: PortalClient) -> list[Row]:
-    return await client.get("subjects", parse=adapter.parse_subjects)
+async def fetch_subjects(client: PortalClient, year_id: int) -> list[Row]:
+    return await client.get("subjects", {"yearId": year_id}, parse=adapter.parse_subjects)
 
 
 async def fetch_assignment_types(client: PortalClient, *, all_types: bool = True) -> list[Row]:

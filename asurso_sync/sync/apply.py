@@ -34,7 +34,7 @@ STICKY: dict[str, frozenset[str]] = {
     "teachers": frozenset({"name"}),
 }
 # School-wide lists that never come back empty from a working portal.
-MUST_NOT_BE_EMPTY = ("terms", "classes", "subjects", "subject_groups", "students")
+MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
 
 IN_JSON = "IN (SELECT value FROM json_each(?))"
 UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
@@ -95,7 +95,7 @@ class Applier:
             conn.execute("RELEASE scope")
             if item.kind in ("school", "diary"):
                 raise
-            log.warning("skipped %s %s: %s", item.endpoint, item.scope, exc)
+            log.info("skipped %s %s: %s", item.endpoint, item.scope, exc)
             self._skip(Skipped(item.kind, item.endpoint, item.scope, _one_line(exc)))
             return
         except BaseException:
@@ -302,21 +302,29 @@ class Applier:
         }
 
     def check_guard(self, tables: list[str]) -> None:
-        """Refuse (DeletionRefused) when the run so far marks too much of a table deleted."""
+        """Refuse (DeletionRefused) when the run so far marks too much of a table deleted; the
+        message names the most telling table (classes before pupils before marks ...)."""
         if self.guard.accept:
             return
+        over = []
         for table in tables:
             stats = self.stats.get(table)
             live = self.live[table]
             if stats is None or not live or not stats.deleted:
                 continue
             if stats.deleted > self.guard.share * live:
-                raise DeletionRefused(
-                    f"the portal's answers would mark {stats.deleted} of {live} {table} "
-                    f"deleted (more than {self.guard.share:.0%}): nothing was saved; " + _ACCEPT
-                )
+                over.append((GUARD_ORDER.index(table), table, stats.deleted, live))
+        if not over:
+            return
+        _, table, deleted, live = min(over)
+        more = f" (and {len(over) - 1} more table(s))" if len(over) > 1 else ""
+        raise DeletionRefused(
+            f"the portal's answers would mark {deleted} of {live} {table} deleted{more}, more "
+            f"than [sync] max_deletion_share = {self.guard.share:g}: nothing was saved; " + _ACCEPT
+        )
 
 
+GUARD_ORDER = list(MUST_NOT_BE_EMPTY) + [t for t in SYNCED_TABLES if t not in MUST_NOT_BE_EMPTY]
 _ACCEPT = "if the portal really deleted them, run `asurso-sync sync --accept-deletions`"
 
 

@@ -155,7 +155,7 @@ async def completed(jobs: list[Job], window: int) -> AsyncIterator[Item]:
         except asyncio.CancelledError:
             raise
         except SCOPE_ERRORS as exc:
-            log.warning("skipped %s %s: %s", endpoint, scope, exc)
+            log.info("skipped %s %s: %s", endpoint, scope, exc)
             queue.put_nowait(Skipped(kind, endpoint, scope, _one_line(exc)))
         except BaseException as exc:
             queue.put_nowait(exc)
@@ -220,7 +220,7 @@ async def staff_batches(
         portal.fetch_terms(client, year_id),
         portal.fetch_vacations(client, year_id),
         portal.fetch_classes(client, year_id),
-        portal.fetch_subjects(client),
+        portal.fetch_subjects(client, year_id),
         portal.fetch_assignment_types(client),
         portal.fetch_attendance_reasons(client),
         portal.fetch_school_settings(client, year_id),

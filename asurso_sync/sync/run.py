@@ -202,6 +202,13 @@ def _run(
         finally:
             writer.shutdown(wait=True)
         fetched_at = time.monotonic()
+        scopes = plan.journals + plan.plans + plan.access
+        if scopes and len(applier.skipped) >= scopes:
+            first = applier.skipped[0]
+            raise PortalError(
+                f"every one of the {scopes} journals, plans and reports failed; first: "
+                f"{first.endpoint}: {first.error}"
+            )
         counts = applier.finish()
         status = "partial" if applier.skipped else "ok"
         finish_run(
@@ -240,11 +247,11 @@ def _run(
         fetch_seconds=fetched_at - started,
         save_seconds=time.monotonic() - fetched_at,
         skipped=list(applier.skipped),
-        scopes=plan.journals + plan.plans + plan.access,
+        scopes=scopes,
     )
     log.info("sync %s", result.summary())
     if result.skipped:
-        log.warning("%s", result.skipped_line())
+        log.info("%s", result.skipped_line())
     return result
 
 
