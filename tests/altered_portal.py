@@ -55,3 +55,22 @@ class Altered:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(new)))])
         return [new]
+
+
+BOOKKEEPING = {
+    "first_seen_at",
+    "last_seen_at",
+    "first_seen_run",
+    "last_seen_run",
+    "last_absent_at",
+    "deleted_run",
+}
+
+
+def mirror_rows(db: Any, table: str, where: str = "1", params=(), *, negate: bool = False) -> list:
+    """A mirror table's rows without the run bookkeeping (which differs between runs), sorted:
+    what «the mirror is unchanged» compares."""
+    cols = [c.name for c in db.table(table).columns if c.name not in BOOKKEEPING]
+    cond = f"NOT ({where})" if negate else where
+    sql = f"SELECT {', '.join(cols)} FROM [{table}] WHERE {cond}"
+    return sorted(db.execute(sql, list(params)).fetchall(), key=repr)

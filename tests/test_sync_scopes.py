@@ -19,16 +19,9 @@ from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app, serve
 from tests.altered_portal import Altered
+from tests.altered_portal import mirror_rows as rows
 
 BEFORE, AS_OF = dt.date(2026, 5, 6), dt.date(2026, 5, 20)
-BOOKKEEPING = {
-    "first_seen_at",
-    "last_seen_at",
-    "first_seen_run",
-    "last_seen_run",
-    "last_absent_at",
-    "deleted_run",
-}
 SCOPE_SQL = {
     "lessons": "subject_group_id = ? AND term_id = ?",
     "period_marks": "subject_group_id = ? AND term_id = ?",
@@ -36,14 +29,6 @@ SCOPE_SQL = {
     "marks": "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)",
     "attendance": "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)",
 }
-
-
-def rows(db, table: str, where: str = "1", params=(), *, negate: bool = False) -> list:
-    """A table's rows without the run bookkeeping (which differs between runs), sorted."""
-    cols = [c.name for c in db.table(table).columns if c.name not in BOOKKEEPING]
-    cond = f"NOT ({where})" if negate else where
-    sql = f"SELECT {', '.join(cols)} FROM [{table}] WHERE {cond}"
-    return sorted(db.execute(sql, list(params)).fetchall(), key=repr)
 
 
 def garbage_journal(sg: int, term: int):
