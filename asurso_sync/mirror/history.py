@@ -63,8 +63,20 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_COLUMNS: dict[tuple[int, int, str], list[str]] = {}
+
+
 def table_columns(db: Database, table: str) -> list[str]:
-    return [row[1] for row in db.execute(f"PRAGMA table_info([{table}])")]
+    """The table's columns (cached per connection and schema version: the sync asks for them
+    once per scope)."""
+    key = (id(db.conn), db.execute("PRAGMA schema_version").fetchone()[0], table)
+    columns = _COLUMNS.get(key)
+    if columns is None:
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info([{table}])")]
+        if len(_COLUMNS) > 1000:
+            _COLUMNS.clear()
+        _COLUMNS[key] = columns
+    return columns
 
 
 def save_table(
@@ -117,7 +129,12 @@ def save_rows(
     columns = table_columns(db, table)
     has_entry = "entered_source" in columns
     data_cols = [c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY)]
-    read = ["_rowid", *columns]
+    read = [
+        "_rowid",
+        *data_cols,
+        "deleted_at",
+        *(("entered_at", "entered_source") if has_entry else ()),
+    ]
     at = {c: i for i, c in enumerate(read)}
     key_of_record = _getter([at[k] for k in pk])
     data_of_record = itemgetter(*[at[c] for c in data_cols])
@@ -125,7 +142,7 @@ def save_rows(
     key_of_row = itemgetter(*pk)
     deleted_i = at["deleted_at"]
     entered_i, source_i = (at["entered_at"], at["entered_source"]) if has_entry else (0, 0)
-    sql = f"SELECT rowid, {', '.join(f'[{c}]' for c in columns)} FROM [{table}]"
+    sql = f"SELECT rowid, {', '.join(f'[{c}]' for c in read[1:])} FROM [{table}]"
     existing: dict[tuple, tuple] = {}
     for record in db.execute(sql + (f" WHERE {where}" if where else ""), list(params)):
         existing[key_of_record(record)] = record

@@ -439,3 +439,10 @@ def m020_sync_scopes(db: Database) -> None:
     # What the sync reads one scope at a time.
     db.table("lessons").create_index(["subject_group_id", "term_id"])
     db.table("journal_access").create_index(["class_id", "entered_at"])
+
+
+@migrations()
+def m021_sync_scope_digests(db: Database) -> None:
+    # The digest of each journal page / КТП answer as last saved (issue 14): an unchanged answer
+    # is not compared row by row again. run_id: the last run that saw this very answer.
+    db.table("sync_scope_digests").create({"scope": str, "digest": str, "run_id": int}, pk="scope")
