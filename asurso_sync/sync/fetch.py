@@ -313,20 +313,24 @@ async def staff_batches(
 
         return call
 
-    jobs: list[Job] = [
-        ("journal", "grade/journal", {"subject_group_id": sg, "term_id": t}, journal(sg, t))
-        for sg, t in sorted(pairs)
-    ]
-    jobs += [
-        ("plan", "subjectplans/getForSubjectGroup", {"subject_group_id": sg}, ktp(sg))
-        for sg in sorted(by_id)
-    ]
+    # The access reports first (few, and slow for the portal to build), then each group's
+    # КТП beside its journals, so that no long call is left for the end of the run.
+    jobs: list[Job] = []
     if access:
         await portal.open_access_report(client)
         span = {"from": start.isoformat(), "to": end.isoformat()}
         jobs += [
             ("access", "JournalAccess.asp", {"class_id": cid, **span}, report(cid))
             for cid in class_ids
+        ]
+    terms_of: dict[int, list[int]] = {}
+    for sg, t in sorted(pairs):
+        terms_of.setdefault(sg, []).append(t)
+    for sg in sorted(by_id):
+        jobs.append(("plan", "subjectplans/getForSubjectGroup", {"subject_group_id": sg}, ktp(sg)))
+        jobs += [
+            ("journal", "grade/journal", {"subject_group_id": sg, "term_id": t}, journal(sg, t))
+            for t in terms_of.get(sg, [])
         ]
     async for item in completed(jobs, window):
         yield item
