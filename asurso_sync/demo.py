@@ -124,13 +124,46 @@ def _pdf_available() -> bool:
     return True
 
 
+DEMO_KINDS = ("D7", "D1", "D5", "D6", "D8", "D2")  # the longest first
+PER_CLASS_KINDS = ("D5", "D7", "D8")
+
+
+def demo_documents(
+    db: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    settings: Any = None,
+    workers: int | None = None,
+) -> dict[tuple[str, str | None], list[Path]]:
+    """The demo's documents: D1, D2 and D6 for the school, D5, D7 and D8 per class, one
+    folder per document, the PDFs made in a pool of `workers` processes (default: one per
+    CPU). Returns {(kind, class name or None): files} so that the archive can reuse the
+    per-class prints instead of rendering them again."""
+    from asurso_sync.documents import KINDS, render
+
+    workers = workers or os.cpu_count() or 1
+    made: dict[tuple[str, str | None], list[Path]] = {}
+    for code in DEMO_KINDS:
+        folder = Path(out_dir) / f"{code}_{KINDS[code][1]}"
+        if code in PER_CLASS_KINDS:
+            per_class: dict[str | None, list[Path]] = {}
+            render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers, by_class=per_class
+            )
+            made.update({(code, name): paths for name, paths in per_class.items()})
+        else:
+            made[(code, None)] = render(
+                db, code, folder, fmt=fmt, settings=settings, workers=workers
+            )
+    return dict(sorted(made.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")))
+
+
 def step_reports(ctx: DemoContext) -> None:
     """D1, D2, D5, D6, D7 and D8 of the demo school; PDF/A when WeasyPrint is installed."""
-    from asurso_sync.documents import demo_step
-
     fmt = "pdf" if _pdf_available() else "html"
     folder = ctx.out / "reports"
-    made = demo_step(ctx.db_path, folder, fmt=fmt)
+    made = demo_documents(ctx.db_path, folder, fmt=fmt)
     ctx.results["reports"] = made
     files = sum(len(paths) for paths in made.values())
     ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8 as {fmt.upper()} ({files} files)")

@@ -157,8 +157,10 @@ class MirrorFactory:
         homework: str | None = "№ 12",
         homework_at: str | None = None,
         class_id: int | None = None,
+        teacher_id: int | None = None,
     ) -> int:
-        """A lesson with (by default) a topic and homework entered on its day at 14:00."""
+        """A lesson with (by default) a topic and homework entered on its day at 14:00;
+        `teacher_id` names the teacher who held it (a substitute), where a portal serves it."""
         lid = self.next_id()
         sg_id = sg_id or self.sg_id
         self.insert(
@@ -172,6 +174,7 @@ class MirrorFactory:
             is_tkr=0,
             topic=topic,
             homework=homework,
+            teacher_id=teacher_id,
         )
         if topic is not None:
             self.assignment(lid, 10, topic, entered_at=topic_at or f"{date}T14:00:00")
@@ -302,6 +305,7 @@ class MirrorFactory:
         last_study_day: str | None = None,
         task: str | None = "§1",
         position: int = 1,
+        kes: str | None = None,
     ) -> int:
         pid = self.next_id()
         self.insert(
@@ -314,6 +318,7 @@ class MirrorFactory:
             hours_studied=0,
             last_study_day=last_study_day,
             home_assignment=task,
+            kes=kes,
         )
         return pid
 
@@ -330,3 +335,38 @@ class MirrorFactory:
             )
             .last_pk
         )
+
+    def change(
+        self,
+        run_id: int,
+        table: str,
+        row_key: list,
+        kind: str = "update",
+        column: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        """A `changes` row as the sync writes it, seen at the run's start."""
+        seen = self.db["sync_runs"].get(run_id)["started_at"]
+        self.db["changes"].insert(
+            {
+                "run_id": run_id,
+                "seen_at": seen,
+                "table_name": table,
+                "row_key": "[" + ", ".join(str(v) for v in row_key) + "]",
+                "kind": kind,
+                "column_name": column,
+                "old_value": old,
+                "new_value": new,
+            }
+        )
+
+    def term_journal(self, term_id: int, students, sg_id: int | None = None) -> None:
+        """The pupils one (subject group, term) journal lists."""
+        for student in students:
+            self.insert(
+                "subject_group_term_students",
+                subject_group_id=sg_id or self.sg_id,
+                term_id=term_id,
+                student_id=student,
+            )

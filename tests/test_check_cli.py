@@ -107,7 +107,7 @@ def test_check_table_and_errors(tmp_path):
     bad = runner.invoke(cli, ["--config", str(config), "check", "--rule", "R99"])
     assert (bad.exit_code, bad.stderr.strip()) == (
         1,
-        "Error: unknown rule(s): R99 (known: R01–R23)",
+        "Error: unknown rule(s): R99 (known: R01–R25)",
     )
     bad_date = runner.invoke(cli, ["--config", str(config), "check", "--as-of", "20.05.2026"])
     assert bad_date.exit_code == 2

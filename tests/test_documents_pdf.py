@@ -49,12 +49,9 @@ def test_d1_pdf_is_pdfa3u_with_the_csv_attached(db, tmp_path):
     assert "Список замечаний по ведению электронного журнала" in text
     assert "Петрова Мария Ивановна" in text
     assert "стр. 1 из 1" in text
-    assert sorted(reader.attachments) == [
-        "D1_remarks_2025-11_t201.fixed.csv",
-        "D1_remarks_2025-11_t201.remarks.csv",
-    ]
-    csv_bytes = reader.attachments["D1_remarks_2025-11_t201.remarks.csv"][0]
-    assert csv_bytes.decode("utf-8").splitlines()[0].startswith("№,правило,класс")
+    assert sorted(reader.attachments) == ["fixed.csv", "remarks.csv"]
+    csv_bytes = reader.attachments["remarks.csv"][0]
+    assert csv_bytes.decode("utf-8").splitlines()[0].startswith("№,правило,дата,класс")
 
 
 @pdf

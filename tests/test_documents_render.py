@@ -12,13 +12,16 @@ from documents_fixture import (
     SCHOOL,
     build_documents_mirror,
     group_id,
+    groups,
     homework_for,
     lessons,
     topic_for,
 )
 
+from asurso_sync.demo import demo_documents
 from asurso_sync.documents import KINDS, render, resolve_kind
 from asurso_sync.documents.common import ReportError
+from asurso_sync.documents.remarks import subject_of
 from asurso_sync.documents.settings import ReportSettings
 
 
@@ -61,129 +64,11 @@ def test_bad_arguments_are_clear_errors(db, tmp_path):
         render(db, "D6", tmp_path, term=5)
 
 
-def test_d1_remarks_of_a_teacher(db, tmp_path):
-    paths = render(db, "remarks", tmp_path, month="2025-11", teacher="Петрова")
-    remarks = read_csv(by_name(paths, "t201.remarks.csv"))
-    assert remarks[0] == [
-        "№",
-        "правило",
-        "класс",
-        "предмет",
-        "дата урока",
-        "нарушение",
-        "детали",
-        "обнаружено",
-        "срок",
-        "статус",
-    ]
-    # Open at 30.11: v5 (found 12.09), v1 (found 08.10), v2 (found 14.11, new); v6 excused.
-    assert [r[1:5] + r[7:] for r in remarks[1:]] == [
-        [
-            "R01",
-            "5б",
-            "Математика",
-            "10.09.2025",
-            "12.09.2025",
-            "10.09.2025",
-            "не устранено с 12.09.2025",
-        ],
-        [
-            "R01",
-            "5а",
-            "Математика",
-            "06.10.2025",
-            "08.10.2025",
-            "06.10.2025",
-            "не устранено с 08.10.2025",
-        ],
-        ["R02", "5а", "Математика", "07.11.2025", "14.11.2025", "07.11.2025", "новое"],
-    ]
-    assert [r[5:7] for r in remarks[1:]] == [
-        ["Тема урока не внесена в день урока", "тема урока не указана"],
-        ["Тема урока не внесена в день урока", "тема урока не указана"],
-        ["Домашнее задание не выдано в день урока", "домашнее задание не задано"],
-    ]
-    fixed = read_csv(by_name(paths, "t201.fixed.csv"))
-    assert [r[1] for r in fixed[1:]] == ["R06"]
-    assert fixed[1][-1] == "03.11.2025"
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
-    for text in [
-        "Список замечаний по ведению электронного журнала",
-        "за ноябрь 2025 г.",
-        "Петрова Мария Ивановна",
-        "Смирнова Елена Викторовна",
-        "С замечаниями ознакомлен(а)",
-        "2. Замечания (3)",
-        "3. Устранено с прошлого списка (1)",
-        "данные на 14.11.2025 22:00",
-    ]:
-        assert text in html
-    # Rows come grouped by rule: the wording and clause once per group, with the count.
-    import re
-
-    assert re.findall(r'<tr class="rule">(.*?)</tr>', html) == [
-        '<td colspan="8">R01. Тема урока не внесена в день урока <span class="clause">'
-        '(п. 7.4; Регламент, учитель п. 9)</span><span class="count">замечаний: 2</span></td>',
-        '<td colspan="8">R02. Домашнее задание не выдано в день урока <span class="clause">'
-        '(п. 7.4; Регламент, учитель п. 8)</span><span class="count">замечаний: 1</span></td>',
-        '<td colspan="8">R06. Письменная работа оценена позже 5 дней <span class="clause">'
-        '(Регламент, учитель п. 5)</span><span class="count">замечаний: 1</span></td>',
-    ]
-    assert html.count("Тема урока не внесена в день урока") == 2  # summary row + group heading
-
-
-def test_d1_detail_names_the_pupil_shortly_and_never_a_mark():
-    from asurso_sync.documents.remarks import short_detail
-
-    v = {
-        "detail": "Оценка 5 внесена 2025-09-29T16:27:00, срок 2025-09-28",
-        "deadline": "2025-09-28",
-        "student_name": "Филатов Иван Борисович",
-        "task_type": "Контрольная работа",
-    }
-    assert short_detail(v) == "Филатов И. Б.; Контрольная работа; Оценка внесена 29.09.2025 16:27"
-    v = {"detail": "Урок КТП: нет задания", "deadline": None, "student_name": None}
-    assert short_detail(v) == "Урок КТП: нет задания"
-    v = {
-        "detail": "Нет итоговой отметки за период (срок 2026-05-22)",
-        "deadline": "2026-05-22",
-        "student_name": "Климова Вера",
-    }
-    assert short_detail(v) == "Климова В.; Нет итоговой отметки за период"
-
-
 def test_d1_subject_drops_the_class_prefix_only():
-    from asurso_sync.documents.remarks import subject_of
-
     row = {"class_name": "5а", "subject_name": "Математика"}
     assert subject_of({**row, "group_name": "5а/Английский язык/1 гр"}) == "Английский язык/1 гр"
     assert subject_of({**row, "group_name": "5б/Математика"}) == "5б/Математика"
     assert subject_of({**row, "group_name": None}) == "Математика"
-
-
-def test_d1_summary_compares_with_the_previous_list(db, tmp_path):
-    html = by_name(render(db, "D1", tmp_path, month="2025-11", teacher="201"), ".html").read_text(
-        encoding="utf-8"
-    )
-    # October's list had R01 ×2 and R06 ×1 open; November has R01 ×2, R02 ×1.
-    assert '<td class="num">R02</td>' in html
-    assert "В прошлом списке<br>(октябрь 2025 г.)" in html
-    import re
-
-    rows = re.findall(
-        r'<td class="num">(R0\d)</td><td>[^<]*</td><td class="num">(\d+)</td>'
-        r'<td class="num">(\d+)</td>',
-        html,
-    )
-    assert rows == [("R01", "2", "2"), ("R02", "1", "0"), ("R06", "0", "1")]
-
-
-def test_d1_whole_school_lists_only_teachers_with_remarks(db, tmp_path):
-    paths = render(db, "D1", tmp_path, month="2025-10")
-    assert sorted(p.name for p in paths if p.suffix == ".html") == [
-        "D1_remarks_2025-10_t201.html",
-        "D1_remarks_2025-10_t202.html",
-    ]
 
 
 def expected_filling(group: int, start: str, end: str) -> list[int]:
@@ -271,14 +156,14 @@ def test_d3_class_teacher_copy_names_parents_of_that_class_only(db, tmp_path):
 def test_d4_one_file_per_pupil_and_illness_hidden(db, tmp_path):
     paths = render(db, "progress", tmp_path, term=1, class_name="5а")
     assert len([p for p in paths if p.suffix == ".html"]) == 6
-    html = by_name(paths, "_s5003.html").read_text(encoding="utf-8")
+    html = by_name(paths, "_5а_Васильев_ГП.html").read_text(encoding="utf-8")
     assert "Васильев Глеб Павлович" in html and "Белова" not in html
     assert "01.10: УП" in html and ": Б" not in html and "по болезни" not in html
     assert (
         '<tbody><tr><td class="num">3</td><td class="num">3</td><td class="num">0</td>'
         '<td class="num">0</td><td class="num">0</td></tr></tbody>'
     ) in html
-    subjects = read_csv(by_name(paths, "_s5003.subjects.csv"))
+    subjects = read_csv(by_name(paths, "_5а_Васильев_ГП.subjects.csv"))
     assert [(r[0], r[-1]) for r in subjects[1:]] == [
         ("Английский язык", "4"),
         ("Математика", "3"),
@@ -291,7 +176,7 @@ def test_d4_show_illness(db, tmp_path):
         render(
             db, "D4", tmp_path, term=1, class_name="5а", settings=ReportSettings(show_illness=True)
         ),
-        "_s5003.html",
+        "_5а_Васильев_ГП.html",
     ).read_text(encoding="utf-8")
     assert "01.10: Б" in html and "по болезни" in html
 
@@ -429,13 +314,11 @@ def test_d7_journal_contents(db, tmp_path):
     )
     assert absences == expected
     # the period-mark column of term 1 follows the last October lesson
-    assert "<b> 1 п. </b>" in html and "<b> н/а  </b>" in html
+    assert 'mm">1 п.</b>' in html and "<b> н/а  </b>" in html  # a head cell, a bold mark
     assert "Б" not in [r[5] for r in marks[1:]]
 
 
 def _in_group(pupil: int, gid: int) -> bool:
-    from documents_fixture import groups
-
     return any(g["id"] == gid and pupil in g["pupils"] for g in groups())
 
 
@@ -517,16 +400,16 @@ def test_render_accepts_a_mirror_path(tmp_path):
     assert [p.name for p in paths] == [
         "D8_summary_sheet_2025-2026_5а.html",
         "D8_summary_sheet_2025-2026_5а.pupils.csv",
+        "D8_summary_sheet_2025-2026_5а.pupils.xlsx",
         "D8_summary_sheet_2025-2026_5а.footer.csv",
+        "D8_summary_sheet_2025-2026_5а.footer.xlsx",
     ]
     with pytest.raises(ReportError, match="does not exist"):
         render(tmp_path / "missing.db", "D8", tmp_path)
 
 
-def test_demo_step_renders_the_six_documents(db, tmp_path):
-    from asurso_sync.documents import demo_step
-
-    made = demo_step(db, tmp_path)
+def test_demo_documents_renders_the_six_documents(db, tmp_path):
+    made = demo_documents(db, tmp_path)
     assert sorted(made) == [
         ("D1", None),
         ("D2", None),
@@ -551,12 +434,16 @@ def test_demo_step_renders_the_six_documents(db, tmp_path):
     assert len([p for p in paths if p.parent.name == "D7_journal" and p.suffix == ".html"]) == 2
 
 
-def test_default_periods_follow_the_latest_data(db, tmp_path):
+def test_default_periods_are_the_last_complete_ones(db, tmp_path):
+    # The last sync finished on Friday 14.11.2025 (22:00 in Samara): November and the week of
+    # 10–16.11 are not over, so D2 covers October, D3 the week of 03–09.11 and D4 term 1.
     assert dt.date(2025, 11, 14).isoformat() == max(le["date"] for le in lessons())
     names = [p.name for p in render(db, "D2", tmp_path)]
-    assert "D2_filling_2025-11.html" in names
+    assert "D2_filling_2025-10.html" in names
     names = [p.name for p in render(db, "D3", tmp_path)]
-    assert "D3_activity_2025-W46.html" in names
+    assert "D3_activity_2025-W45.html" in names
+    names = [p.name for p in render(db, "D4", tmp_path, class_name="5а")]
+    assert "D4_progress_term1_5а_Алексеев_АИ.html" in names
 
 
 def test_rendering_is_recorded_in_the_audit_log(tmp_path):
@@ -566,4 +453,4 @@ def test_rendering_is_recorded_in_the_audit_log(tmp_path):
         (r["command"], r["detail"])
         for r in mirror.query("SELECT command, detail FROM audit_log ORDER BY id")
     ]
-    assert rows == [("report", "D6 format=html documents=1 files=2 class=5а")]
+    assert rows == [("report", "D6 format=html documents=1 files=3 class=5а")]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+
 from click.testing import CliRunner
 from documents_fixture import build_documents_mirror
 
 from asurso_sync.cli import cli
+from asurso_sync.cli.report import Progress
 
 
 def setup(tmp_path, extra: str = "") -> str:
@@ -25,7 +30,9 @@ def test_report_writes_and_prints_the_files(tmp_path):
     assert result.output.splitlines() == [
         str(out / "D5_class_progress_2025-2026_5а.html"),
         str(out / "D5_class_progress_2025-2026_5а.pupils.csv"),
+        str(out / "D5_class_progress_2025-2026_5а.pupils.xlsx"),
         str(out / "D5_class_progress_2025-2026_5а.footer.csv"),
+        str(out / "D5_class_progress_2025-2026_5а.footer.xlsx"),
     ]
 
 
@@ -59,7 +66,96 @@ def test_report_user_errors(tmp_path):
     )
     result = runner.invoke(cli, ["--config", config, "report", "D2", "--format", "docx"])
     assert result.exit_code == 2
+    result = runner.invoke(cli, ["--config", config, "report", "D11"])
+    assert result.exit_code == 2  # an unknown kind is a usage error, as the README says
+    assert "Invalid value for KIND: unknown document 'D11'; choose one of: D1 (remarks)" in (
+        result.output
+    )
     missing = tmp_path / "none.toml"
     missing.write_text('[mirror]\npath = "nothing.db"\n', encoding="utf-8")
     result = runner.invoke(cli, ["--config", str(missing), "report", "D5"])
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_report_says_which_period_it_chose(tmp_path):
+    config = setup(tmp_path)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    # The mirror's last sync was on 14.11.2025: October is the last complete month.
+    result = runner.invoke(cli, ["--config", config, "report", "D2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == "D2 for October 2025 (the last complete month)"
+    assert str(out / "D2_filling_2025-10.html") in result.stdout.splitlines()
+    result = runner.invoke(cli, ["--config", config, "report", "D3", "-o", str(out)])
+    assert (
+        result.stderr.splitlines()[0] == "D3 for the week 03.11–09.11.2025 (the last complete week)"
+    )
+    result = runner.invoke(
+        cli, ["--config", config, "report", "D1", "--month", "2025-10", "-o", str(out)]
+    )
+    assert result.stderr.splitlines()[0] == "D1 for October 2025"
+
+
+def test_a_period_outside_the_mirrored_year_is_an_error(tmp_path):
+    config = setup(tmp_path)
+    out = tmp_path / "out"
+    for option in (["--month", "2024-10"], ["--week", "2026-W40"]):
+        result = CliRunner().invoke(
+            cli, ["--config", config, "report", "D1", *option, "-o", str(out)]
+        )
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: no data for {option[1]}: the mirror holds 2025/2026 (01.09.2025–31.05.2026)\n"
+        )
+    assert not out.exists()  # nothing written, not even the folder
+
+
+def test_many_documents_log_their_progress_and_quiet_silences_it(tmp_path):
+    config = setup(tmp_path)
+    args = ["--config", config, "report", "D4", "--term", "1", "-o", str(tmp_path / "out")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "documents, about" in line]
+    assert len(lines) == 1  # quick work: only the last line
+    assert "D4 progress: 12 of 12 documents, about 0 s left" in lines[-1]
+    quiet = CliRunner().invoke(cli, ["-q", *args])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_out_folder_modes(tmp_path):
+    config = setup(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    new = shared / "a" / "b"
+    args = ["--config", config, "-q", "report", "D5", "--class", "5а", "-o"]
+    result = CliRunner().invoke(cli, [*args, str(new)])
+    assert result.exit_code == 0, result.output
+    # the folders it made are 0700; the shared one keeps its mode and sticky bit
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((shared / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE(new.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in new.iterdir()} == {0o600}
+    result = CliRunner().invoke(cli, [*args, str(shared)])
+    assert result.exit_code == 0
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
+def test_progress_in_a_log_says_every_tenth_once_it_is_slow(caplog):
+    ticks = iter(range(0, 1000, 2))  # each document takes 2 s
+    progress = Progress("D4 progress", quiet=False, tty=False, clock=lambda: next(ticks))
+    caplog.set_level(logging.INFO, logger="asurso_sync.cli.report")
+    for done in range(1, 21):
+        progress(done, 20)
+    assert [r.getMessage() for r in caplog.records] == [
+        "D4 progress: 2 of 20 documents, about 36 s left",
+        "D4 progress: 4 of 20 documents, about 32 s left",
+        "D4 progress: 6 of 20 documents, about 28 s left",
+        "D4 progress: 8 of 20 documents, about 24 s left",
+        "D4 progress: 10 of 20 documents, about 20 s left",
+        "D4 progress: 12 of 20 documents, about 16 s left",
+        "D4 progress: 14 of 20 documents, about 12 s left",
+        "D4 progress: 16 of 20 documents, about 8 s left",
+        "D4 progress: 18 of 20 documents, about 4 s left",
+        "D4 progress: 20 of 20 documents, about 0 s left",
+    ]

@@ -157,13 +157,17 @@ def test_r06_written_day_5_ok_day_6_late():
     assert keys(f, "2025-09-30", "R06", written_days=6) == set()
 
 
-def test_r07_r08_kr_day_7_ok_day_8_late_in_both():
+def test_r07_kr_day_7_ok_day_8_late_reported_once_under_its_own_rule():
     f = MirrorFactory()
     _marked(f, 4, "2025-09-17T23:00:00")
     late = _marked(f, 4, "2025-09-18T09:00:00")
     oral_late = _marked(f, 10, "2025-09-18T09:00:00")
+    untyped_late = _marked(f, 3, "2025-09-18T09:00:00")
     assert keys(f, "2025-09-30", "R07") == {late}
-    assert keys(f, "2025-09-30", "R08") == {late, oral_late}
+    # R08 keeps only the marks no type rule (R05–R07) reports
+    assert keys(f, "2025-09-30", "R08") == {untyped_late}
+    oral = findings(f, "2025-09-30", "R05")
+    assert [(x.key, x.severity) for x in oral] == [(oral_late, "violation")]
 
 
 def test_r06_school_days_skip_weekends_and_the_vacation():
@@ -181,9 +185,9 @@ def test_r08_deleted_marks_and_marks_seen_after_as_of_are_ignored():
     f = MirrorFactory()
     student = f.student()
     lesson = f.lesson("2025-09-10")
-    a = f.assignment(lesson, 5, "СР")
+    a = f.assignment(lesson, 3, "ДЗ")
     f.mark(a, student, "2025-09-25T10:00:00", deleted=True)
-    b = f.assignment(lesson, 5, "СР 2")
+    b = f.assignment(lesson, 3, "ДЗ 2")
     f.mark(b, student, "2025-09-25T10:00:00")
     assert keys(f, "2025-09-24", "R08") == set()
     assert keys(f, "2025-09-25", "R08") == {(b, student)}
@@ -243,8 +247,8 @@ def test_r11_osv_is_a_violation_and_an_unmapped_code_a_warning():
     f.insert("attendance_reasons", code="ОП", local_code="ОП", name="Опоздал", known=1)
     result = evaluate(f.db, parse_rule_settings({}), dt.date(2025, 9, 11), ["R11"])
     assert {(x.key, x.severity) for x in result.findings} == {
-        ((lesson, s1), "violation"),
-        ((lesson, s2), "warning"),
+        ((lesson, None, f.sg_id, None, s1), "violation"),
+        ((lesson, None, f.sg_id, None, s2), "warning"),
     }
     assert [n for n in result.notices if n["rule"] == "R11"] == [
         {
@@ -254,7 +258,7 @@ def test_r11_osv_is_a_violation_and_an_unmapped_code_a_warning():
         }
     ]
     mapped = {"codes": {"О": ["О", "ОП"]}}
-    assert keys(f, "2025-09-11", "R11", **mapped) == {(lesson, s1)}
+    assert keys(f, "2025-09-11", "R11", **mapped) == {(lesson, None, f.sg_id, None, s1)}
 
 
 def test_r12_n_left_after_day_7_goes_to_the_class_teacher():

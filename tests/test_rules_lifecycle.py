@@ -99,14 +99,14 @@ def test_unlock_window_edges_excuse_late_marks(tmp_path):
     ]
     assignments = []
     for when in times:
-        a = f.assignment(lesson, 5, "СР")
+        a = f.assignment(lesson, 3, "ДЗ")
         f.mark(a, student, when)
         assignments.append(a)
     register = tmp_path / "unlocks.csv"
     register.write_text(
-        "id,start,teacher,class,subject\n"
-        "u1,2025-10-01T09:00:00,Петрова Мария Ивановна,5а,Математика\n"
-        "u2,2025-10-01T00:00:00,Другой Учитель Иванович,,\n",
+        "id,date,start,teacher,class,subject\n"
+        "u1,2025-09-10,2025-10-01T09:00:00,Петрова Мария Ивановна,5а,Математика\n"
+        "u2,2025-09-10,2025-10-01T00:00:00,Другой Учитель Иванович,,\n",
         encoding="utf-8",
     )
     s = parse_rule_settings({"unlock_register": str(register)})
@@ -126,18 +126,21 @@ def test_unlock_register_toml_and_bad_line(tmp_path):
 
     toml = tmp_path / "u.toml"
     toml.write_text(
-        '[[unlock]]\nid = "a"\nstart = "2025-10-01T09:00:00"\nhours = 2\nclass = "5а"\n',
+        '[[unlock]]\nid = "a"\ndate = "2025-09-30"\nstart = "2025-10-01T09:00:00"\nhours = 2\n'
+        'class = "5а"\nrules = ["R08", "r24"]\n',
         encoding="utf-8",
     )
     [window] = read_unlock_register(toml)
-    assert (window.id, window.start, window.end, window.class_name) == (
+    assert window.rules == ("R08", "R24")
+    assert (window.id, window.date, window.start, window.end, window.class_name) == (
         "a",
+        "2025-09-30",
         "2025-10-01T09:00:00",
         "2025-10-01T11:00:00",
         "5а",
     )
     bad = tmp_path / "u.csv"
-    bad.write_text("id,start\nx,завтра\n", encoding="utf-8")
+    bad.write_text("id,date,start\nx,2025-09-30,завтра\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="entry 2"):
         read_unlock_register(bad)
 
@@ -192,7 +195,7 @@ def test_skip_and_class_teacher_attribution():
     f = MirrorFactory()
     f.lesson("2025-09-10", topic=None, homework=None)
     as_of = dt.date(2025, 9, 12)
-    skip = [f"R{n:02d}" for n in range(2, 24)]  # every rule but R01
+    skip = [f"R{n:02d}" for n in range(2, 26)]  # every rule but R01
     default = evaluate(f.db, parse_rule_settings({"skip": skip}), as_of)
     assert default.rules == ("R01",)
     assert [(x.rule, x.teacher_id) for x in default.findings] == [("R01", f.teacher_id)]

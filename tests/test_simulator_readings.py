@@ -226,7 +226,14 @@ def test_small_holds_homework_without_a_name(small_school):
 def test_small_holds_a_half_year_group(small_school):
     s = small_school
     half = [g for g in s.groups.values() if g.term_ids]
-    assert [(g.name, g.term_ids) for g in half] == [("5а/Информатика", (T1, T2))]
+    assert [(g.name, g.term_ids) for g in half] == [
+        ("5а/Информатика", (T1, T2)),
+        ("5а/Информатика", (T3, T4)),  # the second half-year: no subgroup of the first
+    ]
+    assert {
+        k for k in keys(s, AS_OF, "R19") if k[1:3] == (half[0].class_id, half[0].subject_id)
+    } == set()
+    assert {k for k in keys(s, AS_OF, "R15") if k[1] == half[1].id} == set()  # opened mid-year
     g = half[0]
     assert {le.term_id for le in s.lessons.values() if le.sg_id == g.id} == {T1, T2}
     r13 = {k for k in keys(s, AS_OF, "R13") if k[1] == g.id}
@@ -258,7 +265,8 @@ def test_small_warns_of_missing_ktp_over_the_summer(small_school):
     without_plan = {
         g.id
         for g in s.groups.values()
-        if g.id not in s.plans or s.plans[g.id].created > "2025-08-16"
+        if (g.id not in s.plans or s.plans[g.id].created > "2025-08-16")
+        and g.term_ids[:1] in ((), (T1,))  # a group opened mid-year is not due by 31 August
     }
     assert without_plan
     found = items(s, summer, "R15")

@@ -185,7 +185,7 @@ def test_demo_checks_renders_and_archives_the_year(tmp_path):
     result = CliRunner().invoke(cli, ["-q", "demo", "--out", str(out), "--size", "small"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[2].startswith("check: ") and " findings of 23 rules as of 2026-06-30 " in lines[2]
+    assert lines[2].startswith("check: ") and " findings of 25 rules as of 2026-06-30 " in lines[2]
     assert lines[3] == (
         f"reports: {out / 'reports'} — D1, D2, D5, D6, D7, D8 as PDF (" + lines[3].split("(")[1]
     )

@@ -50,7 +50,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 def check(
     app: App, as_of: dt.date | None, rule_ids: tuple[str, ...], fmt: str, fail_on: str | None
 ) -> None:
-    """Check the mirror against the regulation's rules R01–R23."""
+    """Check the mirror against the regulation's rules R01–R25."""
     from asurso_sync.mirror.db import open_mirror
     from asurso_sync.rules import check as run_check
     from asurso_sync.rules import load_rule_settings

@@ -1,27 +1,60 @@
-"""Documents D1–D10 of the regulation: mirror → context dicts → jinja2 → HTML, CSV, PDF/A.
+"""Documents D1–D10 of the regulation: mirror → context dicts → jinja2 → HTML, CSV, XLSX, PDF/A.
 
 Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
-  teacher=None, settings=None, register_rows=None) -> list[Path]`
-* `render_classes(db_path, kind, out_dir, *, fmt, classes=None, workers=None)` — one document
-  per class in a process pool -> {class name: files}.
-* `demo_step(db_path, out_dir, *, fmt="html")` — D1, D2, D5, D6, D7, D8 of the demo school.
+  teacher=None, settings=None, register_rows=None, progress=None, now=None, workers=None,
+  by_class=None) -> list[Path]` — the PDFs of many documents in `workers` processes;
+  `by_class` receives {class name: files} (the demo and the archive reuse per-class prints).
+* `period_for(db, kind, ...) -> Period` — the period a document will cover and why.
+* `record_list_issued(db, teacher_id, period, by, how, note)`, `issued_lists(db, teacher_id)`
+  — the D1 lists actually given to a teacher (`documents.issued`).
+* `atomic_write(path, data, mode)` and `xlsx_bytes(table)` (`documents.output`),
+  `safe_name(text)` (`documents.common`).
 * `KINDS` — kind names and aliases; `resolve_kind(kind)` -> "D1".."D10".
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlite_utils import Database
 
-from asurso_sync.documents.common import ReportError, Request
+from asurso_sync.documents import (
+    activity,
+    attendance,
+    class_progress,
+    filling,
+    journal,
+    progress,
+    register,
+    remarks,
+    summary_sheet,
+)
+from asurso_sync.documents.common import Period, ReportError, Request
+from asurso_sync.documents.issued import issued_lists, record_list_issued
+from asurso_sync.documents.output import (
+    Doc,
+    atomic_write,
+    ensure_dir,
+    load_weasyprint,
+    pdf_job,
+    pdf_path,
+    template_env,
+    templates_root,
+    write_private,
+    write_sources,
+    xlsx_bytes,
+)
 from asurso_sync.documents.settings import ReportSettings, load_report_settings
+from asurso_sync.mirror.audit import os_user, record_action
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +70,34 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "D8": ("summary_sheet", "summary-sheet", "Сводная ведомость учёта успеваемости"),
     "D10": ("register", "register", "Реестр архивных документов"),
 }
+MODULES: dict[str, ModuleType] = {
+    "D1": remarks,
+    "D2": filling,
+    "D3": activity,
+    "D4": progress,
+    "D5": class_progress,
+    "D6": attendance,
+    "D7": journal,
+    "D8": summary_sheet,
+    "D10": register,
+}
+# The period a document covers when none is asked for (month/week/term: the last complete one).
+DEFAULT_PERIOD = {"D1": "month", "D2": "month", "D3": "week", "D4": "term"}
 ALIASES = {name: kind for kind, (_, name, _) in KINDS.items()}
-DEMO_KINDS = ("D1", "D2", "D5", "D6", "D7", "D8")
+Progress = Callable[[int, int], None]  # (documents done, documents in all)
 
 __all__ = [
     "KINDS",
+    "Period",
     "ReportError",
     "ReportSettings",
-    "class_names",
-    "demo_step",
+    "atomic_write",
+    "issued_lists",
+    "period_for",
+    "record_list_issued",
     "render",
-    "render_classes",
     "resolve_kind",
+    "xlsx_bytes",
 ]
 
 
@@ -86,6 +135,24 @@ def _open(db: Database | str | os.PathLike[str]) -> Database:
     return Database(path)
 
 
+def period_for(
+    db: Database | str | os.PathLike[str],
+    kind: str,
+    *,
+    month: str | None = None,
+    term: int | None = None,
+    week: str | None = None,
+    settings: Any = None,
+) -> Period:
+    """The period document `kind` covers for these options: the one asked for, or its default
+    (D1/D2 the last complete month, D3 the last complete week, D4 the last complete term, the
+    others the year), with `reason` saying why. A ReportError when it lies outside the year."""
+    code = resolve_kind(kind)
+    rs = _settings(settings)
+    request = Request(month=month, term=term, week=week, tz=rs.timezone)
+    return request.period(_open(db), DEFAULT_PERIOD.get(code, "year"))
+
+
 def render(
     db: Database | str | os.PathLike[str],
     kind: str,
@@ -99,16 +166,23 @@ def render(
     teacher: str | None = None,
     settings: Any = None,
     register_rows: list[dict] | None = None,
+    progress: Progress | None = None,
+    now: Any = None,
+    workers: int | None = None,
+    by_class: dict[str | None, list[Path]] | None = None,
 ) -> list[Path]:
     """Render one kind of document into `out_dir`; returns every file written.
 
-    Each document gives `<slug>.html`, one `<slug>.<table>.csv` per table and, with
-    `fmt="pdf"`, `<slug>.pdf` (PDF/A; 3u carries the CSVs). `settings` is a `ReportSettings`,
-    a loaded `Config`, or None for the defaults. D10 reads `register_rows` (or, given a
-    Config, `asurso_sync.archive.register_rows(config)`).
+    Each document gives `<name>.html`, per table a `<name>.<table>.csv` (UTF-8 with BOM) and a
+    `<name>.<table>.xlsx` twin and, with `fmt="pdf"`, `<name>.pdf` (PDF/A; 3u carries the
+    CSVs). Every file is written to a temporary name and renamed into place, mode 0600.
+    `settings` is a `ReportSettings`, a loaded `Config`, or None for the defaults. D10 reads
+    `register_rows` (or, given a Config, `asurso_sync.archive.register_rows(config)`).
+    `progress(done, total)` is called after each document; `now` fixes the moment of issue;
+    `workers` > 1 makes the PDFs in that many processes; `by_class`, when given, receives
+    {class name (None for a school-wide document): files}.
+    Each D1 list written is recorded as issued to its teacher (`issued_lists`).
     """
-    from asurso_sync.documents.output import ensure_dir, template_env, write_doc
-
     if fmt not in ("html", "pdf"):
         raise ReportError(f"--format must be html or pdf, not {fmt!r}")
     code = resolve_kind(kind)
@@ -117,37 +191,85 @@ def render(
     if code == "D10":
         rs = _with_register_rows(rs, register_rows, config)
     if fmt == "pdf":
-        from asurso_sync.documents.output import load_weasyprint
-
         load_weasyprint()  # fail before any work when the extra is missing
     database = _open(db)
-    module = importlib.import_module(f"asurso_sync.documents.{KINDS[code][0]}")
-    request = Request(month=month, term=term, week=week, class_name=class_name, teacher=teacher)
-    docs = module.build(database, request, rs)
+    request = Request(
+        month=month,
+        term=term,
+        week=week,
+        class_name=class_name,
+        teacher=teacher,
+        now=now,
+        tz=rs.timezone,
+    )
+    docs = MODULES[code].build(database, request, rs)
     out = ensure_dir(Path(out_dir))
-    env = template_env(rs)
-    written: list[Path] = []
+    made = _write(docs, out, fmt, rs, progress, workers)
+    by = os_user()
     for doc in docs:
-        written.extend(write_doc(doc, out, fmt, env, rs))
+        if doc.issued is not None:
+            teacher_id, period_slug = doc.issued
+            record_list_issued(database, teacher_id, period_slug, by, "rendered", "")
+    written = [p for paths in made for p in paths]
     log.info("rendered %s: %d document(s), %d file(s)", code, len(docs), len(written))
     _audit(
         database,
         f"{code} format={fmt} documents={len(docs)} files={len(written)}"
         + (f" class={class_name}" if class_name else ""),
     )
+    if by_class is not None:
+        for doc, paths in zip(docs, made, strict=True):
+            by_class.setdefault(doc.context.get("class_name"), []).extend(paths)
     return written
+
+
+def _write(
+    docs: list[Doc],
+    out: Path,
+    fmt: str,
+    rs: ReportSettings,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[list[Path]]:
+    """Each document's files, in the documents' order. The PDFs — nearly all of the time —
+    are made in `workers` processes when there are several (largest first, so that the pool
+    ends together); HTML, CSV and XLSX in this process."""
+    env = template_env(rs)
+    made: list[list[Path]] = []
+    jobs = []
+    for doc in docs:
+        paths, html, twins = write_sources(doc, out, env)
+        made.append(paths)
+        jobs.append((html, rs.pdf_variant, twins, str(templates_root())))
+    if fmt != "pdf":
+        for n in range(1, len(docs) + 1):
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    count = min(workers or 1, len(docs))
+    if count <= 1:
+        for n, (doc, job) in enumerate(zip(docs, jobs, strict=True), 1):
+            made[n - 1].append(write_private(pdf_path(doc, out), pdf_job(job)))
+            if progress is not None:
+                progress(n, len(docs))
+        return made
+    order = sorted(range(len(docs)), key=lambda i: -len(jobs[i][0]))
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        futures = {pool.submit(pdf_job, jobs[i]): i for i in order}
+        for n, future in enumerate(as_completed(futures), 1):
+            i = futures[future]
+            made[i].append(write_private(pdf_path(docs[i], out), future.result()))
+            if progress is not None:
+                progress(n, len(docs))
+    return made
 
 
 def _audit(db: Database, detail: str) -> None:
     """Who rendered what (152-ФЗ ст. 19 ч. 2 п. 8); ids and counts only, never names."""
-    from asurso_sync.mirror.audit import record_action
-
     record_action(db, "report", detail, commit=True)
 
 
 def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any) -> ReportSettings:
-    from dataclasses import replace
-
     if rows is None and config is not None:
         try:
             from asurso_sync.archive import register_rows as archive_rows
@@ -156,75 +278,3 @@ def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any
         if archive_rows is not None:
             rows = archive_rows(config)
     return replace(rs, register_rows=tuple(rows or ()))
-
-
-PER_CLASS_KINDS = ("D5", "D7", "D8")
-
-
-def class_names(db: Database | str | os.PathLike[str]) -> list[str]:
-    """The year's classes in school order (1а, 1б, …, 11б)."""
-    database = _open(db)
-    return [
-        r[0]
-        for r in database.execute(
-            "SELECT name FROM classes WHERE deleted_at IS NULL "
-            "ORDER BY CAST(grade AS INTEGER), letter, name"
-        )
-    ]
-
-
-def _render_one(args: tuple[Any, str, str, str, str, Any]) -> tuple[str, list[str]]:
-    mirror, code, out_dir, fmt, class_name, settings = args
-    paths = render(mirror, code, out_dir, fmt=fmt, class_name=class_name, settings=settings)
-    return class_name, [str(p) for p in paths]
-
-
-def render_classes(
-    db: Database | str | os.PathLike[str],
-    kind: str,
-    out_dir: str | os.PathLike[str],
-    *,
-    fmt: str = "html",
-    classes: list[str] | None = None,
-    settings: Any = None,
-    workers: int | None = None,
-) -> dict[str, list[Path]]:
-    """One document per class, rendered in a pool of processes (WeasyPrint's layout is
-    CPU-bound and single-threaded, so this is what makes a whole school's D7 take minutes,
-    not a quarter of an hour). An open Database (e.g. in memory) is rendered in this process.
-    Returns {class name: files written}."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    code = resolve_kind(kind)
-    names = classes if classes is not None else class_names(db)
-    in_process = isinstance(db, Database)
-    source = db if in_process else str(db)
-    jobs = [(source, code, str(out_dir), fmt, name, settings) for name in names]
-    workers = 1 if in_process else (workers or min(len(jobs), os.cpu_count() or 1) or 1)
-    if workers == 1 or len(jobs) <= 1:
-        results = [_render_one(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_render_one, jobs))
-    return {name: [Path(p) for p in paths] for name, paths in results}
-
-
-def demo_step(
-    db: Database | str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    fmt: str = "html",
-    settings: Any = None,
-) -> dict[tuple[str, str | None], list[Path]]:
-    """The demo's documents: D1, D2 and D6 for the school, D5, D7 and D8 per class, one
-    folder per document. Returns {(kind, class name or None): files} so that the archive
-    can reuse the per-class prints instead of rendering them again."""
-    made: dict[tuple[str, str | None], list[Path]] = {}
-    for code in DEMO_KINDS:
-        folder = Path(out_dir) / f"{code}_{KINDS[code][1]}"
-        if code in PER_CLASS_KINDS:
-            per_class = render_classes(db, code, folder, fmt=fmt, settings=settings)
-            made.update({(code, name): paths for name, paths in per_class.items()})
-        else:
-            made[(code, None)] = render(db, code, folder, fmt=fmt, settings=settings)
-    return made

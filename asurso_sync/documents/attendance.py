@@ -8,6 +8,7 @@ when every lesson the pupil had that day (their subject groups' lessons) was mis
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -83,7 +84,7 @@ def pupil_counts(days: dict, absent: dict, student_id: int, codes: Codes) -> dic
                 kinds.append(kind)
         if kinds and len(kinds) == len(lesson_ids):
             days_missed[Counter(kinds).most_common(1)[0][0]] += 1
-    out = {"late": late}
+    out: dict[str, Any] = {"late": late}
     for prefix, counter in (("days", days_missed), ("lessons", lessons_missed)):
         out[prefix] = {k: counter[k] for k in MISS_KINDS}
         out[prefix]["total"] = sum(counter.values())
@@ -130,6 +131,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
             settings,
             "Сводный отчёт о посещаемости класса",
             f"{c['name']} класс, {period.label}",
+            now=req.now,
         )
         ctx.update(
             {

@@ -63,8 +63,9 @@ def classify(finals: list[str]) -> str:
     """excellent | good | one_three | passing | failing | not_attested for one pupil."""
     if not finals or any(is_not_attested(m) for m in finals):
         return "not_attested"
-    values = [numeric(m) for m in finals]
-    if any(v is None for v in values):
+    found = [numeric(m) for m in finals]
+    values = [v for v in found if v is not None]
+    if len(values) < len(found):
         return "not_attested"
     if any(v <= 2 for v in values):
         return "failing"
@@ -176,7 +177,11 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     for c in classes(db, req.class_name):
         grid = class_grid(db, c, cols)
         ctx = header(
-            db, settings, "Сводный отчёт об успеваемости класса", f"{c['name']} класс, {label}"
+            db,
+            settings,
+            "Сводный отчёт об успеваемости класса",
+            f"{c['name']} класс, {label}",
+            now=req.now,
         )
         ctx.update(
             {
@@ -185,6 +190,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 "period": label,
                 "cols": cols,
                 "decisions": DECISIONS,
+                "legend": [s for s in grid["subjects"] if s["short"] != s["subject"]],
                 **grid,
             }
         )

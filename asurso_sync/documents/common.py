@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from asurso_sync import __version__
 from asurso_sync.documents.settings import ReportSettings
 from asurso_sync.errors import AsursoSyncError
 
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 MONTHS = [
     "январь",
     "февраль",
@@ -27,20 +42,6 @@ MONTHS = [
     "ноябрь",
     "декабрь",
 ]
-MONTHS_GEN = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-]
 WEEKDAYS = ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"]
 LIVE = "deleted_at IS NULL"
 
@@ -51,7 +52,10 @@ class ReportError(AsursoSyncError):
 
 @dataclass(frozen=True)
 class Period:
-    """A date range a document covers, with its Russian label and the one before it (trends)."""
+    """A date range a document covers, with its Russian label and the one before it (trends).
+
+    `name` says it in English for the command line («November 2026»); `reason` says why this
+    period was chosen when nobody asked for one («the last complete month»)."""
 
     kind: str  # month | term | week | year
     start: str
@@ -60,6 +64,13 @@ class Period:
     slug: str
     term_id: int | None = None
     previous: Period | None = None
+    name: str = ""
+    reason: str = ""
+
+    @property
+    def days(self) -> str:
+        """«30.11–06.12.2026»: the period's first and last day (D3 prints «за неделю …»)."""
+        return span(self.start, self.end)
 
     def contains(self, day: str | None) -> bool:
         return day is not None and self.start <= day[:10] <= self.end
@@ -114,8 +125,8 @@ def year(db: Database) -> dict:
     }
 
 
-def data_as_of(db: Database, tz: str) -> str:
-    """The finish time of the last successful sync in school-local time («14.11.2025 22:00»)."""
+def last_sync(db: Database) -> dt.datetime | None:
+    """When the last successful sync finished (as stored: UTC with its offset)."""
     found = rows(
         db,
         "SELECT finished_at FROM sync_runs WHERE finished_at IS NOT NULL "
@@ -123,11 +134,37 @@ def data_as_of(db: Database, tz: str) -> str:
         "ORDER BY finished_at DESC LIMIT 1",
     )
     if not found:
-        return "нет сведений о синхронизации"
-    when = dt.datetime.fromisoformat(found[0]["finished_at"])
-    if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(tz))
+        return None
+    return dt.datetime.fromisoformat(found[0]["finished_at"])
+
+
+def local_time(when: dt.datetime, tz: str) -> dt.datetime:
+    """A stored time in the school's zone (`[sync] timezone`); naive times are taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(ZoneInfo(tz))
+
+
+def ru_datetime(when: dt.datetime) -> str:
+    """`02.12.2026 02:16`: how every document prints a moment."""
     return when.strftime("%d.%m.%Y %H:%M")
+
+
+def data_as_of(db: Database, tz: str) -> str:
+    """The finish time of the last successful sync in school-local time («14.11.2025 22:00»)."""
+    when = last_sync(db)
+    if when is None:
+        return "нет сведений о синхронизации"
+    return ru_datetime(local_time(when, tz))
+
+
+def as_of_day(db: Database, tz: str) -> dt.date:
+    """The school-local day the mirror's data are as of: the last successful sync's day, or,
+    without one, the day after the latest lesson."""
+    when = last_sync(db)
+    if when is not None:
+        return local_time(when, tz).date()
+    return dt.date.fromisoformat(last_data_day(db)) + dt.timedelta(days=1)
 
 
 def last_data_day(db: Database) -> str:
@@ -163,6 +200,7 @@ def month_period(value: str) -> Period:
         (start - dt.timedelta(days=1)).isoformat(),
         f"{MONTHS[prev_start.month - 1]} {prev_start.year} г.",
         prev_start.strftime("%Y-%m"),
+        name=f"{MONTHS_EN[prev_start.month - 1]} {prev_start.year}",
     )
     return Period(
         "month",
@@ -171,7 +209,15 @@ def month_period(value: str) -> Period:
         f"{MONTHS[mo - 1]} {y} г.",
         f"{y:04d}-{mo:02d}",
         previous=prev,
+        name=f"{MONTHS_EN[mo - 1]} {y}",
     )
+
+
+def span(start: str, end: str) -> str:
+    """«30.11–06.12.2026» (the year once when both days share it)."""
+    if start[:4] == end[:4]:
+        return f"{short_date(start)}–{fmt_date(end)}"
+    return f"{fmt_date(start)}–{fmt_date(end)}"
 
 
 def week_period(value: str) -> Period:
@@ -184,7 +230,8 @@ def week_period(value: str) -> Period:
         raise ReportError(f"there is no week {value}") from None
     end = start + dt.timedelta(days=6)
     label = f"неделя {value} ({fmt_date(start.isoformat())} – {fmt_date(end.isoformat())})"
-    return Period("week", start.isoformat(), end.isoformat(), label, value)
+    days = span(start.isoformat(), end.isoformat())
+    return Period("week", start.isoformat(), end.isoformat(), label, value, name=f"the week {days}")
 
 
 def term_period(db: Database, number: int) -> Period:
@@ -205,34 +252,98 @@ def term_period(db: Database, number: int) -> Period:
         f"term{number}",
         t["id"],
         prev,
+        name=f"term {number} ({t['name']}, {span(t['start'], t['end'])})",
     )
 
 
 def year_period(db: Database) -> Period:
     y = year(db)
     return Period(
-        "year", y["start"], y["end"], f"{y['name']} учебный год", y["name"].replace("/", "-")
+        "year",
+        y["start"],
+        y["end"],
+        f"{y['name']} учебный год",
+        y["name"].replace("/", "-"),
+        name=f"the year {y['name']}",
     )
 
 
+def _reference_day(db: Database, tz: str) -> dt.date:
+    """The data's day, but never after the day after the year's end (a summer sync)."""
+    y = year(db)
+    after_year = dt.date.fromisoformat(y["end"]) + dt.timedelta(days=1)
+    return min(as_of_day(db, tz), after_year)
+
+
+def last_complete_month(db: Database, tz: str) -> Period:
+    """The latest month that ended before the data's day (the current one early in the year)."""
+    ref = _reference_day(db, tz)
+    last_end = ref.replace(day=1) - dt.timedelta(days=1)
+    if last_end.isoformat() < year(db)["start"]:
+        return replace(month_period(ref.strftime("%Y-%m")), reason="the current month, not over")
+    return replace(month_period(last_end.strftime("%Y-%m")), reason="the last complete month")
+
+
+def last_complete_week(db: Database, tz: str) -> Period:
+    """The latest ISO week that ended before the data's day (the current one in week one)."""
+    ref = _reference_day(db, tz)
+    sunday = ref - dt.timedelta(days=ref.weekday() + 1)
+    day, reason = sunday, "the last complete week"
+    if sunday.isoformat() < year(db)["start"]:
+        day, reason = ref, "the current week, not over"
+    y, w, _ = day.isocalendar()
+    return replace(week_period(f"{y:04d}-W{w:02d}"), reason=reason)
+
+
+def last_complete_term(db: Database, tz: str) -> Period:
+    """The latest term that ended before the data's day (the first one while it runs)."""
+    ref = _reference_day(db, tz).isoformat()
+    periods = [t for t in terms(db) if not t["is_year"]]
+    if not periods:
+        return replace(year_period(db), reason="the year: the mirror holds no terms")
+    ended = [n for n, t in enumerate(periods, 1) if t["end"] < ref]
+    if ended:
+        return replace(term_period(db, ended[-1]), reason="the last complete term")
+    return replace(term_period(db, 1), reason="the current term, not over")
+
+
+def within_year(db: Database, period: Period) -> Period:
+    """The period, or a ReportError when it lies wholly outside the mirrored year."""
+    y = year(db)
+    if period.end < y["start"] or period.start > y["end"]:
+        raise ReportError(
+            f"no data for {period.slug}: the mirror holds {y['name']} "
+            f"({fmt_date(y['start'])}–{fmt_date(y['end'])})"
+        )
+    return period
+
+
 def resolve_period(
-    db: Database, *, month: str | None, term: int | None, week: str | None, default: str
+    db: Database,
+    *,
+    month: str | None,
+    term: int | None,
+    week: str | None,
+    default: str,
+    tz: str = "Europe/Samara",
 ) -> Period:
-    """The period asked for, or the document's default (`month`/`week`: the latest data)."""
+    """The period asked for, or the document's default: the last complete month, week or
+    term (`default` = month | week | term | year)."""
     if sum(x is not None for x in (month, term, week)) > 1:
         raise ReportError("give only one of --month, --term, --week")
     if month:
-        return month_period(month)
+        return within_year(db, month_period(month))
     if term is not None:
         return term_period(db, int(term))
     if week:
-        return week_period(week)
+        return within_year(db, week_period(week))
     if default == "month":
-        return month_period(last_data_day(db)[:7])
+        return last_complete_month(db, tz)
     if default == "week":
-        y, w, _ = dt.date.fromisoformat(last_data_day(db)).isocalendar()
-        return week_period(f"{y:04d}-W{w:02d}")
-    return year_period(db)
+        return last_complete_week(db, tz)
+    if default == "term":
+        return last_complete_term(db, tz)
+    return replace(year_period(db), reason="the school year")
 
 
 def classes(db: Database, class_name: str | None = None) -> list[dict]:
@@ -320,45 +431,97 @@ def pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}".replace(".", ",")
 
 
-def header(db: Database, settings: ReportSettings, title: str, subtitle: str = "") -> dict:
-    """The context every template's base layout needs."""
-    from asurso_sync import __version__
-
-    now = dt.datetime.now(ZoneInfo(settings.timezone))
+def header(
+    db: Database,
+    settings: ReportSettings,
+    title: str,
+    subtitle: str = "",
+    now: dt.datetime | None = None,
+) -> dict:
+    """The context every template's base layout needs (every time school-local)."""
+    moment = local_time(now or dt.datetime.now(dt.UTC), settings.timezone)
     return {
         "school": school(db),
         "title": title,
         "subtitle": subtitle,
         "data_as_of": data_as_of(db, settings.timezone),
-        "generated_at": now.strftime("%d.%m.%Y %H:%M"),
+        "generated_at": ru_datetime(moment),
+        "today": moment.date().isoformat(),
         "version": __version__,
     }
 
 
 @dataclass(frozen=True)
 class Request:
-    """What the caller asked for; each document resolves its own default period."""
+    """What the caller asked for; each document resolves its own default period. `now` is the
+    moment of issue (tests and the demo fix it; default: the clock)."""
 
     month: str | None = None
     term: int | None = None
     week: str | None = None
     class_name: str | None = None
     teacher: str | None = None
+    now: dt.datetime | None = None
+    tz: str = "Europe/Samara"  # [sync] timezone: the school's clock
 
     def period(self, db: Database, default: str) -> Period:
-        return resolve_period(db, month=self.month, term=self.term, week=self.week, default=default)
+        return resolve_period(
+            db, month=self.month, term=self.term, week=self.week, default=default, tz=self.tz
+        )
 
 
 def local_date(utc_iso: str | None, tz: str) -> str | None:
-    """A bookkeeping UTC time as the school-local date (`YYYY-MM-DD`)."""
+    """A stored time as the school-local date (`YYYY-MM-DD`); a naive value (the checks'
+    as-of dates) is school-local already."""
     if not utc_iso:
         return None
     when = dt.datetime.fromisoformat(utc_iso)
-    if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(tz))
-    return when.date().isoformat()
+    if when.tzinfo is None:
+        return when.date().isoformat()
+    return local_time(when, tz).date().isoformat()
+
+
+FORBIDDEN_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
+RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{n}" for n in range(1, 10)]
+    + [f"LPT{n}" for n in range(1, 10)]
+)
+
+
+def safe_name(text: str, limit: int = 150) -> str:
+    """A file name (without extension) that Windows and Linux both accept, Cyrillic kept:
+    no `<>:"/\\|?*` or control characters, spaces as `_`, no trailing dots or spaces, never a
+    reserved device name (CON, PRN, AUX, NUL, COM1–9, LPT1–9)."""
+    text = FORBIDDEN_CHARS.sub("_", text or "")
+    text = re.sub(r"\s+", "_", text.strip())
+    text = re.sub(r"_+", "_", text)[:limit].strip("_").rstrip(". ")
+    if not text:
+        return "_"
+    if text.split(".")[0].upper() in RESERVED_NAMES:
+        text = "_" + text
+    return text
+
+
+def person_slug(full_name: str | None) -> str:
+    """«Петрова Мария Ивановна» -> «Петрова_МИ»: surname and initials, safe in a file name."""
+    parts = (full_name or "").split()
+    if not parts:
+        return ""
+    return safe_name(parts[0] + "_" + "".join(p[0] for p in parts[1:3]))
+
+
+def unique_slugs(items: list[tuple[int, str]], prefix: str) -> dict[int, str]:
+    """{id: slug}, with `_<prefix><id>` added only where two ids would share a slug."""
+    seen: dict[str, int] = {}
+    for _, slug in items:
+        seen[slug] = seen.get(slug, 0) + 1
+    return {
+        key: slug if seen[slug] == 1 and slug else f"{slug}_{prefix}{key}".lstrip("_")
+        for key, slug in items
+    }
 
 
 def class_slug(name: str) -> str:
     """A class name safe in a file name (`5а` stays `5а`; spaces and slashes go)."""
-    return re.sub(r"[^\w-]+", "_", name).strip("_") or "class"
+    return safe_name(name) if name.strip() else "class"

@@ -21,8 +21,10 @@ from asurso_sync.documents.common import (
     fmt_date,
     header,
     pct,
+    person_slug,
     rows,
     teachers,
+    unique_slugs,
 )
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.settings import ReportSettings
@@ -218,7 +220,9 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         class_rows.append(row)
     school_row = rollup(items, "Школа")
     school_row["trend"] = trend(school_row, rollup(prev_items, "") if prev_items else None)
-    ctx = header(db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}")
+    ctx = header(
+        db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}", now=req.now
+    )
     ctx.update(
         {
             "period": period.label,
@@ -255,7 +259,9 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     if req.class_name:
         slug += f"_{class_slug(req.class_name)}"
     if req.teacher:
-        slug += "_t" + "_".join(str(t["id"]) for t in teachers(db, req.teacher))
+        picked = teachers(db, req.teacher)
+        names = unique_slugs([(t["id"], person_slug(t["name"])) for t in picked], "t")
+        slug += "_" + "_".join(names[t["id"]] for t in picked)
     return [Doc(slug, "d2_filling.html", ctx, [table])]
 
 

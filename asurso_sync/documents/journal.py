@@ -142,7 +142,7 @@ def group_section(
 def grid_band(part: list[dict], rows: list[tuple[int, dict]], finals: dict, grid: dict) -> dict:
     """One band: up to COLUMNS_PER_PAGE columns for some pupils, as lines of monospace text."""
     head = Markup("<b>%s</b>") % _lead("№", "Фамилия, имя")
-    lines = [head + _grid_line([c["head"] for c in part], part)]
+    lines = [head + _head_line(part)]
     for i, p in rows:
         texts = []
         for col in part:
@@ -206,6 +206,14 @@ def _grid_line(texts: list[str], part: list[dict]) -> Markup:
     return Markup("").join(out)
 
 
+def _head_line(part: list[dict]) -> Markup:
+    """The band's head: each date («08.09», five characters in a six-character column) in a
+    box of the column's width, centred, so that no date touches or crosses a column's rule."""
+    return Markup("").join(
+        Markup('<b class="hd" style="width:%s">%s</b>') % (mm(CELL_MM), c["head"]) for c in part
+    )
+
+
 def bands_per_page(members: int) -> int:
     """How many bands of this many pupils fit one landscape page (at least one)."""
     band = (min(members, MAX_ROWS) + 1) * ROW_MM
@@ -238,7 +246,13 @@ def class_context(db: Database, c: dict, req: Request, settings: ReportSettings)
         group_section(db, g, pupils, by_group.get(g["id"], []), periods, grid, i, data_day)
         for i, g in enumerate(groups, 1)
     ]
-    ctx = header(db, settings, "Классный журнал", f"{c['name']} класс, {y['name']} учебный год")
+    ctx = header(
+        db,
+        settings,
+        "Классный журнал",
+        f"{c['name']} класс, {y['name']} учебный год",
+        now=req.now,
+    )
     ctx.update(
         {
             "class_name": c["name"],

@@ -17,6 +17,7 @@ def class_groups(db: Database, class_id: int) -> list[dict]:
         db,
         f"""
         SELECT sg.id, sg.name, sg.subject_id, sg.hours, coalesce(s.name, sg.name) AS subject,
+               coalesce(nullif(s.short_name, ''), s.name, sg.name) AS short,
                (SELECT group_concat(t.name, ', ') FROM subject_group_teachers x
                   JOIN teachers t ON t.id = x.teacher_id
                  WHERE x.subject_group_id = sg.id AND x.{LIVE}) AS teacher
@@ -42,11 +43,19 @@ def class_groups(db: Database, class_id: int) -> list[dict]:
 
 
 def subjects_of(groups: list[dict]) -> list[dict]:
-    """Subjects of a class (split groups merged): [{subject_id, subject, group_ids}]."""
+    """Subjects of a class (split groups merged): [{subject_id, subject, short, group_ids}]."""
     out: dict = {}
     for g in groups:
         key = g["subject_id"] if g["subject_id"] is not None else -g["id"]
-        item = out.setdefault(key, {"subject_id": key, "subject": g["subject"], "group_ids": []})
+        item = out.setdefault(
+            key,
+            {
+                "subject_id": key,
+                "subject": g["subject"],
+                "short": g.get("short") or g["subject"],
+                "group_ids": [],
+            },
+        )
         item["group_ids"].append(g["id"])
     return list(out.values())
 

@@ -151,7 +151,9 @@ def topic_pages(topics: list[dict]) -> list[dict]:
                 wrap(t["homework"], TOPIC_WIDTHS_MM[2] - 2 * TOPIC_PAD_MM),
             ]
         )
-    pages, page, used = [], [], 0
+    pages: list[list] = []
+    page: list = []
+    used = 0
     for cols in rows:
         height = max(len(c) for c in cols)
         if page and used + height > TOPIC_LINES:

@@ -19,12 +19,12 @@ from asurso_sync.documents.common import (
     class_slug,
     classes,
     header,
-    last_data_day,
+    person_slug,
     rows,
     short_date,
     students,
     terms,
-    year_period,
+    unique_slugs,
 )
 from asurso_sync.documents.journal_data import class_groups, group_period_marks, numeric
 from asurso_sync.documents.output import Doc, Table
@@ -32,15 +32,8 @@ from asurso_sync.documents.settings import ReportSettings
 
 
 def default_period(db: Database, req: Request) -> Period:
-    """The asked period, else the term holding the latest lesson (else the year)."""
-    if req.month or req.term is not None or req.week:
-        return req.period(db, "year")
-    day = last_data_day(db)
-    periods = [t for t in terms(db) if not t["is_year"]]
-    for n, t in enumerate(periods, 1):
-        if t["start"] <= day <= t["end"]:
-            return Request(term=n).period(db, "year")
-    return year_period(db)
+    """The asked period, else the last complete term (the first one while it runs)."""
+    return req.period(db, "term")
 
 
 def uses_weight(db: Database) -> bool:
@@ -69,14 +62,18 @@ def weighted_marks(db: Database, student_id: int, group_id: int, period: Period)
 
 
 def average(marks: list[tuple], weighted: bool) -> str:
-    nums = [(numeric(m), w or 1) for _, m, w in marks if numeric(m) is not None]
+    nums: list[tuple[int, int]] = []
+    for _, mark, weight in marks:
+        value = numeric(mark)
+        if value is not None:
+            nums.append((value, weight or 1))
     if not nums:
         return "—"
     if weighted:
-        value = sum(n * w for n, w in nums) / sum(w for _, w in nums)
+        mean = sum(n * w for n, w in nums) / sum(w for _, w in nums)
     else:
-        value = sum(n for n, _ in nums) / len(nums)
-    return f"{value:.2f}".replace(".", ",")
+        mean = sum(n for n, _ in nums) / len(nums)
+    return f"{mean:.2f}".replace(".", ",")
 
 
 def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
@@ -92,17 +89,20 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     for c in classes(db, req.class_name):
         groups = class_groups(db, c["id"])
         finals = {g["id"]: group_period_marks(db, g["id"]) for g in groups}
-        for pupil in students(db, c["id"]):
-            docs.append(
-                _pupil_doc(
-                    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted
-                )
+        pupils = students(db, c["id"])
+        names = unique_slugs([(p["id"], person_slug(p["full_name"])) for p in pupils], "s")
+        for pupil in pupils:
+            slug = f"D4_progress_{period.slug}_{class_slug(c['name'])}_{names[pupil['id']]}"
+            doc = _pupil_doc(
+                db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted, req
             )
+            doc.slug = slug
+            docs.append(doc)
     return docs
 
 
 def _pupil_doc(
-    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted
+    db, settings, codes, c, pupil, groups, finals, period, period_terms, weighted, req
 ) -> Doc:
     subjects = []
     for g in groups:
@@ -124,7 +124,9 @@ def _pupil_doc(
         subjects.append(
             {
                 "subject": g["subject"],
-                "group": g["name"],
+                # the group without the class prefix: «5а/Английский язык (2 подгр.)» is
+                # printed as «Английский язык (2 подгр.)», and not at all when just the subject
+                "group": (g["name"] or "").removeprefix(f"{c['name']}/"),
                 "teacher": g["teacher"],
                 "entries": [f"{short_date(d)}: {m}" for d, m in entries],
                 "count": len(marks),
@@ -134,7 +136,7 @@ def _pupil_doc(
         )
     missed = _missed(db, codes, pupil["id"], period)
     title = "Отчёт об успеваемости и посещаемости обучающегося"
-    ctx = header(db, settings, title, f"за {period.label}")
+    ctx = header(db, settings, title, f"за {period.label}", now=req.now)
     ctx.update(
         {
             "pupil": pupil["full_name"],
@@ -155,15 +157,14 @@ def _pupil_doc(
             "оценки и отметки по датам",
             "число оценок",
             "средний балл",
-            *[f"отметка: {t['name']}" for t in period_terms],
+            *[f"итоговая оценка: {t['name']}" for t in period_terms],
         ],
         [
             [s["subject"], " ".join(s["entries"]), s["count"], s["average"], *s["finals"]]
             for s in subjects
         ],
     )
-    slug = f"D4_progress_{period.slug}_{class_slug(c['name'])}_s{pupil['id']}"
-    return Doc(slug, "d4_progress.html", ctx, [table])
+    return Doc("", "d4_progress.html", ctx, [table])
 
 
 def _missed(db: Database, codes: Codes, student_id: int, period: Period) -> dict:

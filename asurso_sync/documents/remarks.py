@@ -1,10 +1,13 @@
 """D1 — «Список замечаний по ведению ЭЖ» per teacher, for a month or a term (п. 7.4, Z-1).
 
 A remark is a violation that was open at the end of the period (its lesson on or before the
-end, not fixed by then, not excused; dates of findings are the checks' as-of dates). The list
-also names what was fixed during the period and compares the counts per rule with the previous
-list. Rows come grouped by rule (its wording printed once per group) so a landscape page holds
-30+ remarks. Pupils' marks are never shown.
+end, not fixed by then, not excused; dates of findings are the checks' as-of dates). A
+teacher's remarks are grouped by lesson or assignment — one row says the date, class, subject,
+what is missing or late, how many pupils and who — under their rule, rules in the regulation's
+order, after a short summary. The list also names what was fixed during the period and compares
+the counts per rule with the last list actually issued to the teacher (`documents.issued`).
+Every deadline says its source: the regulation's clause or the school's setting. Pupils'
+marks are never shown.
 """
 
 from __future__ import annotations
@@ -17,19 +20,29 @@ from sqlite_utils import Database
 
 from asurso_sync.documents.common import (
     Period,
+    ReportError,
     Request,
     class_slug,
+    classes,
     fmt_date,
     header,
     local_date,
+    local_time,
+    month_period,
+    person_slug,
     rows,
     teachers,
+    term_period,
+    week_period,
 )
+from asurso_sync.documents.issued import issued_lists
 from asurso_sync.documents.output import Doc, Table
-from asurso_sync.documents.rule_texts import rule_texts
+from asurso_sync.documents.rule_texts import deadline_source, rule_order, rule_texts
 from asurso_sync.documents.settings import ReportSettings
 
+TITLE = "Список замечаний по ведению электронного журнала"
 FIX_DAYS = 7
+NAMES_SHOWN = 8
 _MARK_WORDS = re.compile(r"(?i)\b(оценк\w*|отметк\w*|mark)\s*[«\"']?[0-9]+[»\"']?")
 
 
@@ -94,19 +107,12 @@ def short_name(full_name: str | None) -> str:
 
 
 def short_detail(v: dict) -> str:
-    """Pupil, kind of assignment and the rule's finding, without the deadline the row already
-    shows in its own column (and never a mark)."""
+    """The rule's finding without the deadline the row already shows (and never a mark)."""
     text = scrub(v["detail"])
     deadline = fmt_date(v["deadline"])
     if deadline:
         text = text.replace(f", срок {deadline}", "").replace(f" (срок {deadline})", "")
-    parts = []
-    if v["student_name"]:
-        parts.append(short_name(v["student_name"]))
-    if v.get("task_type"):
-        parts.append(v["task_type"])
-    parts.append(text)
-    return "; ".join(p for p in parts if p)
+    return text
 
 
 def subject_of(v: dict) -> str:
@@ -117,25 +123,89 @@ def subject_of(v: dict) -> str:
     return name[len(prefix) :] if prefix and name.startswith(prefix) else name
 
 
-def remark_row(n: int, v: dict, texts: dict, period: Period) -> dict:
-    title, clause = texts.get(v["rule"], (v["rule"], ""))
-    if period.contains(v["lesson_date"]) or period.contains(v["found_on"]):
-        status = "новое"
-    else:
-        status = f"не устранено с {fmt_date(v['found_on'] or v['deadline'])}"
-    return {
-        "n": n,
-        "rule": v["rule"],
-        "class_name": v["class_name"] or "",
-        "subject": subject_of(v),
-        "lesson_date": fmt_date(v["lesson_date"]),
-        "text": title,
-        "clause": clause,
-        "detail": short_detail(v),
-        "found": fmt_date(v["found_on"]),
-        "deadline": fmt_date(v["deadline"]),
-        "status": status,
-    }
+def compact_names(names: list[str], limit: int = NAMES_SHOWN) -> str:
+    """«Алексеев А., Белов С. и ещё 3»: surnames with the first initial, the rest counted."""
+    short = []
+    for full in names:
+        parts = full.split()
+        short.append(f"{parts[0]} {parts[1][0]}." if len(parts) > 1 else full)
+    if len(short) <= limit:
+        return ", ".join(short)
+    return ", ".join(short[:limit]) + f" и ещё {len(short) - limit}"
+
+
+def _group_key(v: dict) -> tuple:
+    """One row per lesson or assignment (or per term and group for period marks): a pupil-level
+    violation joins the row of its lesson/assignment; anything else is a row of its own."""
+    if v["student_id"] is None:
+        return ("one", v["id"])
+    return (
+        v["rule"],
+        v["class_id"],
+        v["subject_group_id"] or v["subject_id"],
+        v["lesson_id"],
+        v["assignment_id"],
+        v["term_id"],
+        v["plan_lesson_id"],
+        v["lesson_date"],
+        v["deadline"],
+    )
+
+
+def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -> list[dict]:
+    """Remark rows: rules in the regulation's order, then by date, class and subject; each
+    row one lesson/assignment with how many pupils it concerns and their names."""
+    groups: dict[tuple, list[dict]] = {}
+    for v in found:
+        groups.setdefault(_group_key(v), []).append(v)
+    out = []
+    for vs in groups.values():
+        first = vs[0]
+        title, clause = texts.get(first["rule"], (first["rule"], ""))
+        found_on = min((v["found_on"] or v["deadline"] or "") for v in vs)
+        if period.contains(first["lesson_date"]) or found_on[:10] >= period.start:
+            status = "новое"  # of this period, or first found by a check after it began
+        else:
+            status = f"не устранено с {fmt_date(found_on)}"
+        details = list(dict.fromkeys(short_detail(v) for v in vs if v["detail"]))
+        what = details[0] if details else title
+        if len(details) > 1:
+            what += f" и др. (вариантов: {len(details)})"
+        names = sorted({v["student_name"] for v in vs if v["student_name"]})
+        fixed = max((v["fixed_on"] or "" for v in vs), default="")
+        out.append(
+            {
+                "rule": first["rule"],
+                "text": title,
+                "clause": clause,
+                "source": deadline_source(first["rule"], first.get("deadline_source")),
+                "date": fmt_date(first["lesson_date"] or first["deadline"]),
+                "sort_date": first["lesson_date"] or first["deadline"] or "",
+                "class_name": first["class_name"] or "",
+                "subject": subject_of(first),
+                "task": first.get("task_type") or "",
+                "what": what,
+                "pupils": len(names),
+                "names": compact_names(names),
+                "all_names": ", ".join(short_name(n) for n in names),
+                "found": fmt_date(found_on),
+                "deadline": fmt_date(first["deadline"]),
+                "status": status,
+                "fixed": fmt_date(fixed),
+            }
+        )
+    out.sort(
+        key=lambda r: (
+            order.get(r["rule"], 99),
+            r["sort_date"],
+            r["class_name"],
+            r["subject"],
+            r["what"],
+        )
+    )
+    for n, r in enumerate(out, 1):
+        r["n"] = n
+    return out
 
 
 def by_rule(items: list[dict]) -> list[dict]:
@@ -143,9 +213,41 @@ def by_rule(items: list[dict]) -> list[dict]:
     groups: list[dict] = []
     for r in items:
         if not groups or groups[-1]["rule"] != r["rule"]:
-            groups.append({"rule": r["rule"], "text": r["text"], "clause": r["clause"], "rows": []})
+            groups.append(
+                {
+                    "rule": r["rule"],
+                    "text": r["text"],
+                    "clause": r["clause"],
+                    "source": r["source"],
+                    "rows": [],
+                }
+            )
         groups[-1]["rows"].append(r)
     return groups
+
+
+def period_end(db: Database, slug: str) -> str | None:
+    """The last day of a period given by its slug (`2026-11`, `2026-W48`, `term2`)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", slug):
+            return month_period(slug).end
+        if re.fullmatch(r"\d{4}-W\d{2}", slug):
+            return week_period(slug).end
+        m = re.fullmatch(r"term(\d+)", slug)
+        if m:
+            return term_period(db, int(m.group(1))).end
+    except ReportError:
+        return None
+    return None
+
+
+def previous_list(db: Database, teacher_id: int, period: Period) -> dict | None:
+    """The last list issued to the teacher for a period that ended before this one's end."""
+    for row in issued_lists(db, teacher_id):
+        end = period_end(db, row["period"])
+        if end is not None and end < period.end:
+            return {**row, "end": end}
+    return None
 
 
 def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
@@ -154,12 +256,11 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     texts = rule_texts()
     every = load_violations(db, settings)
     if req.class_name:
-        from asurso_sync.documents.common import classes
-
         wanted = {c["id"] for c in classes(db, req.class_name)}
         every = [v for v in every if v["class_id"] in wanted]
-    issued = min(period.end, dt.date.today().isoformat())
-    fix_by = (dt.date.fromisoformat(issued) + dt.timedelta(days=FIX_DAYS)).isoformat()
+    moment = local_time(req.now or dt.datetime.now(dt.UTC), settings.timezone)
+    issued = moment.date()
+    fix_by = issued + dt.timedelta(days=FIX_DAYS)
     docs = []
     for teacher in teachers(db, req.teacher):
         mine = [v for v in every if v["teacher_id"] == teacher["id"]]
@@ -167,79 +268,117 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         fixed = [v for v in mine if v["fixed_on"] and period.contains(v["fixed_on"])]
         if not (current or fixed) and req.teacher is None:
             continue
-        docs.append(
-            _doc(db, settings, teacher, period, mine, current, fixed, texts, issued, fix_by, req)
+        before = previous_list(db, teacher["id"], period)
+        ctx = header(db, settings, TITLE, f"за {period.label}", now=moment)
+        ctx.update(
+            {
+                "teacher": teacher["name"],
+                "period": period.label,
+                "checked_by": settings.checked_by or ctx["school"]["principal_uvr"],
+                "issued": fmt_date(issued.isoformat()),
+                "fix_by": fmt_date(fix_by.isoformat()),
+                "previous": _previous_text(db, before, settings.timezone),
+            }
         )
+        docs.append(_doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts))
     return docs
 
 
-def _doc(db, settings, teacher, period, mine, current, fixed, texts, issued, fix_by, req) -> Doc:
-    prev_day = period.previous.end if period.previous else None
-    now_counts = Counter(v["rule"] for v in current)
-    prev_counts = Counter(v["rule"] for v in mine if prev_day and open_on(v, prev_day))
+def _doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts) -> Doc:
+    order = rule_order()
+    remarks = group_remarks(current, texts, period, order)
+    closed = group_remarks(fixed, texts, period, order)
+    earlier = group_remarks(
+        [v for v in mine if before and open_on(v, before["end"])], texts, period, order
+    )
+    now_counts = Counter(r["rule"] for r in remarks)
+    prev_counts = Counter(r["rule"] for r in earlier)
+    rules = sorted(set(now_counts) | set(prev_counts), key=lambda r: order.get(r, 99))
     summary = [
         {
             "rule": r,
             "text": texts.get(r, (r, ""))[0],
             "clause": texts.get(r, (r, ""))[1],
+            "source": deadline_source(r),
             "now": now_counts[r],
-            "before": prev_counts[r],
-            "delta": now_counts[r] - prev_counts[r],
+            "pupils": sum(x["pupils"] for x in remarks if x["rule"] == r),
+            "before": prev_counts[r] if before else None,
+            "delta": now_counts[r] - prev_counts[r] if before else None,
         }
-        for r in sorted(set(now_counts) | set(prev_counts))
+        for r in rules
     ]
-    remarks = [remark_row(i, v, texts, period) for i, v in enumerate(current, 1)]
-    closed = [
-        {**remark_row(i, v, texts, period), "fixed": fmt_date(v["fixed_on"])}
-        for i, v in enumerate(fixed, 1)
-    ]
-    title = "Список замечаний по ведению электронного журнала"
-    ctx = header(db, settings, title, f"за {period.label}")
+    pupils_total = sum(r["pupils"] for r in remarks)
     ctx.update(
         {
-            "teacher": teacher["name"],
-            "period": period.label,
-            "previous": period.previous.label if period.previous else "",
-            "checked_by": settings.checked_by or ctx["school"]["principal_uvr"],
-            "issued": fmt_date(issued),
-            "fix_by": fmt_date(fix_by),
             "summary": summary,
             "remarks": remarks,
             "closed": closed,
             "remark_groups": by_rule(remarks),
             "closed_groups": by_rule(closed),
-            "total_now": sum(now_counts.values()),
-            "total_before": sum(prev_counts.values()),
+            "total_now": len(remarks),
+            "total_pupils": pupils_total,
+            "total_before": len(earlier) if before else None,
+            "rules_count": len(now_counts),
         }
     )
     cols = [
         "№",
         "правило",
+        "дата",
         "класс",
         "предмет",
-        "дата урока",
-        "нарушение",
-        "детали",
+        "вид задания",
+        "что не так",
+        "учеников",
+        "ученики",
         "обнаружено",
         "срок",
+        "источник срока",
         "статус",
     ]
     keys = [
         "n",
         "rule",
+        "date",
         "class_name",
         "subject",
-        "lesson_date",
-        "text",
-        "detail",
+        "task",
+        "what",
+        "pupils",
+        "all_names",
         "found",
         "deadline",
+        "source",
         "status",
     ]
     tables = [
         Table("remarks", cols, [[r[k] for k in keys] for r in remarks]),
         Table("fixed", [*cols, "устранено"], [[r[k] for k in keys] + [r["fixed"]] for r in closed]),
     ]
+    name = person_slug(teacher["name"]) or f"t{teacher['id']}"
     suffix = f"_{class_slug(req.class_name)}" if req.class_name else ""
-    slug = f"D1_remarks_{period.slug}_t{teacher['id']}{suffix}"
-    return Doc(slug, "d1_remarks.html", ctx, tables)
+    slug = f"D1_remarks_{period.slug}_{name}{suffix}"
+    return Doc(slug, "d1_remarks.html", ctx, tables, issued=(teacher["id"], period.slug))
+
+
+def _previous_text(db: Database, before: dict | None, tz: str) -> str:
+    """«список за октябрь 2026 г., выдан 03.11.2026» (school-local date), or «»."""
+    if before is None:
+        return ""
+    issued_on = local_date(before["issued_at"], tz)
+    return f"список за {period_label(db, before['period'])}, выдан {fmt_date(issued_on)}"
+
+
+def period_label(db: Database, slug: str) -> str:
+    """The Russian label of a period slug («ноябрь 2026 г.», «1 четверть …»)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", slug):
+            return month_period(slug).label
+        if re.fullmatch(r"\d{4}-W\d{2}", slug):
+            return week_period(slug).label
+        m = re.fullmatch(r"term(\d+)", slug)
+        if m:
+            return term_period(db, int(m.group(1))).label
+    except ReportError:
+        pass
+    return slug

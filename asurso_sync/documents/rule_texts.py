@@ -1,51 +1,30 @@
-"""The Russian wording and clause of each rule, from the rules package when it declares them."""
+"""The Russian wording, clause and deadline source of each rule, as D1 prints them.
+
+Titles, clauses and where each deadline comes from (the regulation's clause, or the school's
+setting in `[rules]`) are the rules package's own declarations (`asurso_sync.rules.RULES`).
+"""
 
 from __future__ import annotations
 
-import importlib
-
-# Used only for rules the rules package does not (yet) declare.
-FALLBACK = {
-    "R01": ("Не указана тема урока или указана позже дня урока", "п. 7.4"),
-    "R02": ("Не задано домашнее задание в день урока", "п. 7.4"),
-    "R03": ("Нет задания на урок", "п. 7.4"),
-    "R04": ("Отметка об отсутствии внесена позже дня урока", "п. 7.4"),
-    "R05": ("Оценка за устный ответ выставлена позже дня урока", "п. 7.4"),
-    "R06": ("Оценка за письменную работу выставлена позже 5 дней", "п. 7.4"),
-    "R07": ("Оценка за контрольную работу выставлена позже 7 дней", "п. 7.4"),
-    "R08": ("Оценка выставлена позже 7 дней после урока", "п. 7.4"),
-    "R09": ("Оценка выставлена раньше дня урока", "п. 7.4"),
-    "R10": ("Оценка за задание без названия", "п. 7.4"),
-    "R11": ("Использован запрещённый или неизвестный код отсутствия", "Регламент, учитель п. 7"),
-    "R12": ("Не указана причина отсутствия (УП/НП)", "Регламент, кл. руководитель п. 2"),
-    "R13": ("Не выставлена отметка за учебный период", "п. 7.4"),
-    "R14": ("Отметка за период выставлена или изменена после окончания периода", "п. 7.4"),
-    "R15": ("КТП не создано в срок", "Регламент, учитель п. 1"),
-    "R16": ("Часы КТП не совпадают с учебным планом", "Регламент, учитель п. 1"),
-    "R17": ("Урок КТП без названия или задания", "Регламент, учитель п. 1"),
-    "R18": ("Отставание от КТП", "п. 8.2"),
-    "R19": ("Ученик не распределён по подгруппам или в двух подгруппах", "Регламент, учитель п. 2"),
-    "R20": ("Нет уроков в первую учебную неделю", "п. 7.4"),
-    "R21": (
-        "Список класса или сведения о группе здоровья не заполнены к 5 сентября",
-        "Регламент, кл. руководитель п. 1",
-    ),
-    "R22": ("Связи родителей с учениками не проверяемы по данным журнала", "—"),
-    "R23": ("Не подано уведомление об изменении персональных данных", "п. 10.2"),
-}
-FAMILIES = ("lessons", "marks", "attendance", "periods", "planning", "rosters")
+from asurso_sync.rules import RULES, RULES_BY_ID, deadline_label
 
 
 def rule_texts() -> dict[str, tuple[str, str]]:
-    """rule id -> (title, clause); the rules package wins where it declares a rule."""
-    texts = dict(FALLBACK)
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"asurso_sync.rules.{family}")
-        except Exception:  # a family not written yet, or broken mid-edit by its owner
-            continue
-        for rule in getattr(module, "RULES", ()):
-            rule_id, title = getattr(rule, "id", None), getattr(rule, "title", None)
-            if rule_id and title:
-                texts[rule_id] = (title, getattr(rule, "clause", "") or "")
-    return texts
+    """rule id -> (title, clause) of every declared rule."""
+    return {r.id: (r.title, r.clause) for r in RULES}
+
+
+def rule_order() -> dict[str, int]:
+    """rule id -> its place in the regulation's order (R01 first)."""
+    return {rule_id: n for n, rule_id in enumerate(sorted(RULES_BY_ID))}
+
+
+def deadline_source(rule_id: str, source: str | None = None) -> str:
+    """Where a remark's deadline comes from, as D1 prints it: the regulation's clause, or
+    «по настройке школы ([rules] key)», or «» for a rule without a deadline; `source` is the
+    finding's own (`regulation` / `setting`: a school that changed the regulation's value)
+    when recorded, else the rule's."""
+    rule = RULES_BY_ID.get(rule_id)
+    if rule is None or (source or rule.deadline_source) == "none":
+        return ""
+    return deadline_label(rule, source or None)

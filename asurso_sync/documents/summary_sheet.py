@@ -30,6 +30,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
             settings,
             "Сводная ведомость учёта успеваемости обучающихся",
             f"{c['name']} класс, {y['name']} учебный год",
+            now=req.now,
         )
         ctx.update(
             {

@@ -315,6 +315,10 @@ def _plan_update(
         sets += ["deleted_at = NULL", "deleted_run = NULL"]
         plan.changes.append(_change(clock, table, key, "restore", None, None, None))
         stats.restored += 1
+        if has_entry and not row.get("entered_at"):
+            # Deleted and entered again: a new entry, seen now (not its first sighting).
+            sets += ["entered_at = ?", "entered_source = 'observed'", "last_absent_at = ?"]
+            params += [clock.now_local, clock.prev_local]
     for column, value in diffs.items():
         sets.append(f"[{column}] = ?")
         params.append(value)

@@ -42,6 +42,7 @@ SYNCED_TABLES: dict[str, tuple[str, ...]] = {
     "subject_group_terms": ("subject_group_id", "term_id"),
     "students": ("id",),
     "subject_group_students": ("subject_group_id", "student_id"),
+    "subject_group_term_students": ("subject_group_id", "term_id", "student_id"),
     "assignment_types": ("id",),
     "attendance_reasons": ("code",),
     "school_settings": ("year_id",),
@@ -422,6 +423,49 @@ def m004_rules_violation_keys(db: Database) -> None:
     ):
         db["violations"].add_column(column, kind)
     db["check_runs"].add_column("notices", str)
+
+
+@migrations()
+def m011_rules_addressee_deadline_source(db: Database) -> None:
+    # Whom a remark goes to (the rule's addressee role) and where its deadline comes from
+    # (`regulation` / `setting` / `none`); a lesson's own teacher (T-11 substitutes) and the
+    # КЭС of a КТП lesson, where a portal serves them (NULL otherwise).
+    db.table("violations").add_column("addressee", str)
+    db.table("violations").add_column("deadline_source", str)
+    db.table("lessons").add_column("teacher_id", int)
+    db.table("plan_lessons").add_column("kes", str)
+
+
+@migrations()
+def m012_rules_term_journal_students(db: Database) -> None:
+    # The pupils each (subject group, term) journal lists: who owes a period mark for the term
+    # (T-10). Filled from the journal's `students` where the sync saves it; R13 falls back to
+    # `subject_group_students` (every term's pupils) for a journal without rows here.
+    _table(
+        db,
+        "subject_group_term_students",
+        {"subject_group_id": int, "term_id": int, "student_id": int},
+        ("subject_group_id", "term_id", "student_id"),
+    )
+
+
+@migrations()
+def m030_documents_issued_lists(db: Database) -> None:
+    # Documents (D1): each remarks list actually issued to a teacher — rendered for them or
+    # handed over — so that «В прошлом списке» compares with a list the teacher saw.
+    db.table("documents_issued_lists").create(
+        {
+            "id": int,
+            "teacher_id": int,
+            "period": str,  # the period's slug: 2026-11, term2, …
+            "issued_at": str,  # UTC, ISO with offset
+            "issued_by": str,
+            "how": str,  # rendered | handed
+            "note": str,
+        },
+        pk="id",
+    )
+    db.table("documents_issued_lists").create_index(["teacher_id", "issued_at"])
 
 
 @migrations()

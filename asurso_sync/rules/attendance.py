@@ -1,5 +1,10 @@
 """R11–R12: only the permitted absence codes, and every «Н» turned into УП/НП by the class
-teacher (Регламент, учитель п. 7; классный руководитель п. 2; п. 7.3)."""
+teacher (Регламент, учитель п. 7; классный руководитель п. 2; п. 7.3).
+
+Codes compare case-insensitively. «Не допускаются пометки «осв»»: a code in map(`осв`) is a
+violation wherever it is written — an absence row, a current mark or a period mark (which then
+is no valid mark either).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from asurso_sync.rules.base import Context, Finding, Rule, findings_from_rows, r
 
 ABSENCE = """
 SELECT a.lesson_id, a.student_id, COALESCE(l.class_id, g.class_id) AS class_id,
-       l.subject_group_id, g.subject_id, l.term_id, l.date AS lesson_date, a.reason
+       l.subject_group_id, g.subject_id, l.term_id, l.date AS lesson_date, a.reason,
+       ru_upper(a.reason) AS code, l.teacher_id
 FROM attendance a
 JOIN lessons l ON l.id = a.lesson_id
 JOIN subject_groups g ON g.id = l.subject_group_id
@@ -19,39 +25,62 @@ WHERE a.deleted_at IS NULL AND l.deleted_at IS NULL
 """
 
 
+R11_KEY = ("lesson_id", "assignment_id", "subject_group_id", "term_id", "student_id")
+
+
 @rule(
     id="R11",
-    title="Недопустимая отметка посещаемости («осв» запрещено)",
+    title="Недопустимая пометка («осв» запрещено) или код, не сопоставленный в настройках",
     clause="Регламент, учитель п. 7",
     severity="violation",
     family="attendance",
-    key_fields=("lesson_id", "student_id"),
+    key_fields=R11_KEY,
     config_keys=("codes",),
     object_field="lesson_id",
 )
 def check_codes(ctx: Context, r: Rule) -> Iterable[Finding]:
-    osv = sorted(ctx.settings.code_set("осв"))
-    mapped = sorted(ctx.settings.mapped_codes)
+    osv = json.dumps(sorted(ctx.settings.code_set("осв")), ensure_ascii=False)
+    mapped = json.dumps(sorted(ctx.settings.mapped_codes), ensure_ascii=False)
     _notice_unmapped_reasons(ctx, r)
-    sql = f"""
-SELECT b.*,
-       CASE WHEN b.reason IN (SELECT value FROM json_each(:osv)) THEN 'violation'
+    absences = f"""
+SELECT b.lesson_id, NULL AS assignment_id, b.subject_group_id, NULL AS term_id, b.student_id,
+       b.class_id, b.subject_id, b.lesson_date, b.teacher_id,
+       CASE WHEN b.code IN (SELECT value FROM json_each(:osv)) THEN 'violation'
             ELSE 'warning' END AS severity,
-       CASE WHEN b.reason IN (SELECT value FROM json_each(:osv))
-            THEN 'Запрещённая отметка «' || b.reason || '» (осв)'
+       CASE WHEN b.code IN (SELECT value FROM json_each(:osv))
+            THEN 'Запрещённая пометка «' || b.reason || '» (осв) в посещаемости'
             ELSE 'Код «' || COALESCE(b.reason, '') || '» не сопоставлен ни с Н, О, осв, '
                  || 'ни с причинами ([rules.codes])' END AS detail
 FROM ({ABSENCE}) b
-WHERE b.reason IS NULL OR b.reason NOT IN (SELECT value FROM json_each(:mapped))
-   OR b.reason IN (SELECT value FROM json_each(:osv))
+WHERE b.code IS NULL OR b.code NOT IN (SELECT value FROM json_each(:mapped))
+   OR b.code IN (SELECT value FROM json_each(:osv))
 """
-    return findings_from_rows(
-        ctx,
-        r,
-        ctx.query(
-            sql, {"asof_end": ctx.asof_end, "osv": json.dumps(osv), "mapped": json.dumps(mapped)}
-        ),
-    )
+    marks = """
+SELECT l.id AS lesson_id, m.assignment_id, l.subject_group_id, NULL AS term_id, m.student_id,
+       COALESCE(l.class_id, g.class_id) AS class_id, g.subject_id, l.date AS lesson_date,
+       l.teacher_id, 'violation' AS severity,
+       'Запрещённая пометка «' || m.mark || '» (осв) вместо оценки' AS detail
+FROM marks m
+JOIN assignments a ON a.id = m.assignment_id
+JOIN lessons l ON l.id = COALESCE(a.lesson_id, m.lesson_id)
+JOIN subject_groups g ON g.id = l.subject_group_id
+WHERE m.deleted_at IS NULL AND a.deleted_at IS NULL AND l.deleted_at IS NULL
+  AND (m.entered_at IS NULL OR m.entered_at <= :asof_end)
+  AND ru_upper(TRIM(m.mark)) IN (SELECT value FROM json_each(:osv))
+"""
+    periods = """
+SELECT NULL AS lesson_id, NULL AS assignment_id, pm.subject_group_id, pm.term_id, pm.student_id,
+       g.class_id, g.subject_id, NULL AS lesson_date, NULL AS teacher_id,
+       'violation' AS severity,
+       'Запрещённая пометка «' || pm.mark || '» (осв) вместо итоговой оценки' AS detail
+FROM period_marks pm
+JOIN subject_groups g ON g.id = pm.subject_group_id
+WHERE pm.deleted_at IS NULL AND (pm.entered_at IS NULL OR pm.entered_at <= :asof_end)
+  AND ru_upper(TRIM(pm.mark)) IN (SELECT value FROM json_each(:osv))
+"""
+    params = {"asof_end": ctx.asof_end, "osv": osv, "mapped": mapped}
+    rows = [row for sql in (absences, marks, periods) for row in ctx.query(sql, params)]
+    return findings_from_rows(ctx, r, rows)
 
 
 def _notice_unmapped_reasons(ctx: Context, r: Rule) -> None:
@@ -60,7 +89,7 @@ def _notice_unmapped_reasons(ctx: Context, r: Rule) -> None:
     for (code,) in ctx.db.execute(
         "SELECT code FROM attendance_reasons WHERE deleted_at IS NULL ORDER BY code"
     ):
-        if code not in mapped:
+        if code.upper() not in mapped:
             ctx.notice(
                 r.id,
                 f"код посещаемости «{code}» есть на портале, но не сопоставлен "
@@ -77,6 +106,9 @@ def _notice_unmapped_reasons(ctx: Context, r: Rule) -> None:
     key_fields=("lesson_id", "student_id"),
     config_keys=("reason_days", "codes"),
     object_field="lesson_id",
+    addressee="class_teacher",
+    deadline_source="setting",
+    deadline_setting="reason_days",
 )
 def check_reasons(ctx: Context, r: Rule) -> Iterable[Finding]:
     sql = f"""
@@ -84,7 +116,7 @@ SELECT b.*, dl.deadline_date AS deadline,
        'Пропуск «' || b.reason || '» без причины (УП/НП) после ' || dl.deadline_date AS detail
 FROM ({ABSENCE}) b
 JOIN temp.rules_deadline dl ON dl.n = :n AND dl.d = b.lesson_date
-WHERE b.reason IN (SELECT value FROM json_each(:absent)) AND dl.deadline_date < :asof
+WHERE b.code IN (SELECT value FROM json_each(:absent)) AND dl.deadline_date < :asof
 """
     rows = ctx.query(
         sql,
@@ -92,7 +124,7 @@ WHERE b.reason IN (SELECT value FROM json_each(:absent)) AND dl.deadline_date < 
             "asof": ctx.asof,
             "asof_end": ctx.asof_end,
             "n": ctx.settings.reason_days,
-            "absent": json.dumps(sorted(ctx.settings.code_set("Н"))),
+            "absent": json.dumps(sorted(ctx.settings.code_set("Н")), ensure_ascii=False),
         },
     )
     return findings_from_rows(ctx, r, rows)

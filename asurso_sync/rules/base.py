@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -63,15 +63,14 @@ class Finding:
     detail: str = ""
     status: str = "new"
     excused_by: str | None = None
+    addressee: str = "subject_teacher"
+    deadline_source: str = "none"
 
     @property
     def id(self) -> str:
         """Stable id: the same breach gets the same id at every check."""
         text = json.dumps([self.rule, *self.key], ensure_ascii=False)
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-    def with_(self, **changes: Any) -> Finding:
-        return replace(self, **changes)
 
 
 @dataclass
@@ -85,6 +84,7 @@ class Context:
     year_start: dt.date
     type_ids: dict[str, frozenset[int]] = field(default_factory=dict)
     notices: list[dict[str, str]] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # rows rules share within one check
 
     @property
     def asof(self) -> str:
@@ -114,9 +114,27 @@ class Context:
             yield dict(zip(names, row, strict=True))
 
 
+# Who a remark is addressed to (the Положение's roles) and the Russian words for them.
+ADDRESSEES = {
+    "subject_teacher": "учитель-предметник",
+    "class_teacher": "классный руководитель",
+    "deputy_director": "заместитель директора по УВР",
+    "administrator": "администратор АСУ РСО",
+}
+# Where a deadline comes from: the text of the Положение (its clause), a school setting the text
+# leaves open (`deadline_setting` names the `[rules]` key), or no deadline at all.
+DEADLINE_SOURCES = ("regulation", "setting", "none")
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One rule of the regulation as the report shows it."""
+    """One rule of the regulation as the report shows it.
+
+    `clause` cites the Положение (empty when the text says nothing of the kind);
+    `deadline_source` says whether the deadline is the regulation's (`regulation`, its number
+    from `clause`), a school setting (`setting`, named by `deadline_setting`) or none;
+    `addressee` is the role the remark goes to (a key of ADDRESSEES).
+    """
 
     id: str
     title: str
@@ -127,7 +145,34 @@ class Rule:
     config_keys: tuple[str, ...]
     check: Callable[[Context], Iterable[Finding]]
     object_field: str | None = None
-    late_entry: bool = False  # findings rest on an entry time (excusable by the unlock register)
+    late_entry: bool = False  # findings rest on an entry time
+    addressee: str = "subject_teacher"
+    deadline_source: str = "none"
+    deadline_setting: str = ""
+    # the value the text itself gives `deadline_setting` (None: the text gives none)
+    deadline_default: Any = None
+    # other `[rules]` keys that can set the deadline instead (R13: a school order's date)
+    deadline_overrides: tuple[str, ...] = ()
+
+    def deadline_source_for(self, settings: RuleSettings) -> str:
+        """`regulation`, unless the school changed the regulation's value: then `setting`."""
+        if self.deadline_source != "regulation" or not self.deadline_setting:
+            return self.deadline_source
+        if self.deadline_default is None:
+            return self.deadline_source
+        value = getattr(settings, self.deadline_setting, None)
+        return "regulation" if value == self.deadline_default else "setting"
+
+
+def deadline_label(rule: Rule, source: str | None = None) -> str:
+    """What D1's «Срок» column says of a rule's deadline: the clause, or the school's setting."""
+    source = source or rule.deadline_source
+    if source == "regulation":
+        return rule.clause
+    if source == "setting":
+        keys = ", ".join(k for k in (rule.deadline_setting, *rule.deadline_overrides) if k)
+        return f"по настройке школы ([rules] {keys})"
+    return "срок не установлен"
 
 
 def evidence_of(row: Mapping[str, Any], early: bool = False) -> tuple[str, str]:
@@ -155,11 +200,12 @@ def findings_from_rows(
 ) -> Iterator[Finding]:
     """Rows named like Finding's fields → Findings, below the configured evidence level."""
     limit = EVIDENCE_LEVELS.index(ctx.settings.evidence)
+    source = rule.deadline_source_for(ctx.settings)
     for row in rows:
         evidence, certainty = evidence_of(row, early)
         if EVIDENCE_LEVELS.index(certainty) > limit:
             continue
-        values = {name: row.get(name) for name in FIELDS}
+        values: dict[str, Any] = {name: row.get(name) for name in FIELDS}
         key = tuple(values[name] for name in rule.key_fields)
         yield Finding(
             rule=rule.id,
@@ -172,6 +218,8 @@ def findings_from_rows(
             evidence=evidence,
             certainty=certainty,
             detail=row.get("detail") or "",
+            addressee=rule.addressee,
+            deadline_source=row.get("deadline_source") or source,
             **values,
         )
 

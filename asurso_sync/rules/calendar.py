@@ -1,4 +1,6 @@
-"""Deadline arithmetic the SQL cannot say: school days that skip weekends and vacations.
+"""Deadline arithmetic the SQL cannot say: school days that skip weekends, public holidays (the
+Russian production calendar of the `holidays` package, with the government's transfers) and the
+mirror's vacations.
 
 Deadlines are computed here once per check for every date of the year and handed to SQL as a
 temp table `rules_deadline(n, d, deadline_date, deadline_at)`: the rule queries join on it, so
@@ -10,17 +12,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import holidays
 from sqlite_utils import Database
 
 from asurso_sync.rules.settings import RuleSettings
 
 
-class SchoolCalendar:
-    """Day counting per `[rules] day_kind`: calendar days, or school days (Mon–Fri, no vacations)."""
+def production_calendar(years: Iterable[int], week: int = 5) -> tuple[set[dt.date], set[dt.date]]:
+    """(days off, working weekend days) of the Russian production calendar for `years`.
 
-    def __init__(self, settings: RuleSettings, vacations: Iterable[tuple[str, str]] = ()) -> None:
+    A five-day week takes the holidays and the government's transfers (a Saturday made a working
+    day, a weekday made a day off); a six-day week takes the holidays and their moves off a
+    Sunday only (the transfers are for the five-day week).
+    """
+    calendar = holidays.country_holidays("RU", years=sorted(set(years)), language="en_US")
+    if week == 5:
+        return set(calendar), set(calendar.weekend_workdays)
+    return {day for day, name in calendar.items() if "substituted" not in name}, set()
+
+
+class SchoolCalendar:
+    """Day counting per `[rules] day_kind`: calendar days, or school days (the `week`'s days,
+    minus public holidays and vacations, plus the transferred working Saturdays)."""
+
+    def __init__(
+        self,
+        settings: RuleSettings,
+        vacations: Iterable[tuple[str, str]] = (),
+        years: Iterable[int] = (),
+    ) -> None:
         self.settings = settings
         self.off: set[dt.date] = set()
+        self.holidays, self.workdays = production_calendar(years, settings.week)
         for start, end in vacations:
             if not start or not end:
                 continue
@@ -34,10 +57,20 @@ class SchoolCalendar:
         rows = db.execute(
             "SELECT start_date, end_date FROM vacations WHERE deleted_at IS NULL"
         ).fetchall()
-        return cls(settings, rows)
+        years: set[int] = set()
+        for start, end in db.execute(
+            "SELECT start_date, end_date FROM years WHERE deleted_at IS NULL"
+        ).fetchall():
+            if start and end:
+                years.update(range(int(start[:4]), int(end[:4]) + 1))
+        return cls(settings, rows, years)
 
     def is_school_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in self.off
+        if day in self.off:
+            return False
+        if day in self.workdays:
+            return True
+        return day.weekday() < self.settings.week and day not in self.holidays
 
     def shift(self, day: dt.date, n: int) -> dt.date:
         """`day` plus n days (minus when n < 0), counted per `day_kind`."""

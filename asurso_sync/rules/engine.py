@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.rules import attendance, lessons, marks, periods, planning, rosters
+from asurso_sync.rules import attendance, changes, lessons, marks, periods, planning, rosters
 from asurso_sync.rules.base import Context, Finding, Rule
 from asurso_sync.rules.calendar import SchoolCalendar, date_span, install_deadlines
 from asurso_sync.rules.settings import RuleSettings
@@ -30,10 +30,9 @@ RULES: tuple[Rule, ...] = (
     *periods.RULES,
     *planning.RULES,
     *rosters.RULES,
+    *changes.RULES,
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
-# Rules about a class as a whole, or the class teacher's own duty (KR-1, KR-2).
-CLASS_TEACHER_RULES = frozenset({"R12", "R19", "R20", "R21"})
 OK_SYNC = "status NOT IN ('failed', 'running') AND finished_at IS NOT NULL"
 
 
@@ -64,7 +63,7 @@ def select_rules(
         wanted = [r.upper() for r in rule_ids]
         unknown = sorted(set(wanted) - set(RULES_BY_ID))
         if unknown:
-            raise AsursoSyncError(f"unknown rule(s): {', '.join(unknown)} (known: R01–R23)")
+            raise AsursoSyncError(f"unknown rule(s): {', '.join(unknown)} (known: R01–R25)")
         return tuple(r for r in RULES if r.id in wanted)
     return tuple(r for r in RULES if r.id not in settings.skip)
 
@@ -87,6 +86,8 @@ def default_as_of(db: Database, settings: RuleSettings) -> dt.date:
 
 def build_context(db: Database, settings: RuleSettings, as_of: dt.date) -> Context:
     """The context every rule reads, with the deadline temp table installed."""
+    # SQLite's UPPER() folds ASCII only: codes compare case-insensitively in Cyrillic too.
+    db.conn.create_function("ru_upper", 1, _upper, deterministic=True)
     cal = SchoolCalendar.from_mirror(db, settings)
     ctx = Context(
         db=db,
@@ -114,6 +115,10 @@ def build_context(db: Database, settings: RuleSettings, as_of: dt.date) -> Conte
     )
     _type_notices(ctx)
     return ctx
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if isinstance(value, str) else value
 
 
 def _year_start(db: Database, as_of: dt.date) -> dt.date:
@@ -234,12 +239,9 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
     group_teachers = _group_teacher_names(db) if windows else {}
     out = []
     for f in found:
-        if f.rule in CLASS_TEACHER_RULES or ctx.settings.attribution == "class_teacher":
-            teacher = class_teacher.get(f.class_id)
-        else:
-            teacher = sg_teacher.get(f.subject_group_id)
-        class_name = names["class"].get(f.class_id, "")
-        subject = names["subject"].get(f.subject_id, "")
+        teacher = _addressee_teacher(ctx, f, sg_teacher, class_teacher)
+        class_name = names["class"].get(f.class_id, "") if f.class_id is not None else ""
+        subject = names["subject"].get(f.subject_id, "") if f.subject_id is not None else ""
         if any(
             (not e.rule or e.rule == f.rule)
             and (not e.subject or e.subject == subject)
@@ -249,17 +251,35 @@ def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
             continue
         excused = None
         if windows and f.entered_at and RULES_BY_ID[f.rule].late_entry:
-            who = group_teachers.get(f.subject_group_id, set())
+            who = group_teachers.get(f.subject_group_id, set()) if f.subject_group_id else set()
             if teacher is not None:
                 who = who | {str(teacher), names["teacher"].get(teacher, "")}
             excused = next(
-                (w.id for w in windows if w.covers(f.entered_at, who, class_name, subject)), None
+                (
+                    w.id
+                    for w in windows
+                    if w.covers(f.rule, f.lesson_date, f.entered_at, who, class_name, subject)
+                ),
+                None,
             )
         f.teacher_id = teacher
         if excused:
             f.status, f.excused_by = "excused", excused
         out.append(f)
     return out
+
+
+def _addressee_teacher(
+    ctx: Context, f: Finding, sg_teacher: dict[int, int], class_teacher: dict[int, int]
+) -> int | None:
+    """The teacher a finding goes to, per its rule's addressee (None: the administration)."""
+    if f.addressee in ("deputy_director", "administrator"):
+        return None
+    if f.addressee == "class_teacher" or ctx.settings.attribution == "class_teacher":
+        return class_teacher.get(f.class_id) if f.class_id is not None else None
+    if f.teacher_id is not None:  # the teacher who held the lesson (T-11), where served
+        return f.teacher_id
+    return sg_teacher.get(f.subject_group_id) if f.subject_group_id is not None else None
 
 
 def _names(db: Database) -> dict[str, dict[int, str]]:

@@ -27,8 +27,8 @@ def save_check(db: Database, result: CheckResult, now: dt.datetime | None = None
     as_of = result.as_of.isoformat()
     with db.conn:
         sync = db.execute(f"SELECT MAX(id) FROM sync_runs WHERE {OK_SYNC}").fetchone()[0]
-        check_id = (
-            db["check_runs"]
+        inserted = (
+            db.table("check_runs")
             .insert(
                 {
                     "run_at": now.isoformat(timespec="seconds"),
@@ -39,6 +39,7 @@ def save_check(db: Database, result: CheckResult, now: dt.datetime | None = None
             )
             .last_pk
         )
+        check_id = int(inserted) if inserted is not None else 0
         previous = _previous(db, result.rules)
         findings, rows = [], []
         for f in result.findings:
@@ -61,7 +62,7 @@ def save_check(db: Database, result: CheckResult, now: dt.datetime | None = None
             [(as_of, check_id, row["id"]) for row in fixed],
         )
         result.findings, result.fixed, result.check_id = findings, fixed, check_id
-        db["check_runs"].update(
+        db.table("check_runs").update(
             check_id,
             {
                 "counts": json.dumps(result.counts(), ensure_ascii=False),

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -22,8 +23,10 @@ COLUMNS = (
     "class",
     "subject",
     "teacher",
+    "addressee",
     "lesson_date",
     "deadline",
+    "deadline_source",
     "entered_at",
     "student_id",
     "object_id",
@@ -60,11 +63,22 @@ def render_json(items: list[dict]) -> str:
     return json.dumps(items, ensure_ascii=False, indent=2)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet would take for a formula (`= + - @`, tab, CR first) with a leading
+    `'`, as spreadsheet programs expect; numbers and other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
 def render_csv(items: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(items)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in item.items()} for item in items)
     return buf.getvalue()
 
 

@@ -18,6 +18,27 @@ HAS_PLAN = "p.plan_id IS NOT NULL"
 _CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
+def mid_year_groups(ctx: Context) -> set[int]:
+    """Subject groups whose first term starts after their year's first term (opened mid-year)."""
+    terms = {
+        term_id: (year_id, start[:10])
+        for term_id, year_id, start in ctx.db.execute(
+            "SELECT id, year_id, start_date FROM terms WHERE deleted_at IS NULL "
+            "AND start_date IS NOT NULL"
+        )
+    }
+    year_first: dict[int, str] = {}
+    for year_id, start in terms.values():
+        year_first[year_id] = min(start, year_first.get(year_id, start))
+    first: dict[int, tuple[int, str]] = {}
+    for sg, term_id in ctx.db.execute(
+        "SELECT subject_group_id, term_id FROM subject_group_terms WHERE deleted_at IS NULL"
+    ):
+        if term_id in terms and (sg not in first or terms[term_id][1] < first[sg][1]):
+            first[sg] = terms[term_id]
+    return {sg for sg, (year_id, start) in first.items() if start > year_first[year_id]}
+
+
 @rule(
     id="R15",
     title="КТП не размещено в «Планировании уроков» в срок",
@@ -27,12 +48,20 @@ _CYRILLIC = re.compile("[А-Яа-яЁё]")
     key_fields=("subject_group_id",),
     config_keys=("ktp_deadline", "ktp_early_deadline"),
     object_field="subject_group_id",
+    deadline_source="regulation",
+    deadline_setting="ktp_deadline",
+    deadline_default="08-31",
 )
 def check_ktp_deadline(ctx: Context, r: Rule) -> Iterable[Finding]:
+    """The year's plans by 31 August (26 June a warning). A group opened mid-year (its first
+    term starts after the year's first term) is not held to it: its plan is due when it opens."""
     late = ctx.school_date(ctx.settings.ktp_deadline)
     early = ctx.school_date(ctx.settings.ktp_early_deadline)
+    mid_year = mid_year_groups(ctx)
     rows = []
     for row in ctx.query(GROUPS):
+        if row["subject_group_id"] in mid_year:
+            continue
         created = (row["created_date"] or "")[:10]
         if row["plan_id"] is None or created > ctx.asof:
             created = ""  # no plan (yet) at the as-of date
@@ -85,7 +114,7 @@ WHERE ABS(b.ktp_hours - b.hours) > :tolerance
 
 @rule(
     id="R17",
-    title="Урок КТП без темы, задания или не на русском языке",
+    title="Урок КТП без темы, задания, КЭС или не на русском языке",
     clause="п. 7.4",
     severity="violation",
     family="planning",
@@ -94,13 +123,18 @@ WHERE ABS(b.ktp_hours - b.hours) > :tolerance
     object_field="plan_lesson_id",
 )
 def check_ktp_lessons(ctx: Context, r: Rule) -> Iterable[Finding]:
+    """Every КТП lesson has a topic in Russian and a task (п. 7.4); and a КЭС where the portal's
+    plan carries КЭС at all (a plan with none is `not checkable` for КЭС, said in a notice)."""
     sql = f"""
 SELECT pl.id AS plan_lesson_id, g.subject_group_id, g.class_id, g.subject_id, pl.name,
-       pl.home_assignment
+       pl.home_assignment, pl.kes,
+       EXISTS (SELECT 1 FROM plan_lessons k WHERE k.subject_group_id = pl.subject_group_id
+               AND k.deleted_at IS NULL AND TRIM(COALESCE(k.kes, '')) != '') AS plan_has_kes
 FROM plan_lessons pl JOIN ({GROUPS} AND {HAS_PLAN}) g ON g.subject_group_id = pl.subject_group_id
 WHERE pl.deleted_at IS NULL
 """
     rows = []
+    kes_served = False
     for row in ctx.query(sql):
         name = (row["name"] or "").strip()
         problems = []
@@ -110,8 +144,18 @@ WHERE pl.deleted_at IS NULL
             problems.append("тема не на русском языке")
         if not (row["home_assignment"] or "").strip():
             problems.append("нет задания")
+        if row["plan_has_kes"]:
+            kes_served = True
+            if not (row["kes"] or "").strip():
+                problems.append("нет КЭС")
         if problems:
             rows.append({**row, "detail": "Урок КТП: " + ", ".join(problems)})
+    if not kes_served:
+        ctx.notice(
+            r.id,
+            "КЭС (кодификаторы элементов содержания) в КТП не проверяются: "
+            "портал не передаёт их в планировании уроков",
+        )
     return findings_from_rows(ctx, r, rows)
 
 

@@ -15,7 +15,7 @@ from asurso_sync.rules.base import Context, Finding, Rule, findings_from_rows, r
 @rule(
     id="R19",
     title="Ученик не распределён в подгруппу или состоит в двух",
-    clause="Регламент, учитель п. 2; администратор п. 3",
+    clause="Регламент, учитель п. 2",
     severity="violation",
     family="rosters",
     key_fields=("class_id", "subject_id", "student_id"),
@@ -23,25 +23,53 @@ from asurso_sync.rules.base import Context, Finding, Rule, findings_from_rows, r
     object_field="class_id",
 )
 def check_subgroups(ctx: Context, r: Rule) -> Iterable[Finding]:
-    sql = """
-WITH split AS (
-  SELECT class_id, subject_id FROM subject_groups WHERE deleted_at IS NULL
-  GROUP BY class_id, subject_id HAVING COUNT(*) >= 2),
-member AS (
-  SELECT g.class_id, g.subject_id, sgs.student_id, COUNT(*) AS n
-  FROM subject_group_students sgs JOIN subject_groups g ON g.id = sgs.subject_group_id
-  WHERE sgs.deleted_at IS NULL AND g.deleted_at IS NULL
-  GROUP BY g.class_id, g.subject_id, sgs.student_id)
-SELECT s.class_id, sp.subject_id, s.id AS student_id, COALESCE(m.n, 0) AS n,
-       CASE WHEN m.n IS NULL THEN 'Ученик не входит ни в одну подгруппу'
-            ELSE 'Ученик входит в ' || m.n || ' подгруппы' END AS detail
-FROM students s
-JOIN split sp ON sp.class_id = s.class_id
-LEFT JOIN member m ON m.class_id = s.class_id AND m.subject_id = sp.subject_id
- AND m.student_id = s.id
-WHERE s.deleted_at IS NULL AND COALESCE(m.n, 0) != 1
-"""
-    return findings_from_rows(ctx, r, ctx.query(sql))
+    """«Учитель проводит деление класса на подгруппы»: subgroups are the groups of one subject
+    of a class that run in the same term (two half-year groups one after the other are not a
+    split). Every class pupil is in exactly one of them; the remark goes to the subject teacher
+    (of the lowest-numbered group concerned)."""
+    terms_of: dict[int, set[int]] = {}
+    for sg, term in ctx.db.execute(
+        "SELECT subject_group_id, term_id FROM subject_group_terms WHERE deleted_at IS NULL"
+    ):
+        terms_of.setdefault(sg, set()).add(term)
+    all_terms = {t for (t,) in ctx.db.execute("SELECT id FROM terms WHERE deleted_at IS NULL")}
+    members: dict[int, set[int]] = {}
+    for sg, student in ctx.db.execute(
+        "SELECT subject_group_id, student_id FROM subject_group_students WHERE deleted_at IS NULL"
+    ):
+        members.setdefault(sg, set()).add(student)
+    pupils: dict[int, list[int]] = {}
+    for student, class_id in ctx.db.execute(
+        "SELECT id, class_id FROM students WHERE deleted_at IS NULL ORDER BY id"
+    ):
+        pupils.setdefault(class_id, []).append(student)
+    by_term: dict[tuple[int, int, int], list[int]] = {}
+    for sg, class_id, subject_id in ctx.db.execute(
+        "SELECT id, class_id, subject_id FROM subject_groups WHERE deleted_at IS NULL ORDER BY id"
+    ):
+        for term in sorted(terms_of.get(sg) or all_terms):
+            by_term.setdefault((class_id, subject_id, term), []).append(sg)
+    rows: dict[tuple[int, int, int], dict] = {}
+    for (class_id, subject_id, _term), groups in sorted(by_term.items()):
+        if len(groups) < 2:
+            continue
+        for student in pupils.get(class_id, []):
+            inside = [sg for sg in groups if student in members.get(sg, set())]
+            if len(inside) == 1 or (class_id, subject_id, student) in rows:
+                continue
+            detail = (
+                "Ученик не входит ни в одну подгруппу"
+                if not inside
+                else f"Ученик входит в {len(inside)} подгруппы, идущие в одном периоде"
+            )
+            rows[(class_id, subject_id, student)] = {
+                "class_id": class_id,
+                "subject_id": subject_id,
+                "student_id": student,
+                "subject_group_id": min(inside or groups),
+                "detail": detail,
+            }
+    return findings_from_rows(ctx, r, rows.values())
 
 
 @rule(
@@ -53,6 +81,10 @@ WHERE s.deleted_at IS NULL AND COALESCE(m.n, 0) != 1
     key_fields=("class_id",),
     config_keys=("first_week_days",),
     object_field="class_id",
+    addressee="deputy_director",
+    deadline_source="regulation",
+    deadline_setting="first_week_days",
+    deadline_default=7,
 )
 def check_first_week(ctx: Context, r: Rule) -> Iterable[Finding]:
     first = dt.date(ctx.year_start.year, 9, 1)
@@ -84,6 +116,10 @@ WHERE c.deleted_at IS NULL
     key_fields=("class_id", "student_id"),
     config_keys=("roster_deadline",),
     object_field="class_id",
+    addressee="class_teacher",
+    deadline_source="regulation",
+    deadline_setting="roster_deadline",
+    deadline_default="09-05",
 )
 def check_class_list(ctx: Context, r: Rule) -> Iterable[Finding]:
     due = ctx.school_date(ctx.settings.roster_deadline)
@@ -128,6 +164,8 @@ WHERE s.deleted_at IS NULL AND s.health_filled = 0
     key_fields=(),
     config_keys=(),
     object_field=None,
+    addressee="administrator",
+    deadline_source="regulation",
 )
 def check_parents(ctx: Context, r: Rule) -> Iterable[Finding]:
     ctx.notice(r.id, "не проверяется: портал не передаёт связи учеников с родителями")
@@ -143,6 +181,10 @@ def check_parents(ctx: Context, r: Rule) -> Iterable[Finding]:
     key_fields=("notice_id",),
     config_keys=("r23_register", "r23_days"),
     object_field=None,
+    addressee="administrator",
+    deadline_source="regulation",
+    deadline_setting="r23_days",
+    deadline_default=3,
 )
 def check_pd_notices(ctx: Context, r: Rule) -> Iterable[Finding]:
     path = ctx.settings.r23_register

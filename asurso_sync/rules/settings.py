@@ -26,10 +26,12 @@ DEFAULT_WRITTEN = (
     "Лабораторная работа",
 )
 DEFAULT_KR = ("Контрольная работа", "Диагностическая контрольная работа")
-DEFAULT_CODES = {"Н": ("Н",), "О": ("О",), "осв": ("ОСВ",), "reasons": ("УП", "НП", "Б")}
+# The text's own codes (Регламент: учитель п. 7, классный руководитель п. 2). Codes compare
+# case-insensitively, so «осв» also names the portal's «ОСВ»; «Б» is not in the text's list and
+# is a reason only where a school configures it.
+DEFAULT_CODES = {"Н": ("Н",), "О": ("О",), "осв": ("осв",), "reasons": ("УП", "НП")}
 EVIDENCE_LEVELS = ("certain", "possible", "unknown")
-SEVERITIES = ("info", "warning", "violation")
-ALL_RULES = tuple(f"R{n:02d}" for n in range(1, 24))
+ALL_RULES = tuple(f"R{n:02d}" for n in range(1, 26))
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class RuleSettings:
     tz: str = "Europe/Samara"
     deadline_time: str = "23:59:59"
     day_kind: str = "calendar"
+    # school days a week (5 or 6): which days `day_kind = "school"` counts, with the Russian
+    # production calendar's holidays and transfers
+    week: int = 5
     grace_hours: float = 0.0
     evidence: str = "possible"
     placeholder: str = "---Не указана---"
@@ -81,6 +86,8 @@ class RuleSettings:
     r23_register: str = ""
     r23_days: int = 3
     attribution: str = "subject_group"
+    # Z-1: a remark not fixed this many days after it was first found is escalated
+    fix_days: int = 30
     exempt: tuple[Exemption, ...] = ()
     skip: tuple[str, ...] = ()
 
@@ -89,11 +96,12 @@ class RuleSettings:
         return ZoneInfo(self.tz)
 
     def code_set(self, name: str) -> frozenset[str]:
-        return frozenset(self.codes.get(name, ()))
+        """The portal codes a name maps to, upper-cased (codes compare case-insensitively)."""
+        return frozenset(code.upper() for code in self.codes.get(name, ()))
 
     @property
     def mapped_codes(self) -> frozenset[str]:
-        return frozenset(code for codes in self.codes.values() for code in codes)
+        return frozenset(code.upper() for codes in self.codes.values() for code in codes)
 
 
 _INT_KEYS = {
@@ -110,6 +118,8 @@ _INT_KEYS = {
     "lag_tolerance",
     "first_week_days",
     "r23_days",
+    "week",
+    "fix_days",
 }
 _FLOAT_KEYS = {"grace_hours", "hw_min_share", "unlock_hours"}
 _STR_KEYS = {
@@ -200,6 +210,7 @@ def _codes(value: Any) -> dict[str, tuple[str, ...]]:
     seen: dict[str, str] = {}
     for name, items in codes.items():
         for code in items:
+            code = code.upper()
             if code in seen and seen[code] != name:
                 raise ConfigError(f"[rules.codes] code {code!r} is in both {seen[code]} and {name}")
             seen[code] = name
@@ -216,7 +227,7 @@ def _exemptions(value: Any) -> tuple[Exemption, ...]:
             raise ConfigError(f"[[rules.exempt]] has unknown key(s): {', '.join(unknown)}")
         rule = str(item.get("rule", ""))
         if rule and rule not in ALL_RULES:
-            raise ConfigError(f"[[rules.exempt]] rule {rule!r} is not one of R01–R23")
+            raise ConfigError(f"[[rules.exempt]] rule {rule!r} is not one of R01–R25")
         if not item.get("subject") and not item.get("class"):
             raise ConfigError("[[rules.exempt]] needs a subject or a class")
         out.append(Exemption(rule, str(item.get("subject", "")), str(item.get("class", ""))))
@@ -234,6 +245,8 @@ def _validate(s: RuleSettings) -> None:
         raise ConfigError("[rules] deadline_time must be HH:MM:SS") from None
     if s.day_kind not in ("calendar", "school"):
         raise ConfigError('[rules] day_kind must be "calendar" or "school"')
+    if s.week not in (5, 6):
+        raise ConfigError("[rules] week must be 5 or 6 (school days a week)")
     if s.evidence not in EVIDENCE_LEVELS:
         raise ConfigError(f"[rules] evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
     if s.written_anchor not in ("lesson_date", "due_date"):
@@ -280,9 +293,8 @@ def month_day(year: int, value: str) -> dt.date | None:
 def load_rule_settings(config: Any) -> RuleSettings:
     """RuleSettings from a loaded Config (its `[rules]` section; tz defaults to [sync] timezone)."""
     settings = parse_rule_settings(config.section("rules"), default_tz=config.sync.timezone)
-    paths = {
-        key: str(config.resolve(getattr(settings, key)))
-        for key in ("unlock_register", "r23_register")
-        if getattr(settings, key)
-    }
-    return replace(settings, **paths) if paths else settings
+    if settings.unlock_register:
+        settings = replace(settings, unlock_register=str(config.resolve(settings.unlock_register)))
+    if settings.r23_register:
+        settings = replace(settings, r23_register=str(config.resolve(settings.r23_register)))
+    return settings

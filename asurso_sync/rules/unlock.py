@@ -1,13 +1,17 @@
-"""The unlock register (п. 7.4): the administrator's 12-hour unlocks of a journal, granted on a
-written request. A late entry made inside a registered window is `excused`, not a breach.
+"""The unlock register (п. 7.4): «в случае, если оценки не выставлены в течение 7 дней … для
+открытия даты выставления оценок. Дата открывается на 12 часов». One window opens ONE lesson
+date of one journal for 12 hours; an entry for that date made inside the window is `excused`
+under the 7-day lock rule (R08) only — not under the 5-day written-work rule or any other,
+unless the register names more rules for that window.
 
 The register is a CSV (or TOML with `[[unlock]]` tables) the administrator keeps by hand:
 
-    id,start,teacher,class,subject,hours
-    u1,2026-10-12T09:00:00,Петрова Мария Ивановна,5а,Математика,12
+    id,date,start,teacher,class,subject,hours,rules
+    u1,2026-10-02,2026-10-12T09:00:00,Петрова Мария Ивановна,5а,Математика,12,
 
-`start` is school-local time; `teacher`, `class`, `subject` are names (or ids), blank = any;
-`hours` defaults to `[rules] unlock_hours`.
+`date` is the lesson date opened (required); `start` is school-local time; `teacher`, `class`,
+`subject` are names (or ids), blank = any; `hours` defaults to `[rules] unlock_hours`; `rules`
+(blank = R08) lists the rules the window excuses, separated by spaces or «;».
 """
 
 from __future__ import annotations
@@ -20,18 +24,33 @@ from pathlib import Path
 
 from asurso_sync.errors import ConfigError
 
+DEFAULT_EXCUSES = ("R08",)
+
 
 @dataclass(frozen=True)
 class UnlockWindow:
     id: str
+    date: str
     start: str
     end: str
     teacher: str = ""
     class_name: str = ""
     subject: str = ""
+    rules: tuple[str, ...] = DEFAULT_EXCUSES
 
-    def covers(self, entered_at: str, teachers: set[str], class_name: str, subject: str) -> bool:
-        """Whether an entry at entered_at by one of `teachers` in this journal is inside."""
+    def covers(
+        self,
+        rule: str,
+        lesson_date: str | None,
+        entered_at: str,
+        teachers: set[str],
+        class_name: str,
+        subject: str,
+    ) -> bool:
+        """Whether a `rule` finding on an entry at entered_at for the lesson of lesson_date, by
+        one of `teachers` in this journal, is excused by this window."""
+        if rule not in self.rules or lesson_date != self.date:
+            return False
         if not (self.start <= entered_at <= self.end):
             return False
         if self.teacher and self.teacher not in teachers:
@@ -50,11 +69,18 @@ def read_unlock_register(path: Path, default_hours: float = 12.0) -> list[Unlock
             items = tomllib.loads(path.read_text(encoding="utf-8")).get("unlock", [])
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        rows = [(n, {k: str(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
+        rows = [(n, {k: _text(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
     else:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(enumerate(csv.DictReader(fh), start=2))
     return [_window(path, line, row, default_hours) for line, row in rows]
+
+
+def _text(value: object) -> str:
+    """A TOML value as the CSV would hold it (a list of rules → «R08 R24»)."""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _window(path: Path, line: int, row: dict, default_hours: float) -> UnlockWindow:
@@ -63,9 +89,21 @@ def _window(path: Path, line: int, row: dict, default_hours: float) -> UnlockWin
         hours = float((row.get("hours") or "").strip() or default_hours)
     except ValueError as exc:
         raise ConfigError(f"{path} entry {line}: {exc} (start must be YYYY-MM-DDTHH:MM)") from None
+    try:
+        day = dt.date.fromisoformat((row.get("date") or "").strip())
+    except ValueError:
+        raise ConfigError(
+            f"{path} entry {line}: date must be the lesson date opened, YYYY-MM-DD (п. 7.4: "
+            "«дата открывается на 12 часов»)"
+        ) from None
+    rules = tuple(
+        r.strip().upper() for r in (row.get("rules") or "").replace(";", " ").split() if r.strip()
+    )
     end = start + dt.timedelta(hours=hours)
     return UnlockWindow(
         id=(row.get("id") or "").strip() or f"{path.name}:{line}",
+        date=day.isoformat(),
+        rules=rules or DEFAULT_EXCUSES,
         start=start.isoformat(timespec="seconds"),
         end=end.isoformat(timespec="seconds"),
         teacher=(row.get("teacher") or "").strip(),

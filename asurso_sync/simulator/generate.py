@@ -126,6 +126,8 @@ class _Builder:
         edges = EdgeCases(self) if self.small else None
         if edges:
             edges.add_journal_cases()
+        else:
+            EdgeCases(self).english_entries()  # R25 in every school size
         make_access(self.s)
         self.s.users = make_users(self.s, self.rng, self.director, self.deputy, self.it_admin)
         add_deputy_visits(self.s, self.rng, self.deputy.id, self.study_days)
@@ -137,6 +139,7 @@ class _Builder:
         }
         if edges:
             edges.add_empty_class()
+            self.s.info["unlock_windows"] = edges.unlock_windows
 
     # --- structure ---------------------------------------------------------------------------
     def make_subjects(self) -> None:
