@@ -188,12 +188,12 @@ def save_rows(
     if seen is not None:
         seen.update(fetched)
     if detect_deletions:
-        for key, old in existing.items():
-            if key in fetched or old[deleted_i] is not None:
+        for key, gone in existing.items():
+            if key in fetched or gone[deleted_i] is not None:
                 continue
-            if keep is not None and not keep(dict(zip(read, old, strict=True))):
+            if keep is not None and not keep(dict(zip(read, gone, strict=True))):
                 continue
-            _plan_delete(plan, table, key, old[0], clock, stats)
+            _plan_delete(plan, table, key, gone[0], clock, stats)
     _write(db, table, data_cols, has_entry, plan)
     stats.changes = len(plan.changes)
     return stats
