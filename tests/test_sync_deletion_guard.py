@@ -73,51 +73,61 @@ def first_class_only(path):
 
 
 @pytest.mark.parametrize(
-    "case,changes,expected",
+    "case,table,changes,expected",
     [
         (
             "empty classes",
+            "classes",
             {"/webapi/classes": lambda b, q: []},
-            "the portal sent no classes while the mirror holds 3: nothing was saved; " + ACCEPT,
+            "the portal sent no classes while the mirror holds {live}: nothing was saved; "
+            + ACCEPT,
         ),
         (
             "empty terms",
+            "terms",
             {"/webapi/terms": lambda b, q: []},
-            "the portal sent no terms while the mirror holds 4: nothing was saved; " + ACCEPT,
+            "the portal sent no terms while the mirror holds {live}: nothing was saved; " + ACCEPT,
         ),
         (
             "empty subjectgroups",
+            "subject_groups",
             {"/webapi/subjectgroups": lambda b, q: []},
-            "the portal sent no subject_groups while the mirror holds 29: nothing was saved; "
+            "the portal sent no subject_groups while the mirror holds {live}: nothing was saved; "
             + ACCEPT,
         ),
         (
             "empty subjects",
+            "subjects",
             {"/webapi/subjects": lambda b, q: []},
-            "the portal sent no subjects while the mirror holds 13: nothing was saved; " + ACCEPT,
+            "the portal sent no subjects while the mirror holds {live}: nothing was saved; "
+            + ACCEPT,
         ),
         (
             "empty studentList",
+            "students",
             {"/webapi/grade/studentList": lambda b, q: []},
-            "the portal sent no students while the mirror holds 50: nothing was saved; " + ACCEPT,
+            "the portal sent no students while the mirror holds {live}: nothing was saved; "
+            + ACCEPT,
         ),
         (
             "one class missing",
+            "classes",
             {"/webapi/classes": drop_last},
-            "the portal's answers would mark 1 of 3 classes deleted, more than [sync] "
+            "the portal's answers would mark 1 of {live} classes deleted, more than [sync] "
             "max_deletion_share = 0.2: nothing was saved; " + ACCEPT,
         ),
     ],
 )
 def test_an_answer_that_would_delete_too_much_stops_the_run(
-    case, changes, expected, small_school, small_mirror, tmp_path
+    case, table, changes, expected, small_school, small_mirror, tmp_path
 ):
     before = snapshot(small_mirror)
+    live = len([r for r in open_mirror(small_mirror).table(table).rows if not r["deleted_at"]])
     result, path, _ = run_sync(small_school, small_mirror, tmp_path, changes)
     assert result.exit_code == 1, result.output
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
     message = line.removeprefix("Error: ")
-    assert message == expected
+    assert message == expected.format(live=live)
     assert snapshot(path) == before
     db = open_mirror(path)
     assert list(db.query("SELECT status, error FROM sync_runs WHERE id = 2")) == [
