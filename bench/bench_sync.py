@@ -264,7 +264,10 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
         elif kind == "groups":
             put(
                 "groups",
-                [(g["id"], g["classId"], g["subjectId"], g.get("name"), g.get("hours")) for g in data],
+                [
+                    (g["id"], g["classId"], g["subjectId"], g.get("name"), g.get("hours"))
+                    for g in data
+                ],
             )
         elif kind == "classes":
             put("classes", [(c["id"], 0, c["name"], None, c.get("letter")) for c in data])
