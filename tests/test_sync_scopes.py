@@ -20,6 +20,7 @@ from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app, serve
 from tests.altered_portal import Altered
 from tests.altered_portal import mirror_rows as rows
+from tests.conftest import copy_mirror
 
 BEFORE, AS_OF = dt.date(2026, 5, 6), dt.date(2026, 5, 20)
 SCOPE_SQL = {
@@ -206,3 +207,29 @@ def test_a_school_wide_answer_that_does_not_fit_fails_the_run_and_changes_nothin
     run = db.table("sync_runs").get(2)
     assert (run["status"], run["error"]) == ("failed", str(info.value))
     assert db.table("sync_skipped_scopes").count == 0
+
+
+def test_an_unchanged_answer_is_confirmed_by_its_digest_and_nothing_rewritten(
+    small_school, small_mirror, tmp_path
+):
+    path = copy_mirror(small_mirror, tmp_path)
+    before = {t: rows(open_mirror(path), t) for t in SYNCED_TABLES}
+    seen_before = open_mirror(path).execute("SELECT max(last_seen_run) FROM marks").fetchone()
+    result = sync_simulator(path, small_school, AS_OF)
+    db = open_mirror(path)
+    assert {t: rows(db, t) for t in SYNCED_TABLES} == before
+    assert all(c["inserted"] == c["updated"] == c["deleted"] == 0 for c in result.counts.values())
+    assert db.execute("SELECT count(*) FROM changes").fetchone() == (0,)
+    kinds = dict(
+        db.execute(
+            "SELECT substr(scope, 1, instr(scope, '{') - 1), count(*) FROM sync_scope_digests "
+            "WHERE run_id = 2 GROUP BY 1"
+        ).fetchall()
+    )
+    groups = db.table("subject_groups").count
+    assert kinds == {
+        "journal": db.table("subject_group_terms").count,
+        "plan": groups,
+        "access": db.table("classes").count,
+    }
+    assert db.execute("SELECT max(last_seen_run) FROM marks").fetchone() == seen_before

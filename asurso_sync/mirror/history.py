@@ -5,6 +5,10 @@ transaction: new rows are inserted (a `changes` row of kind `insert` unless the 
 changed columns are updated (one `update` row per column, old and new value), rows missing from
 the fetched *scope* are marked deleted (never dropped), and rows that came back are restored.
 Entry-time columns follow `docs/design.md` (portal date, else observed/initial first-seen time).
+
+`last_seen_at`/`last_seen_run` advance when a run compares the row; the sync does not compare
+a scope whose answer is byte-for-byte (or record-for-record) the one it saved before — then
+`sync_scope_digests.run_id` is the last run that saw the scope's rows unchanged.
 """
 
 from __future__ import annotations

@@ -25,7 +25,18 @@ from sqlite_utils import Database
 from asurso_sync.errors import DeletionRefused
 from asurso_sync.mirror.history import RunClock, TableStats, mark_missing, save_rows
 from asurso_sync.mirror.schema import SYNCED_TABLES
-from asurso_sync.sync.fetch import SCOPE_ERRORS, Batch, Item, Records, Row, Skipped
+from asurso_sync.sync.fetch import (
+    DIGEST,
+    DIGEST_VERSION,
+    SCOPE_ERRORS,
+    UNCHANGED,
+    Batch,
+    Item,
+    Records,
+    Row,
+    Skipped,
+    scope_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +49,9 @@ STICKY: dict[str, frozenset[str]] = {
 # School-wide lists that never come back empty from a working portal.
 MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
 
-# Bump when what a scope's records are saved as changes (a new table filled from them): the
-# digests of answers saved the old way then no longer match, and the next run saves them anew.
-APPLY_VERSION = 2
-# Scopes whose answer is compared by digest first (an access report's dates move every day).
-DIGESTED = {"journal", "plan"}
+# Scopes whose answer is compared by digest first (an access report by its raw page, which
+# then is not even parsed when unchanged: see `sync.fetch`).
+DIGESTED = {"journal", "plan", "access"}
 
 IN_JSON = "IN (SELECT value FROM json_each(?))"
 UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
@@ -101,10 +110,14 @@ class Applier:
         saved = _Saved(self)
         digest = key = None
         if item.kind in DIGESTED:
-            key = item.kind + json.dumps(item.scope, sort_keys=True)
-            digest = hashlib.blake2b(
-                pickle.dumps((APPLY_VERSION, item.records), protocol=5), digest_size=16
-            ).hexdigest()
+            key = scope_key(item.kind, item.scope)
+            given = item.records.pop(DIGEST, None) or item.records.pop(UNCHANGED, None)
+            if given:
+                digest = given[0]["digest"]
+            else:
+                digest = hashlib.blake2b(
+                    pickle.dumps((DIGEST_VERSION, item.records), protocol=5), digest_size=16
+                ).hexdigest()
             if self.digests.get(key) == digest:
                 self._confirm(item, key, saved)
                 saved.merge()

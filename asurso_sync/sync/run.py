@@ -295,6 +295,7 @@ async def _fetch_and_save(
                 plan,
                 pinned_year=pinned,
                 retry=retry,
+                known=applier.digests,
                 window=2 * client.settings.concurrency + 2,
             )
         done = 0
