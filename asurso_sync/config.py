@@ -42,6 +42,12 @@ class PortalSettings:
     concurrency: int = 4
     request_delay_s: float = 0.0
     verify_tls: bool = True
+    # extra CA certificates (PEM) trusted besides certifi's, e.g. the Russian Trusted Root CA
+    ca_bundle: str = ""
+    # an HTTP(S) proxy for portals that refuse data-centre addresses
+    proxy: str = ""
+    # "long" (LoginType=1, cid, sid, pid, cn, sft, scid, UN, PW, ...) or "short" login form
+    login_form: str = "long"
     max_answer_mb: float = 100.0
 
 

@@ -110,15 +110,20 @@ def test_login_sends_form_hashes_referer_and_then_at(router, sleeps):
     request = login.calls.last.request
     pw, pw2 = password_hashes(PASSWORD, "9369808045")
     assert form(request) == {
-        "loginType": "1",
+        "LoginType": "1",
+        "cid": "2",
+        "sid": "1",
+        "pid": "-1",
+        "cn": "1",
+        "sft": "2",
         "scid": "39",
-        "un": "admin",
-        "pw": pw,
+        "UN": "admin",
+        "PW": pw,
         "pw2": pw2,
         "lt": "878792729",
         "ver": "679337794",
     }
-    assert request.headers["Referer"] == BASE + "/"
+    assert request.headers["Referer"] == BASE + "/about.html"
     assert request.headers["X-Requested-With"] == "XMLHttpRequest"
     assert "at" not in request.headers
     assert "NSSESSIONID=abc" in request.headers["cookie"]
@@ -142,7 +147,7 @@ def test_wrong_password_is_auth_error_with_the_portals_words(router, sleeps):
 
 def test_password_login_switched_off(router, sleeps):
     router.get("/webapi/logindata").respond(200, json={"schoolLogin": False})
-    with pytest.raises(AuthError, match="schoolLogin: false"):
+    with pytest.raises(AuthError, match="refuses password login .logindata: schoolLogin false"):
         run(make_client(router, sleeps))
 
 
@@ -256,7 +261,7 @@ def test_renamed_key_is_layout_error_naming_key_and_endpoint(router, sleeps):
     with pytest.raises(LayoutError) as info:
         run(make_client(router, sleeps), lambda c: c.get("terms", parse=adapter.parse_terms))
     assert (info.value.endpoint, info.value.key) == ("terms", "termName")
-    assert str(info.value) == "the portal's answer to terms has no key 'termName'"
+    assert str(info.value) == "the portal's answer to terms has no key 'termName' (term 1)"
 
 
 def test_choose_session_role_logs_in_again_with_the_configured_role(router, sleeps):
@@ -398,6 +403,10 @@ def test_access_report_in_windows_1251_with_meta_charset_only():
             "class_id": 101,
             "class_name": "5а",
             "entered_at": "2025-12-08T14:05:00",
+            "subject_name": None,
+            "action": None,
+            "lesson_date": None,
+            "layout": "contract",
         }
     ]
 

@@ -88,9 +88,12 @@ def main() -> None:
 # Register the commands (each module adds its own to `cli`).
 from asurso_sync.cli import (  # noqa: E402,F401
     archive,
+    capture,
     check,
     demo,
+    doctor,
     init,
+    login,
     report,
     schedule,
     simulate,

@@ -486,6 +486,32 @@ def m020_sync_scopes(db: Database) -> None:
 
 
 @migrations()
+def m040_portal_doctor(db: Database) -> None:
+    # `asurso-sync doctor`: each run's verdict and its table (JSON), for `status` and the web page.
+    db.table("doctor_runs").create(
+        {
+            "id": int,
+            "run_at": str,
+            "portal_url": str,
+            "server_version": str,
+            "ok": int,
+            "cause": str,
+            "report_path": str,
+            "result": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m041_portal_access_details(db: Database) -> None:
+    # The journal access report's real layouts (CONTRACT §7): the group, the action, the lesson's
+    # date, and which layout the row was read from ("contract", "2013", "2018").
+    for column in ("subject_name", "action", "lesson_date", "layout"):
+        db.table("journal_access").add_column(column, str)
+
+
+@migrations()
 def m021_sync_scope_digests(db: Database) -> None:
     # The digest of each journal page / КТП answer as last saved (issue 14): an unchanged answer
     # is not compared row by row again. run_id: the last run that saw this very answer.

@@ -1,13 +1,23 @@
 """Raw portal JSON → plain record dicts (rows shaped like the mirror's tables).
 
 Every field the contract marks **[fixed here]** is read here and nowhere else, so a captured real
-response can replace a guess in one place. Required keys missing from an answer raise
-`LayoutError(endpoint, key)`; lists the portal may omit are treated as empty.
+response can replace a guess in one place. The adapter is tolerant where real portals differ
+(CONTRACT §7, `tests/fixtures/real/`): lists the portal may omit or send as null are empty,
+`totals` without `termId` belong to the requested term, term and teacher references may be ids
+or objects, a falsy plan id is "no plan", `userRoles` may be a list, an object or empty. It is
+strict where a wrong value would corrupt the mirror: keys that identify rows (ids, dates) must be
+present and of the right type, and so must the kept text fields; otherwise `LayoutError` names
+the endpoint, the key and the ids around it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Any
+
+from bs4 import BeautifulSoup, SoupStrainer
+from bs4.element import Tag
 
 from asurso_sync.errors import LayoutError
 
@@ -19,25 +29,133 @@ PARENT_ROLE_NAMES = {"родитель", "parent", "ученик", "student", "�
 Records = dict[str, list[dict[str, Any]]]
 
 
-def req(obj: Any, key: str, endpoint: str) -> Any:
+class WrongType(LayoutError):
+    """A kept field has the wrong type (a name as a number, an id as a string)."""
+
+    def __init__(self, endpoint: str, key: str, detail: str) -> None:
+        super().__init__(endpoint, key, detail)
+        self.args = (f"the portal's answer to {endpoint} has a wrong {key!r}: {detail}",)
+
+
+def _where(ctx: str) -> str:
+    return f" ({ctx})" if ctx else ""
+
+
+def req(obj: Any, key: str, endpoint: str, ctx: str = "") -> Any:
     """The value of a key the contract requires; a missing key is a changed layout."""
     if not isinstance(obj, dict):
-        raise LayoutError(endpoint, key, f"expected an object, got {type(obj).__name__}")
+        raise LayoutError(endpoint, key, f"expected an object, got {type(obj).__name__}{ctx}")
     if key not in obj:
-        raise LayoutError(endpoint, key)
+        raise LayoutError(endpoint, key, ctx)
     return obj[key]
 
 
-def req_list(obj: Any, key: str, endpoint: str) -> list:
-    """A required list (null counts as empty)."""
-    value = req(obj, key, endpoint)
-    return list(value or [])
+def opt_list(obj: Any, key: str, endpoint: str, ctx: str = "") -> list:
+    """A list the portal may omit or send as null (both mean empty)."""
+    if not isinstance(obj, dict):
+        raise LayoutError(endpoint, key, f"expected an object, got {type(obj).__name__}{ctx}")
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WrongType(endpoint, key, f"expected a list, got {type(value).__name__}{_where(ctx)}")
+    return value
+
+
+def req_list(obj: Any, key: str, endpoint: str, ctx: str = "") -> list:
+    """A list whose key must be there (null counts as empty): its absence is a changed layout."""
+    req(obj, key, endpoint, ctx)
+    return opt_list(obj, key, endpoint, ctx)
 
 
 def as_list(value: Any, endpoint: str) -> list:
     if not isinstance(value, list):
         raise LayoutError(endpoint, "[]", f"expected a list, got {type(value).__name__}")
     return value
+
+
+def ident(obj: Any, key: str, endpoint: str, ctx: str = "") -> int:
+    """A required integer id (an id as a string or a float is a changed layout)."""
+    value = req(obj, key, endpoint, ctx)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WrongType(
+            endpoint,
+            key,
+            f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}",
+        )
+    return value
+
+
+def opt_ident(obj: dict, key: str, endpoint: str, ctx: str = "") -> int | None:
+    """An optional integer id; 0 and null mean none."""
+    value = obj.get(key)
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WrongType(
+            endpoint,
+            key,
+            f"expected an integer id, got {type(value).__name__} {value!r}{_where(ctx)}",
+        )
+    return value
+
+
+def text(obj: dict, key: str, endpoint: str, ctx: str = "", *, required: bool = False) -> Any:
+    """A kept text field: a string or null (a number where a name belongs is a changed layout)."""
+    value = req(obj, key, endpoint, ctx) if required else obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise WrongType(
+            endpoint, key, f"expected text, got {type(value).__name__} {value!r}{_where(ctx)}"
+        )
+    return value
+
+
+def number(obj: dict, key: str, endpoint: str, ctx: str = "") -> Any:
+    """An optional number (int or float; null stays None)."""
+    value = obj.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise WrongType(
+            endpoint, key, f"expected a number, got {type(value).__name__} {value!r}{_where(ctx)}"
+        )
+    return value
+
+
+def ref_id(value: Any, endpoint: str, key: str, ctx: str = "") -> int:
+    """A reference that is an id or an object with an `id` (terms, teachers)."""
+    if isinstance(value, dict):
+        return ident(value, "id", endpoint, ctx)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WrongType(
+            endpoint, key, f"expected an id or an object, got {type(value).__name__}{_where(ctx)}"
+        )
+    return value
+
+
+def _date_text(value: Any, endpoint: str, key: str, ctx: str) -> str:
+    if not isinstance(value, str) or len(value) < 10:
+        raise WrongType(endpoint, key, f"expected an ISO date, got {value!r}{_where(ctx)}")
+    try:
+        dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise WrongType(
+            endpoint, key, f"expected an ISO date, got {value!r}{_where(ctx)}"
+        ) from None
+    return value
+
+
+def req_day(obj: Any, key: str, endpoint: str, ctx: str = "") -> str:
+    """A required date → `YYYY-MM-DD`."""
+    return _date_text(req(obj, key, endpoint, ctx), endpoint, key, ctx)[:10]
+
+
+def opt_day(obj: dict, key: str, endpoint: str, ctx: str = "") -> str | None:
+    value = obj.get(key)
+    return None if not value else _date_text(value, endpoint, key, ctx)[:10]
+
+
+def opt_moment(obj: dict, key: str, endpoint: str, ctx: str = "") -> str | None:
+    value = obj.get(key)
+    return None if not value else moment(_date_text(value, endpoint, key, ctx))
 
 
 def day(value: str | None) -> str | None:
@@ -49,12 +167,12 @@ def moment(value: str | None) -> str | None:
     """A portal date-time as naive school-local ISO `YYYY-MM-DDTHH:MM:SS` (None stays None)."""
     if not value:
         return None
-    text = value[:19]
-    if len(text) == 10:
-        text += "T00:00:00"
-    elif len(text) == 16:
-        text += ":00"
-    return text
+    stamp = value[:19]
+    if len(stamp) == 10:
+        stamp += "T00:00:00"
+    elif len(stamp) == 16:
+        stamp += ":00"
+    return stamp
 
 
 def flag(value: Any) -> int | None:
@@ -72,8 +190,15 @@ def clean_topic(name: str | None) -> str | None:
 
 
 def parse_logindata(raw: Any) -> dict[str, Any]:
+    """Which logins the portal allows, and its version when it says it."""
     ep = "logindata"
-    return {"school_login": bool(req(raw, "schoolLogin", ep)), "version": raw.get("version")}
+    return {
+        "school_login": bool(req(raw, "schoolLogin", ep)),
+        "esia_login": bool(raw.get("esiaLogin")),
+        "esia_main_auth": bool(raw.get("esiaMainAuth")),
+        "product": raw.get("productName"),
+        "version": raw.get("version"),
+    }
 
 
 def parse_getdata(raw: Any) -> dict[str, str]:
@@ -81,82 +206,130 @@ def parse_getdata(raw: Any) -> dict[str, str]:
     return {k: str(req(raw, k, ep)) for k in ("lt", "ver", "salt")}
 
 
+def _role(item: Any, endpoint: str) -> dict[str, Any] | None:
+    """`{id, name}`, `{role: {id, name}}` or a bare name → `{id, name}`."""
+    if isinstance(item, str):
+        return {"id": None, "name": item}
+    if not isinstance(item, dict):
+        return None
+    inner = item.get("role")
+    role: dict[str, Any] = inner if isinstance(inner, dict) else item
+    name = role.get("name")
+    if name is not None and not isinstance(name, str):
+        raise WrongType(endpoint, "name", f"a role name as {type(name).__name__} {name!r}")
+    return {"id": role.get("id"), "name": name}
+
+
+def roles_of(value: Any, endpoint: str) -> list[dict[str, Any]]:
+    """Roles given as a list, a single object, or nothing."""
+    items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    return [r for r in (_role(item, endpoint) for item in items) if r is not None]
+
+
 def parse_login(raw: Any) -> dict[str, Any]:
     ep = "login"
-    at = str(req(raw, "at", ep))
+    at = req(raw, "at", ep)
+    if not isinstance(at, str | int) or isinstance(at, bool):
+        raise WrongType(ep, "at", f"expected a token, got {type(at).__name__}")
     info = raw.get("accountInfo") or {}
-    roles = []
-    for item in info.get("userRoles") or []:
-        role = item.get("role") if isinstance(item.get("role"), dict) else item
-        roles.append({"id": role.get("id"), "name": role.get("name")})
+    org = info.get("currentOrganization") if isinstance(info, dict) else None
     return {
-        "at": at,
+        "at": str(at),
         "timeout_ms": raw.get("timeOut"),
         "entry_point": raw.get("entryPoint") or "",
-        "roles": roles,
+        "roles": roles_of(info.get("userRoles") if isinstance(info, dict) else None, ep),
+        "organization_id": org.get("id") if isinstance(org, dict) else None,
+        "organization": org.get("name") if isinstance(org, dict) else None,
     }
 
 
 def parse_schools(raw: Any) -> list[dict[str, Any]]:
     ep = "schools/search"
     return [
-        {"id": req(s, "id", ep), "name": s.get("name"), "short_name": s.get("shortName")}
+        {
+            "id": ident(s, "id", ep),
+            "name": text(s, "name", ep),
+            "short_name": text(s, "shortName", ep),
+        }
         for s in as_list(raw, ep)
     ]
+
+
+# --- who am I: context, mysettings -----------------------------------------------------------
+
+
+def parse_context(raw: Any) -> dict[str, Any]:
+    ep = "context"
+    year = raw.get("schoolyear") or {} if isinstance(raw, dict) else {}
+    return {
+        "school_id": ident(raw, "schoolId", ep),
+        "user_id": raw.get("userId"),
+        "roles": [r["name"] for r in roles_of(raw.get("roles") or [], ep) if r["name"]],
+        "rights": [str(r) for r in raw.get("rights") or []],
+        "version": raw.get("version"),
+        "year_id": year.get("id") if isinstance(year, dict) else None,
+    }
+
+
+def parse_mysettings(raw: Any) -> dict[str, Any]:
+    """`mysettings`: only the role names and the selected year (no name, phone, e-mail)."""
+    ep = "mysettings"
+    if not isinstance(raw, dict):
+        raise LayoutError(ep, "{}", f"expected an object, got {type(raw).__name__}")
+    return {
+        "roles": [r["name"] for r in roles_of(raw.get("roles") or [], ep) if r["name"]],
+        "year_id": raw.get("schoolyearId"),
+    }
 
 
 # --- school structure ------------------------------------------------------------------------
 
 
-def parse_context(raw: Any) -> dict[str, Any]:
-    ep = "context"
-    year = raw.get("schoolyear") or {}
-    return {
-        "school_id": req(raw, "schoolId", ep),
-        "user_id": raw.get("userId"),
-        "roles": list(raw.get("roles") or []),
-        "version": raw.get("version"),
-        "year_id": year.get("id"),
-    }
-
-
 def parse_year(raw: Any) -> dict[str, Any]:
     ep = "years/current"
     return {
-        "id": req(raw, "id", ep),
-        "name": req(raw, "name", ep),
-        "start_date": day(req(raw, "startDate", ep)),
-        "end_date": day(req(raw, "endDate", ep)),
+        "id": ident(raw, "id", ep),
+        "name": text(raw, "name", ep, required=True),
+        "start_date": req_day(raw, "startDate", ep),
+        "end_date": req_day(raw, "endDate", ep),
     }
 
 
 def parse_terms(raw: Any) -> list[dict[str, Any]]:
     ep = "terms"
-    return [
-        {
-            "id": req(t, "id", ep),
-            "year_id": t.get("schoolYearId"),
-            "name": req(t, "termName", ep),
-            "term_type_id": t.get("termTypeId"),
-            "start_date": day(req(t, "startDate", ep)),
-            "end_date": day(req(t, "endDate", ep)),
-        }
-        for t in as_list(raw, ep)
-    ]
+    out = []
+    for t in as_list(raw, ep):
+        tid = ident(t, "id", ep)
+        ctx = f"term {tid}"
+        out.append(
+            {
+                "id": tid,
+                "year_id": opt_ident(t, "schoolYearId", ep, ctx),
+                "name": text(t, "termName", ep, ctx, required=True),
+                "term_type_id": t.get("termTypeId"),
+                "start_date": req_day(t, "startDate", ep, ctx),
+                "end_date": req_day(t, "endDate", ep, ctx),
+            }
+        )
+    return out
 
 
 def parse_vacations(raw: Any, year_id: int) -> list[dict[str, Any]]:
     ep = "calendar/vacations"
-    return [
-        {
-            "id": req(v, "id", ep),
-            "year_id": year_id,
-            "name": req(v, "name", ep),
-            "start_date": day(req(v, "startTime", ep)),
-            "end_date": day(req(v, "endTime", ep)),
-        }
-        for v in as_list(raw, ep)
-    ]
+    out = []
+    for v in as_list(raw, ep):
+        vid = ident(v, "id", ep)
+        ctx = f"vacation {vid}"
+        out.append(
+            {
+                "id": vid,
+                "year_id": year_id,
+                "name": text(v, "name", ep, ctx, required=True),
+                "start_date": req_day(v, "startTime", ep, ctx),
+                "end_date": req_day(v, "endTime", ep, ctx),
+            }
+        )
+    return out
 
 
 def parse_card(raw: Any, school_id: int) -> dict[str, Any]:
@@ -166,10 +339,10 @@ def parse_card(raw: Any, school_id: int) -> dict[str, Any]:
     management = req(raw, "managementInfo", ep) or {}
     return {
         "id": school_id,
-        "name": common.get("schoolName"),
-        "full_name": common.get("fullSchoolName"),
-        "director": management.get("director"),
-        "principal_uvr": management.get("principalUVR"),
+        "name": text(common, "schoolName", ep),
+        "full_name": text(common, "fullSchoolName", ep),
+        "director": text(management, "director", ep),
+        "principal_uvr": text(management, "principalUVR", ep),
     }
 
 
@@ -183,130 +356,204 @@ def parse_settings(raw: Any, year_id: int) -> dict[str, Any]:
     }
 
 
+def _teacher(item: Any, endpoint: str, ctx: str) -> dict[str, Any]:
+    """A teacher reference: `{id, name}` or a bare id (then without a name)."""
+    if isinstance(item, dict):
+        tid = ident(item, "id", endpoint, ctx)
+        return {"id": tid, "name": text(item, "name", endpoint, f"{ctx}, teacher {tid}")}
+    return {"id": ref_id(item, endpoint, "teachers", ctx), "name": None}
+
+
 def parse_classes(raw: Any, year_id: int) -> Records:
     ep = "classes"
     out: Records = {"classes": [], "class_teachers": [], "teachers": []}
     for c in as_list(raw, ep):
+        cid = ident(c, "id", ep)
+        ctx = f"class {cid}"
         grade = c.get("grade") or {}
         out["classes"].append(
             {
-                "id": req(c, "id", ep),
+                "id": cid,
                 "year_id": year_id,
-                "name": req(c, "name", ep),
-                "grade": grade.get("name"),
-                "letter": c.get("letter"),
+                "name": text(c, "name", ep, ctx, required=True),
+                "grade": text(grade, "name", ep, ctx) if isinstance(grade, dict) else None,
+                "letter": text(c, "letter", ep, ctx),
             }
         )
-        for chief in req_list(c, "chiefs", ep):
-            out["teachers"].append({"id": req(chief, "id", ep), "name": chief.get("name")})
-            out["class_teachers"].append({"class_id": c["id"], "teacher_id": chief["id"]})
+        for chief in opt_list(c, "chiefs", ep, ctx):
+            teacher = _teacher(chief, ep, ctx)
+            out["teachers"].append(teacher)
+            out["class_teachers"].append({"class_id": cid, "teacher_id": teacher["id"]})
     return out
 
 
 def parse_subjects(raw: Any) -> list[dict[str, Any]]:
     ep = "subjects"
-    return [
-        {"id": req(s, "id", ep), "name": req(s, "name", ep), "short_name": s.get("shortName")}
-        for s in as_list(raw, ep)
-    ]
+    out = []
+    for s in as_list(raw, ep):
+        sid = ident(s, "id", ep)
+        ctx = f"subject {sid}"
+        out.append(
+            {
+                "id": sid,
+                "name": text(s, "name", ep, ctx, required=True),
+                "short_name": text(s, "shortName", ep, ctx),
+            }
+        )
+    return out
 
 
 def parse_subject_groups(raw: Any) -> Records:
+    """Subject groups of one class. A group whose answer has no `teachers` (the real portal has
+    no such expand) is listed in `teachers_unknown`: its teachers come from
+    `subjectgroups/terms` (`parse_subject_group_terms`)."""
     ep = "subjectgroups"
     out: Records = {
         "subject_groups": [],
         "subject_group_teachers": [],
         "subject_group_terms": [],
         "teachers": [],
+        "teachers_unknown": [],
     }
     for g in as_list(raw, ep):
-        sg_id = req(g, "id", ep)
+        sg_id = ident(g, "id", ep)
+        ctx = f"subject group {sg_id}"
+        class_id = ident(g, "classId", ep, ctx)
         out["subject_groups"].append(
             {
                 "id": sg_id,
-                "class_id": req(g, "classId", ep),
-                "subject_id": req(g, "subjectId", ep),
-                "name": g.get("name"),
-                "hours": g.get("hours"),  # hours: [fixed here]
+                "class_id": class_id,
+                "subject_id": ident(g, "subjectId", ep, ctx),
+                "name": text(g, "name", ep, ctx),
+                "hours": number(g, "hours", ep, ctx),  # hours: [fixed here]
             }
         )
-        for t in req_list(g, "teachers", ep):  # [fixed here]
-            out["teachers"].append({"id": req(t, "id", ep), "name": t.get("name")})
-            out["subject_group_teachers"].append({"subject_group_id": sg_id, "teacher_id": t["id"]})
-        for term_id in req_list(g, "terms", ep):  # [fixed here]
-            out["subject_group_terms"].append({"subject_group_id": sg_id, "term_id": term_id})
+        if g.get("teachers") is None:
+            out["teachers_unknown"].append({"subject_group_id": sg_id, "class_id": class_id})
+        for item in opt_list(g, "teachers", ep, ctx):  # [fixed here]
+            teacher = _teacher(item, ep, ctx)
+            out["teachers"].append(teacher)
+            out["subject_group_teachers"].append(
+                {"subject_group_id": sg_id, "teacher_id": teacher["id"]}
+            )
+        for term in opt_list(g, "terms", ep, ctx):  # ids or objects
+            out["subject_group_terms"].append(
+                {"subject_group_id": sg_id, "term_id": ref_id(term, ep, "terms", ctx)}
+            )
+    return out
+
+
+def parse_subject_group_terms(raw: Any, sg_id: int) -> Records:
+    """`subjectgroups/terms?classId=&sgId=` → the group's terms and teachers.
+
+    Shape (our documented assumption, [fixed here]): `[{termId, termName, teachers: [{id,
+    name}]}]`; the vendor's front-end calls this endpoint but its answer is not public."""
+    ep = "subjectgroups/terms"
+    ctx = f"subject group {sg_id}"
+    out: Records = {"subject_group_terms": [], "subject_group_teachers": [], "teachers": []}
+    seen: set[int] = set()
+    for item in as_list(raw, ep):
+        term_id = ident(item, "termId", ep, ctx) if "termId" in item else ident(item, "id", ep, ctx)
+        out["subject_group_terms"].append({"subject_group_id": sg_id, "term_id": term_id})
+        for t in opt_list(item, "teachers", ep, f"{ctx}, term {term_id}"):
+            teacher = _teacher(t, ep, ctx)
+            if teacher["id"] not in seen:
+                seen.add(teacher["id"])
+                out["teachers"].append(teacher)
+                out["subject_group_teachers"].append(
+                    {"subject_group_id": sg_id, "teacher_id": teacher["id"]}
+                )
     return out
 
 
 def parse_students(raw: Any, class_id: int) -> list[dict[str, Any]]:
     ep = "grade/studentList"
-    return [
-        {
-            "id": req(s, "id", ep),
-            "class_id": class_id,
-            "full_name": req(s, "fullName", ep),
-            "free": flag(s.get("free")),
-            "individual_educ": flag(s.get("individualEduc")),
-            "added_date": day(s.get("addedDate")),  # simulator extension (docs/design.md)
-            "health_filled": flag(s.get("healthGroupFilled")),
-        }
-        for s in as_list(raw, ep)
-    ]
+    out = []
+    for s in as_list(raw, ep):
+        sid = ident(s, "id", ep, f"class {class_id}")
+        ctx = f"class {class_id}, pupil {sid}"
+        out.append(
+            {
+                "id": sid,
+                "class_id": class_id,
+                "full_name": text(s, "fullName", ep, ctx, required=True),
+                "free": flag(s.get("free")),
+                "individual_educ": flag(s.get("individualEduc")),
+                "added_date": opt_day(s, "addedDate", ep, ctx),  # simulator extension
+                "health_filled": flag(s.get("healthGroupFilled")),
+            }
+        )
+    return out
 
 
 def parse_assignment_types(raw: Any) -> list[dict[str, Any]]:
     ep = "grade/assignment/types"
-    return [
-        {
-            "id": req(t, "id", ep),
-            "name": req(t, "name", ep),
-            "abbr": t.get("abbr"),
-            "sort_order": t.get("order"),
-            "known": 1,
-        }
-        for t in as_list(raw, ep)
-    ]
+    out = []
+    for t in as_list(raw, ep):
+        tid = ident(t, "id", ep)
+        ctx = f"type {tid}"
+        out.append(
+            {
+                "id": tid,
+                "name": text(t, "name", ep, ctx, required=True),
+                "abbr": text(t, "abbr", ep, ctx),
+                "sort_order": t.get("order"),
+                "known": 1,
+            }
+        )
+    return out
 
 
 def parse_attendance_reasons(raw: Any) -> list[dict[str, Any]]:
     ep = "grade/attendance/reasons"
-    return [
-        {
-            "code": req(r, "mark", ep),
-            "local_code": r.get("localMark"),
-            "name": r.get("name"),
-            "known": 1,
-        }
-        for r in as_list(raw, ep)
-    ]
+    out = []
+    for r in as_list(raw, ep):
+        code = text(r, "mark", ep, required=True)
+        if not code:
+            raise LayoutError(ep, "mark", "an empty absence code")
+        out.append(
+            {
+                "code": code,
+                "local_code": text(r, "localMark", ep, f"code {code}"),
+                "name": text(r, "name", ep, f"code {code}"),
+                "known": 1,
+            }
+        )
+    return out
 
 
 def parse_plan(raw: Any, sg_id: int) -> Records:
-    """The КТП of one subject group; `createdDate` is [fixed here]."""
+    """The КТП of one subject group; a falsy `subjectPlanId` (null, 0) is "no plan"; `createdDate`
+    is [fixed here]."""
     ep = "subjectplans/getForSubjectGroup"
-    lessons = req_list(raw, "lessons", ep)
-    plan_id = req(raw, "subjectPlanId", ep)
+    ctx = f"subject group {sg_id}"
+    plan_id = req(raw, "subjectPlanId", ep, ctx)
     out: Records = {"plans": [], "plan_lessons": []}
-    if plan_id is None:
+    if not plan_id:
         return out
+    if isinstance(plan_id, bool) or not isinstance(plan_id, int):
+        raise WrongType(ep, "subjectPlanId", f"expected an integer id, got {plan_id!r} ({ctx})")
+    lessons = req_list(raw, "lessons", ep, ctx)
     for position, item in enumerate(lessons, 1):
+        lid = ident(item, "id", ep, ctx)
+        lctx = f"{ctx}, plan lesson {lid}"
         out["plan_lessons"].append(
             {
-                "id": req(item, "id", ep),
+                "id": lid,
                 "subject_group_id": sg_id,
                 "position": position,
-                "name": item.get("lessonName"),
-                "hours": item.get("hours"),
-                "hours_studied": item.get("hoursStudied"),
-                "last_study_day": day(item.get("lastStudyDay")),
-                "home_assignment": item.get("homeAssignment"),
+                "name": text(item, "lessonName", ep, lctx),
+                "hours": number(item, "hours", ep, lctx),
+                "hours_studied": number(item, "hoursStudied", ep, lctx),
+                "last_study_day": opt_day(item, "lastStudyDay", ep, lctx),
+                "home_assignment": text(item, "homeAssignment", ep, lctx),
             }
         )
     out["plans"].append(
         {
             "subject_group_id": sg_id,
             "plan_id": plan_id,
-            "created_date": moment(raw.get("createdDate")),
+            "created_date": opt_moment(raw, "createdDate", ep, ctx),
             "lessons_count": len(lessons),
             "hours_total": sum(int(x.get("hours") or 0) for x in lessons),
         }
@@ -320,16 +567,23 @@ def parse_plan(raw: Any, sg_id: int) -> Records:
 def mark_fields(value: Any, duty: Any) -> dict[str, Any]:
     """`mark` text, `mark_value` when numeric, `duty_mark` for a «точка»."""
     if value is None:
-        text, number = None, None
+        shown, numeric = None, None
     elif isinstance(value, bool):
-        text, number = str(value), None
+        shown, numeric = str(value), None
     elif isinstance(value, int | float):
-        number = int(value) if float(value).is_integer() else None
-        text = str(number) if number is not None else str(value)
+        numeric = int(value) if float(value).is_integer() else None
+        shown = str(numeric) if numeric is not None else str(value)
     else:
-        text = str(value)
-        number = int(text) if text.strip().lstrip("-").isdigit() else None
-    return {"mark": text, "mark_value": number, "duty_mark": int(bool(duty))}
+        shown = str(value)
+        numeric = int(shown) if shown.strip().lstrip("-").isdigit() else None
+    return {"mark": shown, "mark_value": numeric, "duty_mark": int(bool(duty))}
+
+
+def _mark_value(obj: dict, endpoint: str, ctx: str) -> Any:
+    value = req(obj, "mark", endpoint, ctx)
+    if value is not None and not isinstance(value, str | int | float):
+        raise WrongType(endpoint, "mark", f"got {type(value).__name__}{_where(ctx)}")
+    return value
 
 
 def parse_journal(
@@ -339,6 +593,8 @@ def parse_journal(
 
     The dates of marks, absences, period marks and assignments are [fixed here]; when absent the
     row's `entered_at` is None and the mirror stands in with its own first-seen time.
+    `totals` without `termId` are the requested term's; `totals`, `marks`, `attendance` may be
+    missing or null.
     """
     ep = "grade/journal"
     out: Records = {
@@ -353,29 +609,27 @@ def parse_journal(
             "journal_students",
         )
     }
-    try:
-        journals = [j for j in req_list(raw, "journals", ep) if j["subjectGroupId"] == sg_id]
-        for journal in journals:
+    where = f"subject group {sg_id}, term {term_id}"
+    for journal in req_list(raw, "journals", ep, where):
+        if ident(journal, "subjectGroupId", ep, where) == sg_id:
             _journal_rows(out, journal, sg_id, term_id, class_id, subject_name)
-    except KeyError as exc:
-        raise LayoutError(ep, str(exc.args[0])) from None
-    except (TypeError, AttributeError) as exc:
-        raise LayoutError(ep, "?", f"unexpected shape: {exc}") from None
     return out
 
 
 def _journal_rows(
     out: Records, journal: dict, sg_id: int, term_id: int, class_id: int, subject_name: str | None
 ) -> None:
-    """The rows of one journal; a missing key raises KeyError (turned into LayoutError)."""
     ep = "grade/journal"
-    for s in req_list(journal, "students", ep):
-        out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": s["id"]})
+    where = f"subject group {sg_id}, term {term_id}"
+    for s in req_list(journal, "students", ep, where):
+        sid = ident(s, "id", ep, f"{where}, students")
+        ctx = f"{where}, pupil {sid}"
+        out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": sid})
         out["journal_students"].append(
             {
-                "id": s["id"],
+                "id": sid,
                 "class_id": class_id,
-                "full_name": s.get("fullName"),
+                "full_name": text(s, "fullName", ep, ctx),
                 "free": flag(s.get("free")),
                 "individual_educ": flag(s.get("individualEduc")),
                 "added_date": None,
@@ -383,26 +637,30 @@ def _journal_rows(
             }
         )
     lesson_of: dict[int, int] = {}
-    for cm in req_list(journal, "classMeeting", ep):
-        lesson_id = cm["id"]
+    for cm in req_list(journal, "classMeeting", ep, where):
+        lesson_id = ident(cm, "id", ep, f"{where}, classMeeting")
+        lctx = f"{where}, lesson {lesson_id}"
         topic = homework = None
-        for a in cm.get("assignments") or []:
-            a_id, type_id = a["id"], a["typeId"]
+        for a in opt_list(cm, "assignments", ep, lctx):
+            a_id = ident(a, "id", ep, f"{lctx}, assignments")
+            actx = f"{lctx}, assignment {a_id}"
+            type_id = ident(a, "typeId", ep, actx)
+            name = text(a, "assignmentName", ep, actx)
             lesson_of[a_id] = lesson_id
             if type_id == TOPIC_TYPE_ID and topic is None:
-                topic = clean_topic(a.get("assignmentName"))
+                topic = clean_topic(name)
             if type_id == HOMEWORK_TYPE_ID and homework is None:
-                homework = clean_topic(a.get("assignmentName"))
-            created = moment(a.get("createdDate"))
+                homework = clean_topic(name)
+            created = opt_moment(a, "createdDate", ep, actx)
             out["assignments"].append(
                 {
                     "id": a_id,
                     "lesson_id": lesson_id,
                     "subject_group_id": sg_id,
                     "type_id": type_id,
-                    "name": a.get("assignmentName"),
-                    "weight": a.get("weight"),
-                    "due_date": day(a.get("dueDate")),
+                    "name": name,
+                    "weight": number(a, "weight", ep, actx),
+                    "due_date": opt_day(a, "dueDate", ep, actx),
                     "created_at": created,
                     "entered_at": created,
                 }
@@ -413,52 +671,62 @@ def _journal_rows(
                 "subject_group_id": sg_id,
                 "class_id": class_id,
                 "term_id": term_id,
-                "date": day(cm["date"]),
+                "date": req_day(cm, "date", ep, lctx),
                 "number": cm.get("number"),
                 "is_tkr": flag(cm.get("isTkr")),
                 "subject_name": subject_name,
-                "plan_lesson_id": cm.get("lessonId"),
-                "plan_lesson_name": cm.get("lessonName"),
+                "plan_lesson_id": opt_ident(cm, "lessonId", ep, lctx),
+                "plan_lesson_name": text(cm, "lessonName", ep, lctx),
                 "topic": topic,
                 "homework": homework,
             }
         )
-    for m in req_list(journal, "marks", ep):
-        a_id = m["assignmentId"]
+    lessons = {row["id"] for row in out["lessons"]}
+    for m in opt_list(journal, "marks", ep, where):
+        a_id = ident(m, "assignmentId", ep, f"{where}, marks")
+        student_id = ident(m, "studentId", ep, f"{where}, mark on assignment {a_id}")
+        ctx = f"{where}, mark of pupil {student_id} on assignment {a_id}"
         if a_id not in lesson_of:
             continue  # a mark on an assignment the journal does not list: nothing to key it to
         out["marks"].append(
             {
                 "assignment_id": a_id,
-                "student_id": m["studentId"],
+                "student_id": student_id,
                 "lesson_id": lesson_of[a_id],
                 "subject_group_id": sg_id,
-                **mark_fields(m["mark"], m.get("dutyMark")),
-                "weight": m.get("weight"),
-                "entered_at": moment(m.get("date")),
+                **mark_fields(_mark_value(m, ep, ctx), m.get("dutyMark")),
+                "weight": number(m, "weight", ep, ctx),
+                "entered_at": opt_moment(m, "date", ep, ctx),
             }
         )
-    for a in req_list(journal, "attendance", ep):
+    for a in opt_list(journal, "attendance", ep, where):
+        lesson_id = ident(a, "classmeetingId", ep, f"{where}, attendance")
+        student_id = ident(a, "studentId", ep, f"{where}, attendance on lesson {lesson_id}")
+        ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}"
+        if lesson_id not in lessons:
+            continue  # an absence on a lesson the journal does not list: nothing to key it to
         out["attendance"].append(
             {
-                "lesson_id": a["classmeetingId"],
-                "student_id": a["studentId"],
+                "lesson_id": lesson_id,
+                "student_id": student_id,
                 "subject_group_id": sg_id,
-                "reason": a["reason"],
-                "entered_at": moment(a.get("date")),
+                "reason": text(a, "reason", ep, ctx, required=True),
+                "entered_at": opt_moment(a, "date", ep, ctx),
             }
         )
-    for total in req_list(journal, "totals", ep):
-        t_id = total["termId"]
-        for pm in req_list(total, "marks", ep):
-            value = pm["mark"]
+    for total in opt_list(journal, "totals", ep, where):
+        t_id = opt_ident(total, "termId", ep, f"{where}, totals") or term_id
+        for pm in opt_list(total, "marks", ep, f"{where}, totals of term {t_id}"):
+            student_id = ident(pm, "studentId", ep, f"{where}, totals of term {t_id}")
+            ctx = f"{where}, period mark of pupil {student_id}"
+            value = _mark_value(pm, ep, ctx)
             out["period_marks"].append(
                 {
                     "subject_group_id": sg_id,
                     "term_id": t_id,
-                    "student_id": pm["studentId"],
+                    "student_id": student_id,
                     "mark": None if value is None else str(value),
-                    "entered_at": moment(pm.get("date")),
+                    "entered_at": opt_moment(pm, "date", ep, ctx),
                 }
             )
 
@@ -467,56 +735,66 @@ def _journal_rows(
 
 
 def parse_diary_init(raw: Any) -> list[dict[str, Any]]:
+    """The account's children; `classId: 0` / `className: null` mean no class (not class 0)."""
     ep = "student/diary/init"
-    return [
-        {
-            "id": req(s, "studentId", ep),
-            "name": s.get("nickName"),
-            "class_id": s.get("classId"),
-            "class_name": s.get("className"),
-        }
-        for s in req_list(raw, "students", ep)
-    ]
+    out = []
+    for s in opt_list(raw, "students", ep):
+        sid = ident(s, "studentId", ep)
+        ctx = f"pupil {sid}"
+        out.append(
+            {
+                "id": sid,
+                "name": text(s, "nickName", ep, ctx),
+                "class_id": opt_ident(s, "classId", ep, ctx),
+                "class_name": text(s, "className", ep, ctx) or None,
+            }
+        )
+    return out
 
 
 def parse_diary(raw: Any, *, student_id: int, class_id: int | None) -> Records:
     """A diary week of one pupil: lessons, assignments and this pupil's marks."""
     ep = "student/diary"
+    where = f"pupil {student_id}"
     out: Records = {"lessons": [], "assignments": [], "marks": []}
-    for wd in req_list(raw, "weekDays", ep):
-        date = day(req(wd, "date", ep))
-        for lesson in wd.get("lessons") or []:
-            lesson_id = req(lesson, "classmeetingId", ep)
+    for wd in req_list(raw, "weekDays", ep, where):
+        date = req_day(wd, "date", ep, where)
+        for lesson in req_list(wd, "lessons", ep, f"{where}, {date}"):
+            lesson_id = ident(lesson, "classmeetingId", ep, f"{where}, {date}")
+            lctx = f"{where}, lesson {lesson_id}"
             topic = homework = None
-            for a in lesson.get("assignments") or []:
-                a_id, type_id = req(a, "id", ep), req(a, "typeId", ep)
+            for a in opt_list(lesson, "assignments", ep, lctx):
+                a_id = ident(a, "id", ep, lctx)
+                actx = f"{lctx}, assignment {a_id}"
+                type_id = ident(a, "typeId", ep, actx)
+                name = text(a, "assignmentName", ep, actx)
                 if type_id == TOPIC_TYPE_ID and topic is None:
-                    topic = clean_topic(a.get("assignmentName"))
+                    topic = clean_topic(name)
                 if type_id == HOMEWORK_TYPE_ID and homework is None:
-                    homework = clean_topic(a.get("assignmentName"))
+                    homework = clean_topic(name)
                 out["assignments"].append(
                     {
                         "id": a_id,
                         "lesson_id": lesson_id,
                         "subject_group_id": None,
                         "type_id": type_id,
-                        "name": a.get("assignmentName"),
-                        "weight": a.get("weight"),
-                        "due_date": day(a.get("dueDate")),
+                        "name": name,
+                        "weight": number(a, "weight", ep, actx),
+                        "due_date": opt_day(a, "dueDate", ep, actx),
                         "created_at": None,
                         "entered_at": None,
                     }
                 )
                 mark = a.get("mark")
-                if mark:
+                if isinstance(mark, dict):
                     out["marks"].append(
                         {
                             "assignment_id": a_id,
                             "student_id": student_id,
                             "lesson_id": lesson_id,
                             "subject_group_id": None,
-                            **mark_fields(mark.get("mark"), mark.get("dutyMark")),
-                            "weight": a.get("weight"),
+                            **mark_fields(_mark_value(mark, ep, actx), mark.get("dutyMark")),
+                            "weight": number(a, "weight", ep, actx),
                             "entered_at": None,
                         }
                     )
@@ -529,7 +807,7 @@ def parse_diary(raw: Any, *, student_id: int, class_id: int | None) -> Records:
                     "date": date,
                     "number": lesson.get("number"),
                     "is_tkr": None,
-                    "subject_name": lesson.get("subjectName"),
+                    "subject_name": text(lesson, "subjectName", ep, lctx),
                     "plan_lesson_id": None,
                     "plan_lesson_name": None,
                     "topic": topic,
@@ -539,61 +817,171 @@ def parse_diary(raw: Any, *, student_id: int, class_id: int | None) -> Records:
     return out
 
 
-# --- the journal access report (HTML, CONTRACT §4) -------------------------------------------
+# --- the journal access report (HTML, CONTRACT §4 and §7) ------------------------------------
+
+ACCESS_ENDPOINT = "JournalAccess.asp"
+# Each known layout, recognised by the text of its header cells (never by table position).
+ACCESS_LAYOUTS: dict[str, dict[str, str]] = {
+    # CONTRACT §4 (the simulator's default): one row per user, class and day.
+    "contract": {
+        "user": "ФИО",
+        "role": "Роль",
+        "class": "Класс",
+        "when": "Дата и время входа",
+    },
+    # JournalAccess.asp 2007–2013: one table per class, the last change of marks per group.
+    "2013": {
+        "subject": "Предмет",
+        "when": "Дата последнего изменения оценок",
+        "user": "Пользователь",
+    },
+    # a 2018 page: one 7-column table among two `table.table-print`.
+    "2018": {
+        "class": "Класс",
+        "subject": "Предмет",
+        "when": "Дата",
+        "user": "Пользователь",
+        "lesson": "Дата урока",
+        "period": "Период",
+        "action": "Действие",
+    },
+}
 
 
-def _access_report_parts(page: bytes):
-    """The report's title and its `table.table-print`, parsed from bytes by bs4 (which reads
-    the charset from <meta>; windows-1251 is tried first). Only those two elements are built
-    into a tree, which keeps a whole year's report fast."""
-    from bs4 import BeautifulSoup, SoupStrainer
-
-    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["h2", "table"]))
-    title = soup.find("h2", class_="main-report-title")
-    table = soup.find("table", class_="table-print")
-    return title, table
+def _cells(tr: Tag) -> list[str]:
+    return [
+        " ".join(cell.get_text(" ").split()) for cell in tr.find_all(["td", "th"], recursive=False)
+    ]
 
 
-def _access_rows(table) -> list[list[str]]:
-    rows = []
-    for tr in table.find_all("tr"):
-        if tr.find_parent("table") is not table:
-            continue  # a nested table's row
-        cells = [" ".join(td.get_text(" ").split()) for td in tr.find_all("td", recursive=False)]
-        if cells:
-            rows.append(cells)
-    return rows
+def _own_rows(table: Tag) -> list[Tag]:
+    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
 
 
-def parse_access_report(page: bytes, class_id: int) -> list[dict[str, Any]]:
-    """Rows of the journal access report. Takes bytes: the charset may be only in <meta>."""
-    import hashlib
-    from datetime import datetime
+def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
+    """The layout whose header names all appear in `header`, and each column's index."""
+    folded = [h.casefold() for h in header]
+    for name in ("2018", "contract", "2013"):
+        wanted = ACCESS_LAYOUTS[name]
+        if all(title.casefold() in folded for title in wanted.values()):
+            return name, {key: folded.index(title.casefold()) for key, title in wanted.items()}
+    return None
 
-    ep = "JournalAccess.asp"
-    title, table = _access_report_parts(page)
-    if title is None:
-        raise LayoutError(ep, "h2.main-report-title")
-    if table is None:
-        raise LayoutError(ep, "table.table-print")
-    rows = []
-    for cells in _access_rows(table):
-        if len(cells) < 4:
-            continue  # a spacer row
-        name, role, class_name, when = cells[:4]
+
+def _stamp(value: str, column: str) -> str | None:
+    """`dd.mm.yyyy HH:MM` (or a bare date) → ISO; `-` or empty → None."""
+    value = value.strip()
+    if value in ("", "-", "—"):
+        return None
+    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
         try:
-            entered = datetime.strptime(when, "%d.%m.%Y %H:%M").strftime("%Y-%m-%dT%H:%M:%S")
+            return dt.datetime.strptime(value, fmt).strftime("%Y-%m-%dT%H:%M:%S")
         except ValueError:
-            raise LayoutError(ep, "Дата и время входа", f"unreadable value {when!r}") from None
-        key = "\x1f".join((name, role, str(class_id), entered))
-        rows.append(
-            {
-                "id": hashlib.sha1(key.encode("utf-8")).hexdigest()[:20],
-                "user_name": name,
-                "role": role,
-                "class_id": class_id,
-                "class_name": class_name,
-                "entered_at": entered,
-            }
+            continue
+    raise LayoutError(ACCESS_ENDPOINT, column, f"unreadable value {value!r}")
+
+
+def _subtitle_class(table: Tag) -> str | None:
+    """2013: the class named in the `div.subtitle` before the table ("5а, <class teacher>")."""
+    sub = table.find_previous(class_="subtitle")
+    if sub is None:
+        return None
+    return sub.get_text(" ").split(",")[0].strip() or None
+
+
+def access_report_layout(page: bytes) -> str | None:
+    """Which known layout the page's table has ("contract", "2013", "2018"), even without rows."""
+    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["table"]))
+    for table in soup.find_all("table"):
+        for tr in _own_rows(table):
+            found = _layout_of(_cells(tr))
+            if found is not None:
+                return found[0]
+    return None
+
+
+def parse_access_report(
+    page: bytes, class_id: int, class_ids: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of the journal access report, in any of its known layouts (found by header text).
+
+    Takes bytes: the charset may be only in <meta>. `class_id` is the class asked for (-1: all;
+    then `class_ids` maps class names to ids). A page whose tables have rows but yield none is a
+    `LayoutError`, never an empty report.
+    """
+    ep = ACCESS_ENDPOINT
+    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["h2", "div", "table"]))
+    if soup.find("h2", class_="main-report-title") is None:
+        raise LayoutError(ep, "h2.main-report-title")
+    names = class_ids or {}
+    rows: list[dict[str, Any]] = []
+    data_rows = 0
+    understood = 0
+    found = False
+    for table in soup.find_all("table"):
+        trs = _own_rows(table)
+        for i, tr in enumerate(trs):
+            layout = _layout_of(_cells(tr))
+            if layout is None:
+                continue
+            found = True
+            kind, col = layout
+            for body in trs[i + 1 :]:
+                cells = _cells(body)
+                if len(cells) < len(col):
+                    continue  # a spacer row
+                data_rows += 1
+                row = _access_row(kind, col, cells, table, class_id, names)
+                understood += 1
+                if row is not None:
+                    rows.append(row)
+            break
+    if not found:
+        tables = soup.find_all("table", class_="table-print") or soup.find_all("table")
+        if not tables:
+            raise LayoutError(ep, "table.table-print")
+        raise LayoutError(
+            ep,
+            "header",
+            "no table has a known header (ФИО/Роль/Класс/Дата и время входа, "
+            "Предмет/Дата последнего изменения оценок/Пользователь, or the 7-column one)",
         )
+    if data_rows and not understood:
+        raise LayoutError(ep, "rows", f"{data_rows} rows on the page, none readable")
     return rows
+
+
+def _access_row(
+    kind: str,
+    col: dict[str, int],
+    cells: list[str],
+    table: Tag,
+    class_id: int,
+    names: dict[str, int],
+) -> dict[str, Any] | None:
+    when = _stamp(cells[col["when"]], ACCESS_LAYOUTS[kind]["when"])
+    user = cells[col["user"]].strip()
+    if when is None or user in ("", "-", "—"):
+        return None  # 2013: "-" = marks never changed in this group
+    class_name = cells[col["class"]] if "class" in col else _subtitle_class(table)
+    cid = class_id if class_id not in (None, -1) else names.get(class_name or "")
+    subject = cells[col["subject"]] if "subject" in col else None
+    role = cells[col["role"]] if "role" in col else None
+    action = cells[col["action"]] if "action" in col else None
+    lesson = _stamp(cells[col["lesson"]], "Дата урока") if "lesson" in col else None
+    if kind == "contract":
+        key = "\x1f".join((user, role or "", str(cid), when))
+    else:
+        key = "\x1f".join((kind, user, str(cid), class_name or "", subject or "", when))
+    return {
+        "id": hashlib.sha1(key.encode("utf-8")).hexdigest()[:20],
+        "user_name": user,
+        "role": role,
+        "class_id": cid,
+        "class_name": class_name,
+        "entered_at": when,
+        "subject_name": subject,
+        "action": action or ("Изменение оценок" if kind == "2013" else None),
+        "lesson_date": lesson[:10] if lesson else None,
+        "layout": kind,
+    }

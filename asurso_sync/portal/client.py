@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
 import random
+import ssl
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
+import certifi
 import httpx
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import (
     AnswerTooLarge,
+    AsursoSyncError,
     AuthError,
     ConfigError,
     CredentialsError,
@@ -35,6 +40,74 @@ from asurso_sync.portal import adapter
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# The long login form every asurso.ru client sends (Samara: cid 2 Россия, sid 1 Самарская обл.,
+# sft 2 общеобразовательная); the portal keys the login on scid.
+LONG_FORM = {"cid": "2", "sid": "1", "pid": "-1", "cn": "1", "sft": "2"}
+ESIA_WORDS = ("есиа", "esia", "госуслуг", "gosuslugi")
+RUSSIAN_CA_HINT = (
+    "if the portal uses a certificate of the Russian Trusted Root CA (Минцифры), which certifi "
+    "does not carry, download the root certificate from https://www.gosuslugi.ru/crt, save it as "
+    "a PEM file and set [portal] ca_bundle to its path"
+)
+ESIA_HELP = (
+    "ask the school's administrator for a dedicated staff account with password login, or "
+    "import a browser session with `asurso-sync login --session-from FILE` (such sessions are "
+    "short-lived)"
+)
+
+
+class SessionExpired(AuthError):
+    """An imported browser session (`login --session-from`) is over; exit 4."""
+
+
+def tls_context(settings: PortalSettings) -> ssl.SSLContext | bool:
+    """The TLS trust: certifi's roots plus `[portal] ca_bundle`; False when checks are off."""
+    if not settings.verify_tls:
+        return False
+    context = ssl.create_default_context(cafile=certifi.where())
+    if settings.ca_bundle:
+        try:
+            context.load_verify_locations(cafile=settings.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"[portal] ca_bundle {settings.ca_bundle} cannot be read as PEM certificates: {exc}"
+            ) from None
+    return context
+
+
+def transport_warnings(settings: PortalSettings) -> list[str]:
+    """What every run must say about a weakened connection (issue 12.15)."""
+    out = []
+    host = httpx.URL(settings.base_url).host
+    loopback = host in ("localhost", "::1") or host.startswith("127.")  # the simulator, demo
+    if settings.base_url.lower().startswith("http://") and not loopback:
+        out.append(
+            f"the portal address {settings.base_url} is plain http://: passwords and pupils' "
+            "data travel unencrypted; use https://"
+        )
+    if not settings.verify_tls:
+        out.append(
+            "[portal] verify_tls = false: the portal's certificate is not checked, so anyone on "
+            "the way can read the session; set [portal] ca_bundle instead"
+        )
+    return out
+
+
+def certificate_problem(exc: BaseException) -> str | None:
+    """The reason, when a connection failed on the server's TLS certificate."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    for arg in exc.args:
+        if "CERTIFICATE_VERIFY_FAILED" in str(arg) or "certificate verify failed" in str(arg):
+            return str(arg)
+    return None
+
+
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
 
@@ -73,7 +146,7 @@ def pick_role(roles: list[dict[str, Any]], wanted: str | None, *, staff: bool = 
 
 
 def is_family_role(name: str | None) -> bool:
-    return bool(name) and name.casefold() in adapter.PARENT_ROLE_NAMES
+    return name is not None and name.casefold() in adapter.PARENT_ROLE_NAMES
 
 
 class _Retry(Exception):
@@ -99,8 +172,10 @@ class PortalClient:
         rng: random.Random | None = None,
         sleep: Callable[[float], Any] | None = None,
         request_deadline_s: float | None = 120.0,
+        session: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
+        self._imported_session = session  # `login --session-from`: used instead of a password
         self.origin = settings.base_url.rstrip("/")
         self._login_name = login
         self._password = password
@@ -127,15 +202,24 @@ class PortalClient:
         self.server_version: str | None = None
         self.role_name: str | None = None
         self.roles: list[dict[str, Any]] = []
+        self.rights: list[str] = []
+        self.role_source: str | None = None  # login, context, mysettings, diary-probe
+        self.login_info: dict[str, Any] = {}
+        self.security_warning = False
+        self.imported = False  # a browser session from `login --session-from`
+        self._diagnosing = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> PortalClient:
+        for warning in transport_warnings(self.settings):
+            log.warning("%s", warning)
         self._http = httpx.AsyncClient(
             base_url=self.origin,
             transport=self._transport,
             timeout=httpx.Timeout(self.settings.timeout_s),
-            verify=self.settings.verify_tls,
+            verify=tls_context(self.settings),
+            proxy=self.settings.proxy or None,
             headers={
                 "Referer": self.origin + "/",
                 "X-Requested-With": "XMLHttpRequest",
@@ -174,20 +258,51 @@ class PortalClient:
     # --- login -------------------------------------------------------------------------------
 
     async def login(self) -> None:
-        """Log in (password, loginType 1), choosing the configured role and passing warnings."""
+        """Log in (password, loginType 1), choosing the configured role and passing warnings;
+        with an imported browser session, check that it is alive and find the role instead."""
         async with self._login_lock:
+            if self._imported_session is not None and not self.imported:
+                session = self._imported_session
+                self.use_session(session["at"], session["cookies"], session.get("ver"))
+                status, _ = await self._light("webapi/context", adapter.parse_context)
+                if status == 401:
+                    await self._login()  # raises SessionExpired (exit 4)
+                await self._who_am_i()
+                return
             await self._login()
 
+    def use_session(self, at: str, cookies: dict[str, str], ver: str | None = None) -> None:
+        """Use an imported browser session (`login --session-from`) instead of a password."""
+        assert self._http is not None, "use PortalClient as an async context manager"
+        self._at = at
+        self._ver = ver
+        for name, value in cookies.items():
+            self._http.cookies.set(name, value)
+        self.imported = True
+        self._generation += 1
+        self._session_ok.set()
+
     async def _login(self) -> None:
+        if self.imported:
+            raise SessionExpired(
+                "the imported browser session has expired (the portal answered 401); log in "
+                "in the browser again and re-run `asurso-sync login --session-from FILE`"
+            )
         self._at = None
         assert self._http is not None
         self._http.cookies.clear()
         info = await self._call(
             "GET", "webapi/logindata", auth=False, parse=adapter.parse_logindata
         )
+        self.login_info = info
         if not info["school_login"]:
-            raise AuthError("the portal has password login switched off (schoolLogin: false)")
-        self.server_version = info.get("version")
+            raise AuthError(
+                "the portal refuses password login (logindata: schoolLogin false"
+                + (", esiaMainAuth true: Госуслуги (ESIA) only" if info["esia_main_auth"] else "")
+                + "); "
+                + ESIA_HELP
+            )
+        self.server_version = info.get("version") or self.server_version
         school_id = await self._find_school()
         rolegroup = self._rolegroup  # a re-login goes straight to the role chosen before
         for _ in range(2):
@@ -205,11 +320,62 @@ class PortalClient:
         self._at = result["at"]
         if self.role_name is None and len(self.roles) == 1:
             self.role_name = self.roles[0].get("name")
+            self.role_source = "login"
         self._generation += 1
         if "securitywarning" in result["entry_point"].lower():
+            self.security_warning = True
             await self._ack_security_warning()
+        if self.role_name is None or self.server_version is None:
+            await self._who_am_i()
         self._session_ok.set()
         log.debug("logged in (session %d)", self._generation)
+
+    async def _light(self, path: str, parse: Callable[[Any], Any]) -> tuple[int, Any]:
+        """One call inside the login (no re-login, no queue): (status, parsed or None)."""
+        try:
+            response = await self._send("GET", path, hold=False)
+        except _Retry:
+            return 0, None
+        if response.status_code != 200 or _is_html(response):
+            return response.status_code, None
+        try:
+            return 200, parse(json.loads(response.content))
+        except (ValueError, LayoutError):
+            return 200, None
+
+    async def _who_am_i(self) -> None:
+        """The role when the login answer names none (asurso.ru sends `userRoles: []`), and the
+        portal's version: from `context`, then `mysettings`; a 401 on `student/diary/init`
+        marks a staff account."""
+        _, context = await self._light("webapi/context", adapter.parse_context)
+        if context:
+            self.server_version = self.server_version or context.get("version")
+            self.rights = context["rights"]
+            if self.role_name is None and context["roles"]:
+                self._role_from_names(context["roles"], "context")
+        if self.role_name is None:
+            _, mine = await self._light("webapi/mysettings", adapter.parse_mysettings)
+            if mine and mine["roles"]:
+                self._role_from_names(mine["roles"], "mysettings")
+        if self.role_name is None:
+            status, children = await self._light("webapi/student/diary/init", _diary_probe)
+            if status == 401:
+                # the probe's 401 may end the session on some servers: log in once more
+                self.role_name, self.role_source = "staff", "diary-probe"
+            elif children:
+                self.role_name, self.role_source = "parent", "diary-probe"
+
+    def _role_from_names(self, names: list[str], source: str) -> None:
+        wanted = self.settings.role
+        if wanted and any(n.casefold() == wanted.casefold() for n in names):
+            self.role_name = wanted
+        elif len(names) == 1:
+            self.role_name = names[0]
+        else:
+            staff = [n for n in names if not is_family_role(n)]
+            self.role_name = staff[0] if self.staff and staff else names[0]
+        self.roles = self.roles or [{"id": None, "name": n} for n in names]
+        self.role_source = source
 
     async def search_schools(self, name: str) -> list[dict[str, Any]]:
         """Schools whose name contains `name` (no login needed; the portal refuses an empty
@@ -247,29 +413,114 @@ class PortalClient:
             auth = await self._call(
                 "POST", "webapi/auth/getdata", auth=False, parse=adapter.parse_getdata
             )
-            pw, pw2 = password_hashes(self._password, auth["salt"])
-            form = {
-                "loginType": "1",
-                "scid": str(school_id),
-                "un": self._login_name,
-                "pw": pw,
-                "pw2": pw2,
-                "lt": auth["lt"],
-                "ver": auth["ver"],
-            }
+            form = self.login_form(school_id, auth)
             if rolegroup is not None:
                 form["rolegroup"] = str(rolegroup)
             self._ver = auth["ver"]
             try:
-                response = await self._send("POST", "webapi/login", data=form, auth=False)
+                response = await self._send(
+                    "POST",
+                    "webapi/login",
+                    data=form,
+                    auth=False,
+                    headers={"Referer": self.origin + "/about.html"},
+                )
                 if response.status_code == 409:
-                    raise AuthError(_message(response) or "the portal refused the login (409)")
-                return self._check(response, "login", "json", adapter.parse_login)
+                    await self._refused(response, school_id)
+                result = self._check(response, "login", "json", adapter.parse_login)
+                self._keep_session_cookie(response)
+                return result
             except _Retry as retry:
                 attempt += 1
                 if attempt > self.settings.max_retries:
                     raise retry.final from None
                 await self._backoff(attempt, retry.retry_after)
+
+    def login_form(self, school_id: int | None, auth: dict[str, str]) -> dict[str, str]:
+        """The login form: the long one of asurso.ru clients, or the short one of generic
+        clients (`[portal] login_form`); `school_id` None leaves `scid` out (a diagnosis)."""
+        if self.settings.login_form not in ("long", "short"):
+            raise ConfigError(
+                f'[portal] login_form must be "long" or "short", not {self.settings.login_form!r}'
+            )
+        pw, pw2 = password_hashes(self._password, auth["salt"])
+        if self.settings.login_form == "short":
+            form = {"loginType": "1", "un": self._login_name, "pw": pw}
+        else:
+            form = {"LoginType": "1", **LONG_FORM, "UN": self._login_name, "PW": pw}
+        if school_id is not None:
+            form["scid"] = str(school_id)
+        form.update({"pw2": pw2, "lt": auth["lt"], "ver": auth["ver"]})
+        return form
+
+    def _keep_session_cookie(self, response: httpx.Response) -> None:
+        """Keep the non-empty `ESRNSec` when a second, empty `ESRNSec=;` follows it."""
+        assert self._http is not None
+        values = []
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            if name.strip() == "ESRNSec":
+                values.append(rest.split(";", 1)[0].strip())
+        kept = [v for v in values if v]
+        if len(values) > len(kept) and kept:
+            # drop every ESRNSec the jar holds (the empty one may sit on another path, e.g.
+            # /webapi) and keep the real value for the whole site, under the server's domain
+            domain = response.request.url.host
+            for cookie in list(self._http.cookies.jar):
+                if cookie.name == "ESRNSec":
+                    domain = cookie.domain
+                    self._http.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+            self._http.cookies.set("ESRNSec", kept[-1], domain=domain, path="/")
+
+    async def _refused(self, response: httpx.Response, school_id: int) -> None:
+        """A 409 on login: ESIA enforced, a wrong school id, or a wrong password."""
+        text = _message(response)
+        if any(word in text.casefold() for word in ESIA_WORDS):
+            raise AuthError(
+                f"the portal refuses password login for this account's role ({text}); " + ESIA_HELP
+            )
+        first = self._generation == 0  # a re-login in a run does not diagnose again
+        if first and self.settings.school_id is not None and not self._diagnosing:
+            self._diagnosing = True
+            try:
+                other = await self._school_of_account()
+            finally:
+                self._diagnosing = False
+            if other is not None and other["id"] != school_id:
+                raise ConfigError(
+                    f"[portal] school_id = {school_id} is not this account's school: the portal "
+                    f"accepts the login and password for {other['name'] or 'school'} "
+                    f"(id {other['id']}); set school_id = {other['id']}"
+                )
+        raise AuthError(text or "the portal refused the login (409)")
+
+    async def _school_of_account(self) -> dict[str, Any] | None:
+        """Log in once without `scid`: a portal that accepts it names the account's school."""
+        try:
+            auth = await self._call(
+                "POST", "webapi/auth/getdata", auth=False, parse=adapter.parse_getdata
+            )
+            response = await self._send(
+                "POST",
+                "webapi/login",
+                data=self.login_form(None, auth),
+                auth=False,
+                headers={"Referer": self.origin + "/about.html"},
+            )
+        except (_Retry, AsursoSyncError):
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            result = adapter.parse_login(json.loads(response.content))
+        except (ValueError, LayoutError):
+            return None
+        at, self._at = self._at, result["at"]
+        await self.logout()
+        self._at = at
+        if result["organization_id"] is None:
+            return None
+        return {"id": result["organization_id"], "name": result["organization"]}
 
     async def _ack_security_warning(self) -> None:
         """Acknowledge «another session is open» so the API answers JSON again."""
@@ -284,8 +535,9 @@ class PortalClient:
         )
 
     async def logout(self) -> None:
-        """End the session; failures here never fail a sync."""
-        if self._at is None or self._http is None:
+        """End the session; failures here never fail a sync. An imported browser session is
+        left open (the browser still uses it)."""
+        if self._at is None or self._http is None or self.imported:
             return
         with contextlib.suppress(httpx.HTTPError, _Retry):
             await self._send(
@@ -299,6 +551,8 @@ class PortalClient:
     async def _relogin(self, generation: int) -> bool:
         """Log in again unless another call already did since `generation`; True if we did."""
         async with self._login_lock:
+            if self._login_failed is not None:
+                raise self._login_failed  # another call's re-login failed: fail with it
             if generation != self._generation:
                 return False
             self.relogins += 1
@@ -386,6 +640,7 @@ class PortalClient:
         data: dict | None = None,
         auth: bool = True,
         hold: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         assert self._http is not None, "use PortalClient as an async context manager"
         queued = auth and hold
@@ -399,7 +654,7 @@ class PortalClient:
             if self.settings.request_delay_s > 0:
                 await asyncio.sleep(self.settings.request_delay_s)
             # Read the token only now: a call that queued through a re-login uses the new one.
-            headers = {"at": self._at} if auth and self._at else {}
+            headers = {**(headers or {}), **({"at": self._at} if auth and self._at else {})}
             generation = self._generation
             self.requests += 1
             endpoint = path.removeprefix("webapi/")
@@ -419,6 +674,12 @@ class PortalClient:
                     )
                 ) from None
             except httpx.TransportError as exc:
+                problem = certificate_problem(exc)
+                if problem is not None:
+                    raise PortalError(
+                        f"the portal's TLS certificate was not accepted ({problem}) on "
+                        f"{self.origin}; {RUSSIAN_CA_HINT}"
+                    ) from None
                 kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
                 raise _Retry(
                     PortalError(
@@ -495,6 +756,12 @@ class PortalClient:
                 f"the portal denied access to {endpoint} (HTTP 403): "
                 "the account lacks the rights for it"
             )
+        if 300 <= status < 400:
+            target = response.headers.get("location") or "?"
+            raise PortalError(
+                f"the portal redirected {endpoint} (HTTP {status}) to {target}; check "
+                "[portal] base_url (https://, the exact host)"
+            )
         if status >= 400:
             text = _message(response)
             raise PortalError(
@@ -559,12 +826,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        from datetime import UTC, datetime
 
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+def _diary_probe(raw: Any) -> list[dict[str, Any]]:
+    return adapter.parse_diary_init(raw)

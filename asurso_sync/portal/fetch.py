@@ -10,6 +10,7 @@ portal switches years, a sync of last year's mirror keeps reading last year.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from asurso_sync.portal import adapter
@@ -58,8 +59,10 @@ async def fetch_classes(client: PortalClient, year_id: int) -> Records:
     )
 
 
-async def fetch_subjects(client: PortalClient, year_id: int) -> list[Row]:
-    return await client.get("subjects", {"yearId": year_id}, parse=adapter.parse_subjects)
+async def fetch_subjects(client: PortalClient, year_id: int | None = None) -> list[Row]:
+    """The school's subjects (of `year_id`: staff data otherwise follows the selected year)."""
+    params = {"yearId": year_id} if year_id is not None else None
+    return await client.get("subjects", params, parse=adapter.parse_subjects)
 
 
 async def fetch_assignment_types(client: PortalClient, *, all_types: bool = True) -> list[Row]:
@@ -90,12 +93,29 @@ async def fetch_school_card(client: PortalClient, school_id: int) -> Row:
 
 
 async def fetch_subject_groups(client: PortalClient, class_id: int, year_id: int) -> Records:
-    """`subject_groups`, `subject_group_teachers`, `subject_group_terms`, `teachers` of a class."""
-    return await client.get(
+    """`subject_groups`, `subject_group_teachers`, `subject_group_terms`, `teachers` of a class.
+
+    The real portal has no `teachers` expand (CONTRACT §7): the teachers (and, when the list
+    named none, the terms) of such a group come from `subjectgroups/terms?classId=&sgId=`."""
+    records = await client.get(
         "subjectgroups",
         {"classId": class_id, "expand": "teachers,terms", "yearId": year_id},
         parse=adapter.parse_subject_groups,
     )
+    unknown = records.pop("teachers_unknown", [])
+    with_terms = {link["subject_group_id"] for link in records["subject_group_terms"]}
+    for group in unknown:
+        sg_id: int = group["subject_group_id"]
+        extra = await client.get(
+            "subjectgroups/terms",
+            {"classId": class_id, "sgId": sg_id, "yearId": year_id},
+            parse=functools.partial(adapter.parse_subject_group_terms, sg_id=sg_id),
+        )
+        records["teachers"] += extra["teachers"]
+        records["subject_group_teachers"] += extra["subject_group_teachers"]
+        if sg_id not in with_terms:
+            records["subject_group_terms"] += extra["subject_group_terms"]
+    return records
 
 
 async def fetch_students(client: PortalClient, class_id: int, year_id: int) -> list[Row]:

@@ -59,6 +59,7 @@ class SyncOptions:
     max_deletion_share: float = 0.2
     request_deadline_s: float | None = 120.0
     run_deadline_s: float | None = 10800.0
+    session: dict[str, Any] | None = None  # an imported browser session (login --session-from)
 
     @property
     def mode(self) -> str:
@@ -393,8 +394,10 @@ async def diary_batches(
         "years": [year],
         "terms": terms,
         "assignment_types": types,
-        "classes": [
-            {"id": c["class_id"], "year_id": year["id"], "name": c["class_name"]} for c in children
+        "classes": [  # diary/init may name no class (classId 0): then no class row at all
+            {"id": c["class_id"], "year_id": year["id"], "name": c["class_name"]}
+            for c in children
+            if c["class_id"] is not None
         ],
         "students": [
             {"id": c["id"], "class_id": c["class_id"], "full_name": c["name"]} for c in children

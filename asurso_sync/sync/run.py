@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlite_utils import Database
 
-from asurso_sync.config import Config, PortalSettings, read_login, read_password
+from asurso_sync.config import Config, PortalSettings
 from asurso_sync.errors import AsursoSyncError, PortalError
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.history import RunClock
@@ -39,6 +39,7 @@ from asurso_sync.mirror.runs import (
     start_run,
 )
 from asurso_sync.portal.client import PortalClient, is_family_role
+from asurso_sync.portal.session import credentials
 from asurso_sync.sync.apply import Applier, Guard
 from asurso_sync.sync.fetch import (
     Item,
@@ -183,6 +184,7 @@ def _run(
         transport=transport,
         backoff_s=backoff_s,
         request_deadline_s=options.request_deadline_s,
+        session=options.session,
     )
     plan = Plan()
     db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
@@ -327,8 +329,7 @@ def run_sync(
     progress: Progress | None = None,
 ) -> SyncResult:
     """The `sync` command: credentials from the environment or a 0600 file, then one run."""
-    login = read_login(config.credentials)
-    password = read_password(config.credentials, config.path.parent if config.path else None)
+    login, password, session = credentials(config)  # or an imported browser session
     options = SyncOptions(
         full=full,
         since=since,
@@ -338,6 +339,7 @@ def run_sync(
         max_deletion_share=config.sync.max_deletion_share,
         request_deadline_s=config.sync.request_deadline_s or None,
         run_deadline_s=config.sync.run_deadline_s or None,
+        session=session,
     )
     return sync_mirror(
         config.mirror_path, config.portal, login, password, options, progress=progress

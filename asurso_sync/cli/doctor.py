@@ -1,0 +1,30 @@
+"""The `doctor` command: diagnose the first contact with the portal."""
+
+from __future__ import annotations
+
+import click
+
+from asurso_sync.cli import App, cli
+from asurso_sync.portal.doctor import diagnose, format_table, store_result
+from asurso_sync.portal.session import credentials
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--no-store", is_flag=True, help="Do not keep the result in the mirror.")
+@click.pass_obj
+def doctor(app: App, as_json: bool, no_store: bool) -> None:
+    """Check TLS, login and every endpoint the sync uses; exit 0 only if a sync would work."""
+    login, password, session = credentials(app.config)
+    result, _ = diagnose(
+        app.config.portal,
+        login,
+        password,
+        session=session,
+        access_required=app.config.sync.fetch_access_report,
+    )
+    click.echo(result.to_json() if as_json else format_table(result))
+    if not no_store:
+        store_result(app.config.mirror_path, result)
+    if not result.ok:
+        raise click.exceptions.Exit(1)
