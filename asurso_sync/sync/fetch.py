@@ -14,12 +14,13 @@ Only `asurso_sync.portal` knows endpoints; this module chooses what to fetch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,7 +164,7 @@ async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
 Job = tuple[str, str, dict[str, Any], Callable[[], Awaitable[Records]]]
 
 
-async def completed(jobs: list[Job], window: int) -> AsyncIterator[Item]:
+async def completed(jobs: list[Job], window: int) -> AsyncGenerator[Item, None]:
     """Run the jobs concurrently and yield each result as it arrives, at most `window` ahead of
     the consumer; a scope error becomes `Skipped`, any other error stops everything."""
     ahead = asyncio.Semaphore(window)
@@ -218,7 +219,7 @@ async def staff_batches(
     retry: set[tuple[int, int]] | None = None,
     known: dict[str, str] | None = None,
     window: int = 8,
-) -> AsyncIterator[Item]:
+) -> AsyncGenerator[Item, None]:
     """The school batch, then every journal, КТП and access report batch as it arrives.
 
     `pinned_year`: the year the mirror holds; when the portal has moved on to another year the
@@ -361,8 +362,9 @@ async def staff_batches(
             ("journal", "grade/journal", {"subject_group_id": sg, "term_id": t}, journal(sg, t))
             for t in terms_of.get(sg, [])
         ]
-    async for item in completed(jobs, window):
-        yield item
+    async with contextlib.aclosing(completed(jobs, window)) as items:
+        async for item in items:
+            yield item
 
 
 def _add(records: Records, more: Records) -> None:
@@ -375,7 +377,7 @@ def _add(records: Records, more: Records) -> None:
 
 async def diary_batches(
     client: PortalClient, options: SyncOptions, today: dt.date, plan: Plan
-) -> AsyncIterator[Item]:
+) -> AsyncGenerator[Item, None]:
     """A parent's or pupil's children, week by week, as one batch (a diary is small)."""
     children = await portal.fetch_diary_init(client)
     year = await portal.fetch_current_year(client)

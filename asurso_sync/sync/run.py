@@ -11,12 +11,13 @@ line the user sees; a SIGKILL is rolled back by SQLite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -285,7 +286,7 @@ async def _fetch_and_save(
         family = is_family_role(client.role_name) or bool(
             client.roles and all(is_family_role(r.get("name")) for r in client.roles)
         )
-        batches: AsyncIterator[Item]
+        batches: AsyncGenerator[Item, None]
         if family:
             log.info("the account is a parent or pupil: syncing the diary")
             batches = diary_batches(client, options, today, plan)
@@ -301,14 +302,15 @@ async def _fetch_and_save(
                 window=2 * client.settings.concurrency + 2,
             )
         done = 0
-        async for item in batches:
-            if item.kind == "school":
-                log.info("saving the school's lists, then each journal as it arrives")
-            await loop.run_in_executor(writer, applier.apply, item)
-            if item.kind in ("journal", "plan"):
-                done += 1
-                if progress:
-                    progress(done, plan.journals + plan.plans)
+        async with contextlib.aclosing(batches):  # a failure here stops the fetches at once
+            async for item in batches:
+                if item.kind == "school":
+                    log.info("saving the school's lists, then each journal as it arrives")
+                await loop.run_in_executor(writer, applier.apply, item)
+                if item.kind in ("journal", "plan"):
+                    done += 1
+                    if progress:
+                        progress(done, plan.journals + plan.plans)
 
 
 def _mirror_year(db: Database) -> Row | None:
