@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import pickle
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from asurso_sync.sync.fetch import (
     Records,
     Row,
     Skipped,
+    one_line,
     scope_key,
 )
 
@@ -137,7 +137,7 @@ class Applier:
             if item.kind in ("school", "diary"):
                 raise
             log.info("skipped %s %s: %s", item.endpoint, item.scope, exc)
-            self._skip(Skipped(item.kind, item.endpoint, item.scope, _one_line(exc)))
+            self._skip(Skipped(item.kind, item.endpoint, item.scope, one_line(exc)))
             return
         except BaseException:
             conn.execute("ROLLBACK TO scope")
@@ -466,10 +466,3 @@ class _Saved:
 
 def _next_day(day: str) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, sqlite3.Error | KeyError | TypeError | ValueError | AttributeError):
-        text = f"{type(exc).__name__}: {text}"
-    return text[:300]

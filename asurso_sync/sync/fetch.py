@@ -179,7 +179,7 @@ async def completed(jobs: list[Job], window: int) -> AsyncGenerator[Item, None]:
             raise
         except SCOPE_ERRORS as exc:
             log.info("skipped %s %s: %s", endpoint, scope, exc)
-            queue.put_nowait(Skipped(kind, endpoint, scope, _one_line(exc)))
+            queue.put_nowait(Skipped(kind, endpoint, scope, one_line(exc)))
         except BaseException as exc:
             queue.put_nowait(exc)
         else:
@@ -199,7 +199,8 @@ async def completed(jobs: list[Job], window: int) -> AsyncGenerator[Item, None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """Why a scope was skipped, in one line (the error's class named unless it is ours)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if not isinstance(exc, LayoutError | AnswerTooLarge):
         text = f"{type(exc).__name__}: {text}"
