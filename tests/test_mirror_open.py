@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from asurso_sync.cli import cli
-from asurso_sync.errors import MirrorDamaged
+from asurso_sync.errors import MirrorDamaged, MirrorOutdated
 from asurso_sync.mirror.db import open_mirror
 from tests.conftest import copy_mirror
 
@@ -75,3 +75,17 @@ def test_readonly_needs_an_existing_mirror(tmp_path):
         open_mirror(tmp_path / "none.db", readonly=True)
     assert str(info.value) == (f"no mirror at {tmp_path / 'none.db'}: run `asurso-sync sync` first")
     assert not (tmp_path / "none.db").exists()
+
+
+def test_readonly_refuses_a_mirror_an_older_version_made(small_mirror, tmp_path):
+    path = copy_mirror(small_mirror, tmp_path)
+    db = open_mirror(path)
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm021_sync_scope_digests'")
+    db.conn.commit()
+    db.close()
+    with pytest.raises(MirrorOutdated) as info:
+        open_mirror(path, readonly=True)
+    assert str(info.value) == (
+        f"the mirror {path} was made by an older asurso-sync (1 upgrade(s) pending): run "
+        "`asurso-sync sync` once to upgrade it"
+    )

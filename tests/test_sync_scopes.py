@@ -17,6 +17,7 @@ from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
+from asurso_sync.mirror.status import sync_health
 from asurso_sync.simulator import make_app, serve
 from tests.altered_portal import Altered
 from tests.altered_portal import mirror_rows as rows
@@ -102,6 +103,12 @@ def test_a_garbage_journal_leaves_its_scope_untouched_and_the_rest_commits(
             "term_id": term,
         }
     ]
+    health = sync_health(db, now=dt.datetime(2026, 5, 20, 18, 0, tzinfo=dt.UTC))
+    assert (health["state"], health["last_ok_run"], health["skipped_scopes"]) == (
+        "partial",
+        2,
+        skipped_scopes(db),
+    )
     db.close()
 
     again = sync_simulator(path, small_school, AS_OF)
@@ -115,6 +122,7 @@ def test_a_garbage_journal_leaves_its_scope_untouched_and_the_rest_commits(
         "ok",
     ]
     assert skipped_scopes(db) == []
+    assert sync_health(db, now=dt.datetime(2026, 5, 20, 18, 0, tzinfo=dt.UTC))["state"] == "ok"
 
 
 def test_the_next_incremental_run_retries_a_skipped_journal_outside_its_terms(
