@@ -659,10 +659,8 @@ class PortalClient:
             self.requests += 1
             endpoint = path.removeprefix("webapi/")
             try:
-                response = await asyncio.wait_for(
-                    self._receive(method, path, endpoint, params, data, headers),
-                    self.request_deadline_s,
-                )
+                async with asyncio.timeout(self.request_deadline_s):
+                    response = await self._receive(method, path, endpoint, params, data, headers)
                 response.extensions["asurso_generation"] = generation
                 return response
             except TimeoutError:
