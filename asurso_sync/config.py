@@ -76,8 +76,8 @@ class ArchiveSettings:
     year_reports: tuple[str, ...] = ("remarks", "filling", "attendance")
     full_check_days: int = 90
     full_checks_per_run: int = 0
-    storage_location: str = ""
-    transferred_by: str = ""
+    keeper: str = ""  # D10 «Кем передано»: the person responsible for the archive
+    place: str = ""  # D10 «Место хранения»: a description of the place, not a path
 
 
 @dataclass(frozen=True)

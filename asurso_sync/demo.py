@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from asurso_sync.config import PortalSettings
+from asurso_sync.archive import ArchiveError, create, register_rows
+from asurso_sync.archive.layout import read_only
+from asurso_sync.config import ArchiveSettings, Config, MirrorSettings, PortalSettings
+from asurso_sync.documents.cache import RenderCache
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.portal.wsgi_transport import AsyncWSGITransport
 from asurso_sync.simulator import FaultSpec, make_app
@@ -171,36 +174,44 @@ def step_reports(ctx: DemoContext) -> None:
         ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
 
 
-def _reusing_renderer(made: dict[tuple[str, str | None], list[Path]]) -> Callable[..., list[Path]]:
-    """A renderer for the archive that copies what the reports step already rendered (same
-    mirror, same document, same class) and renders anything else."""
-    import shutil
-
-    from asurso_sync.documents import render, resolve_kind
-
-    def renderer(db: Any, kind: str, out_dir: Path, **params: Any) -> list[Path]:
-        key = (resolve_kind(kind), params.get("class_name"))
-        plain = set(params) <= {"fmt", "class_name", "settings"}
-        cached = made.get(key)
-        if (
-            plain
-            and params.get("fmt") == "pdf"
-            and cached
-            and any(p.suffix == ".pdf" for p in cached)
-        ):
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            return [Path(shutil.copy2(p, out / p.name)) for p in cached]
-        return render(db, kind, out_dir, **params)
-
-    return renderer
+def demo_archive(
+    config_or_store: Config | Path | str,
+    db: Any,
+    year: str | None = None,
+    *,
+    renderer: Any = None,
+    today: dt.date | None = None,
+) -> list[Path]:
+    """Archive the demo year: `config_or_store` is a Config or the store folder; `db` the
+    mirror (a path or a sqlite-utils Database); `year` defaults to the mirror's latest."""
+    if isinstance(db, str | Path):
+        mirror = Path(db)
+    else:
+        mirror = Path(db.execute("PRAGMA database_list").fetchone()[2])
+    if isinstance(config_or_store, Config):
+        config = config_or_store
+    else:
+        store = Path(config_or_store).resolve()
+        config = Config(
+            archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(mirror))
+        )
+    if year is None:
+        conn = read_only(mirror)
+        try:
+            row = conn.execute(
+                "SELECT name, start_date FROM years WHERE deleted_at IS NULL "
+                "ORDER BY start_date DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            raise ArchiveError("the demo mirror holds no school year")
+        year = f"{row['start_date'][:4]}/{int(row['start_date'][:4]) + 1}"
+    return create(config, year, renderer=renderer, mirror=mirror, today=today)
 
 
 def step_archive(ctx: DemoContext) -> None:
     """Seal the demo year into the journal (5-year) and summary (25-year) bags."""
-    from asurso_sync.archive import demo_step, register_rows
-    from asurso_sync.config import ArchiveSettings, Config, MirrorSettings
-
     made = ctx.results.get("reports") or {}
     if not any(p.suffix == ".pdf" for paths in made.values() for p in paths):
         ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
@@ -209,7 +220,11 @@ def step_archive(ctx: DemoContext) -> None:
     config = Config(
         archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
     )
-    bags = demo_step(config, ctx.db_path, renderer=_reusing_renderer(made))
+    cache = RenderCache.for_mirror(ctx.db_path)  # the per-class prints, rendered once
+    for (kind, class_name), paths in made.items():
+        if class_name is not None and any(p.suffix == ".pdf" for p in paths):
+            cache.remember(ctx.db_path, kind, paths, fmt="pdf", class_name=class_name)
+    bags = demo_archive(config, ctx.db_path, today=ctx.as_of)
     ctx.results["archive"] = bags
     seen = set()
     for row in register_rows(config):
@@ -218,7 +233,7 @@ def step_archive(ctx: DemoContext) -> None:
         seen.add(row["bag"])
         ctx.say(
             f"archive: {store / row['bag']} — may be destroyed from {row['destroy_from']}; "
-            f"tagmanifest SHA-512 {row['digest_sha512'][:16]}…"
+            f"tagmanifest SHA-512 {row['digest'][:16]}…"
         )
 
 

@@ -67,4 +67,4 @@ def school_mirror(tmp_path_factory, school_school) -> Path:
 
 
 # archive: `archived` (a sealed store made once per session) and `store_copy` (a private copy)
-from test_archive_fixtures import archived, store_copy  # noqa: E402,F401
+from archive_fixture import archived, store_copy  # noqa: E402,F401

@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from archive_fixture import make_config, snapshot, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import snapshot, write_config
 
 from asurso_sync.archive import (
     REGISTER_COLUMNS,
     ArchiveError,
     copy,
     get,
+    register_head,
     register_rows,
     restore_test,
     status_section,
@@ -102,6 +104,7 @@ def test_copy_to_media_keeps_modes_verifies_and_logs(store_copy, tmp_path):
     assert audit.exit_code == 1
     assert audit.stdout == (
         f"FAILED\t{SUMMARY}\n  unexpected: data/print/5a/stray.txt (listed in no manifest)\n"
+        f"register: hash chain intact, head {register_head(store_copy['config'])}\n"
     )
     last = events(open_register(store_copy["store"]))[-1]
     assert (last["event"], last["location"], last["result"]) == (
@@ -129,7 +132,7 @@ def test_restore_drill_validates_and_logs(store_copy):
     assert (last["event"], last["bag"], last["result"]) == ("restore_test", JOURNAL, "ok")
 
 
-def test_register_rows_for_d10_carry_the_tagmanifest_digest(store_copy):
+def test_register_rows_for_d10_come_from_the_register_with_local_dates(store_copy):
     rows = register_rows(store_copy["config"])
     digest = {
         b: hashlib.sha512(
@@ -138,35 +141,48 @@ def test_register_rows_for_d10_carry_the_tagmanifest_digest(store_copy):
         for b in (JOURNAL, SUMMARY)
     }
     assert [list(r) for r in rows[:1]] == [[k for k, _ in REGISTER_COLUMNS]]
-    ingest_day = events(open_register(store_copy["store"]))[0]["at"][:10]
+    ingest = events(open_register(store_copy["store"]))[0]
+    ingest_at = (
+        datetime.fromisoformat(ingest["at"]).astimezone(ZoneInfo("Europe/Samara"))
+    ).strftime("%d.%m.%Y %H:%M")
     assert rows[0] == {
         "number": 1,
-        "class_name": "10Б",
-        "school_year": "2025/2026",
-        "document_kind": "Электронный журнал (печатная форма)",
-        "sheets": None,
-        "transfer_date": ingest_day,
-        "transferred_by": rows[0]["transferred_by"],
-        "storage_location": str(store_copy["store"]),
+        "class_name": "5а",
+        "year": "2025/2026",
+        "kind": "Электронный журнал (печатная форма)",
+        "sheets": "",
+        "transferred_on": ingest_at,
+        "transferred_by": ingest["os_user"],
+        "location": "электронное хранилище asurso-sync",
         "retention": "5 лет, ст. 000 (проверить)",
-        "destroy_from": "2032-01-01",
-        "act_number": None,
-        "digest_sha512": digest[JOURNAL],
+        "destroy_from": "01.01.2032",
+        "act_number": "",
+        "digest": digest[JOURNAL],
         "bag": JOURNAL,
     }
-    assert [(r["number"], r["class_name"], r["document_kind"], r["bag"]) for r in rows] == [
-        (1, "10Б", "Электронный журнал (печатная форма)", JOURNAL),
-        (2, "5а", "Электронный журнал (печатная форма)", JOURNAL),
-        (3, "5б", "Электронный журнал (печатная форма)", JOURNAL),
-        (4, "10Б", "Сводный отчёт об успеваемости класса", SUMMARY),
-        (5, "10Б", "Сводная ведомость учёта успеваемости", SUMMARY),
-        (6, "5а", "Сводный отчёт об успеваемости класса", SUMMARY),
-        (7, "5а", "Сводная ведомость учёта успеваемости", SUMMARY),
-        (8, "5б", "Сводный отчёт об успеваемости класса", SUMMARY),
-        (9, "5б", "Сводная ведомость учёта успеваемости", SUMMARY),
+    assert [(r["number"], r["class_name"], r["kind"], r["bag"]) for r in rows] == [
+        (1, "5а", "Электронный журнал (печатная форма)", JOURNAL),
+        (2, "5б", "Электронный журнал (печатная форма)", JOURNAL),
+        (3, "10Б", "Электронный журнал (печатная форма)", JOURNAL),
+        (4, "5а", "Сводный отчёт об успеваемости класса", SUMMARY),
+        (5, "5а", "Сводная ведомость учёта успеваемости", SUMMARY),
+        (6, "5б", "Сводный отчёт об успеваемости класса", SUMMARY),
+        (7, "5б", "Сводная ведомость учёта успеваемости", SUMMARY),
+        (8, "10Б", "Сводный отчёт об успеваемости класса", SUMMARY),
+        (9, "10Б", "Сводная ведомость учёта успеваемости", SUMMARY),
     ]
-    assert {r["digest_sha512"] for r in rows[3:]} == {digest[SUMMARY]}
+    assert {r["digest"] for r in rows[3:]} == {digest[SUMMARY]}
     assert {r["retention"] for r in rows[3:]} == {"25 лет, ст. 000 (проверить)"}
+
+
+def test_d10_names_the_keeper_and_the_place_from_the_config(store_copy):
+    config = make_config(
+        store_copy["tmp"], keeper="Секретарь Петрова А. А.", place="Сейф директора, каб. 3"
+    )
+    rows = register_rows(config)
+    assert {(r["transferred_by"], r["location"]) for r in rows} == {
+        ("Секретарь Петрова А. А.", "Сейф директора, каб. 3")
+    }
 
 
 def test_status_section_reports_last_fixity_per_bag(store_copy):
@@ -189,13 +205,14 @@ def test_status_section_reports_last_fixity_per_bag(store_copy):
     assert status_section(config, today=date.today())["full_checks_overdue"] == []
 
 
-def test_cli_list_shows_bags_and_checks(store_copy):
+def test_cli_list_has_a_header_and_one_line_per_bag_and_place(store_copy):
     path = write_config(store_copy["tmp"])
     result = CliRunner().invoke(cli, ["--config", str(path), "archive", "list"])
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert [line.split("\t")[:4] for line in lines] == [
-        [JOURNAL, "2025/2026", "journal-5y", "until 2032-01-01"],
-        [SUMMARY, "2025/2026", "summary-25y", "until 2052-01-01"],
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert lines[0] == ["bag", "year", "retention", "keep until", "location", "last check"]
+    assert [line[:5] for line in lines[1:]] == [
+        [JOURNAL, "2025/2026", "journal-5y", "01.01.2032", "store"],
+        [SUMMARY, "2025/2026", "summary-25y", "01.01.2052", "store"],
     ]
-    assert all(line.endswith(" ok") for line in lines)
+    assert all(line[5].startswith("OK ") for line in lines[1:])

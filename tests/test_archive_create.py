@@ -15,12 +15,14 @@ import time
 
 import bagit
 import pytest
+from archive_fixture import YEAR, FakeRenderer, make_config, make_mirror, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import YEAR, FakeRenderer, make_config, make_mirror, write_config
 
 from asurso_sync.archive import ArchiveError, create, list_bags, open_register
 from asurso_sync.archive.register import events
 from asurso_sync.cli import cli
+from asurso_sync.demo import demo_archive
+from asurso_sync.mirror.db import open_mirror
 
 JOURNAL = "ej-1234-2025-2026-journal-v1"
 SUMMARY = "ej-1234-2025-2026-summary-v1"
@@ -196,6 +198,7 @@ def test_database_copy_is_consistent_and_exports_match_it(archived):
     assert [(r["id"], r["mode"], r["counts"]) for r in log] == [
         (1, "full", {"marks": 10}),
         (2, "incremental", {"marks": 12}),
+        (3, "full", {"marks": 14}),
     ]
 
 
@@ -309,7 +312,7 @@ def test_cli_create_uses_the_config_and_prints_the_bags(tmp_path, monkeypatch):
     make_mirror(tmp_path / "mirror.db")
 
     path = write_config(tmp_path)
-    monkeypatch.setattr("asurso_sync.archive.build.default_renderer", lambda: FakeRenderer())
+    monkeypatch.setattr("asurso_sync.documents.cache.render", FakeRenderer())
     result = CliRunner().invoke(cli, ["--config", str(path), "archive", "create", "--year", YEAR])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
@@ -321,14 +324,11 @@ def test_cli_create_uses_the_config_and_prints_the_bags(tmp_path, monkeypatch):
     assert "already archived" in again.stderr
 
 
-def test_demo_step_archives_the_mirrors_latest_year(tmp_path):
-    from asurso_sync.archive import demo_step
-    from asurso_sync.mirror.db import open_mirror
-
+def test_demo_archive_seals_the_mirrors_latest_year(tmp_path):
     make_mirror(tmp_path / "mirror.db")
-    made = demo_step(tmp_path / "demo-store", tmp_path / "mirror.db", renderer=FakeRenderer())
+    made = demo_archive(tmp_path / "demo-store", tmp_path / "mirror.db", renderer=FakeRenderer())
     assert [p.name for p in made] == [JOURNAL, SUMMARY]
     assert all(p.parent == tmp_path / "demo-store" for p in made)
     db = open_mirror(tmp_path / "mirror.db")
-    again = demo_step(tmp_path / "other", db, "2025/2026", renderer=FakeRenderer())
+    again = demo_archive(tmp_path / "other", db, "2025/2026", renderer=FakeRenderer())
     assert [p.name for p in again] == [JOURNAL, SUMMARY]

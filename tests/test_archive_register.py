@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from asurso_sync.archive.register import (
+    check_chain,
     events,
     log_event,
     open_register,
@@ -44,16 +45,17 @@ def test_register_refuses_unknown_events(tmp_path):
         log_event(conn, "rewrite", "b", tmp_path, True)
     with pytest.raises(sqlite3.IntegrityError), conn:
         conn.execute(
-            "INSERT INTO events (at, event, bag, location, result, os_user) "
-            "VALUES ('x', 'rewrite', 'b', 'l', 'ok', 'u')"
+            "INSERT INTO events (at, event, bag, location, result, os_user, prev_hash, hash) "
+            "VALUES ('x', 'rewrite', 'b', 'l', 'ok', 'u', '-', '-')"
         )
 
 
 def _log_at(conn, bag, day, event="fixity_full"):
+    """A back-dated event (the plan only reads dates; the chain is not checked here)."""
     with conn:
         conn.execute(
-            "INSERT INTO events (at, event, bag, location, result, details, os_user) "
-            "VALUES (?, ?, ?, 'store', 'ok', '{}', 'test')",
+            "INSERT INTO events (at, event, bag, location, result, details, os_user, "
+            "prev_hash, hash) VALUES (?, ?, ?, 'store', 'ok', '{}', 'test', '-', '-')",
             (f"{day.isoformat()}T02:00:00+00:00", event, bag),
         )
 
@@ -95,3 +97,35 @@ def test_weekly_plan_checks_every_bag_within_three_months(tmp_path):
         gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
         assert max(gaps) <= 90, (bag, gaps)
         assert len(days) >= 5
+
+
+def test_a_first_release_register_is_chained_on_open_and_keeps_its_rows(tmp_path):
+    conn = sqlite3.connect(tmp_path / "register.sqlite")
+    conn.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, event TEXT NOT NULL "
+        "CHECK (event IN ('ingest', 'fixity_fast', 'fixity_full', 'copy', 'restore_test', "
+        "'destroy')), bag TEXT NOT NULL, location TEXT NOT NULL, result TEXT NOT NULL, "
+        "details TEXT NOT NULL DEFAULT '{}', os_user TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events is append-only'); END"
+    )
+    conn.execute(
+        "INSERT INTO events VALUES (1, '2026-06-30T10:00:00+00:00', 'ingest', "
+        "'ej-1-2025-2026-journal-v1', '/s', 'ok', '{\"retain_until\": \"2032-01-01\"}', 'u')"
+    )
+    conn.commit()
+    conn.close()
+    register = open_register(tmp_path)
+    assert check_chain(register).ok
+    log_event(register, "act_draft", "ej-1-2025-2026-journal-v1", tmp_path, True, {"act": "1"})
+    rows = [(e["id"], e["event"], e["details"]) for e in events(register)]
+    assert rows == [
+        (1, "ingest", {"retain_until": "2032-01-01"}),
+        (2, "act_draft", {"act": "1"}),
+    ]
+    chain = check_chain(register)
+    assert (chain.ok, chain.events, chain.head) == (True, 2, events(register)[-1]["hash"])
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), register:
+        register.execute("DELETE FROM events")

@@ -7,17 +7,20 @@ import stat
 from datetime import date
 
 import pytest
+from archive_fixture import write_config
 from click.testing import CliRunner
-from test_archive_fixtures import write_config
+from pypdf import PdfReader
 
 from asurso_sync.archive import (
     ArchiveError,
+    approve_act,
     bag_name,
     destroy,
     destruction_act,
     due,
     parse_bag_name,
     parse_year,
+    register_head,
     retain_until,
     transliterate,
 )
@@ -102,6 +105,13 @@ def test_destruction_act_is_a_draft_with_the_federal_columns(store_copy):
     assert digest in html
     assert SUMMARY not in html
     assert act["pdf"].read_bytes()[:5] == b"%PDF-"
+    # rendered like every other document: PDF/A, and it prints the register's chain head
+    reader = PdfReader(str(act["pdf"]))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert act["chain_head"] in text
+    assert act["chain_head"] == register_head(store_copy["config"])
     assert stat.S_IMODE(act["html"].stat().st_mode) == 0o600
     with pytest.raises(ArchiveError, match="act № 1 already exists"):
         destruction_act(store_copy["config"], on=date(2032, 1, 10), number="1")
@@ -109,18 +119,28 @@ def test_destruction_act_is_a_draft_with_the_federal_columns(store_copy):
         destruction_act(store_copy["config"], on=date(2031, 1, 10))
 
 
-def test_destroy_refuses_a_bag_not_due_or_not_in_the_act(store_copy):
+def test_destroy_refuses_a_bag_not_due_or_not_in_the_act_or_a_draft(store_copy):
     config = store_copy["config"]
     destruction_act(config, on=date(2032, 1, 10), number="7")
     with pytest.raises(ArchiveError, match="no destruction act № 8"):
         destroy(config, JOURNAL, "8", today=date(2032, 2, 1))
     with pytest.raises(ArchiveError, match=f"act № 7 does not list {SUMMARY}"):
         destroy(config, SUMMARY, "7", today=date(2052, 2, 1))
-    with pytest.raises(ArchiveError, match="must be kept until 2032-01-01"):
+    with pytest.raises(ArchiveError, match="act № 7 is a draft: approve it first"):
+        destroy(config, JOURNAL, "7", today=date(2032, 2, 1))
+    approve_act(config, "7", "Директор Сидоров С. С.")
+    with pytest.raises(ArchiveError, match="must be kept until 01.01.2032"):
         destroy(config, JOURNAL, "7", today=date(2031, 12, 31))
     assert (store_copy["store"] / JOURNAL).is_dir()
     conn = open_register(store_copy["store"])
-    assert [e["event"] for e in events(conn)] == ["ingest", "ingest"]
+    assert [(e["event"], e["bag"], e["details"].get("act")) for e in events(conn)] == [
+        ("ingest", JOURNAL, None),
+        ("ingest", SUMMARY, None),
+        ("act_draft", JOURNAL, "7"),
+        ("act_approve", JOURNAL, "7"),
+    ]
+    with pytest.raises(ArchiveError, match="act № 7 was approved by Директор Сидоров С. С."):
+        approve_act(config, "7", "Кто-то ещё")
 
 
 def test_destroy_removes_the_bag_and_logs_digest_and_act(store_copy):
@@ -130,12 +150,18 @@ def test_destroy_removes_the_bag_and_logs_digest_and_act(store_copy):
     ).hexdigest()
     destruction_act(config, on=date(2032, 1, 10), number="3/2032")
     path = write_config(store_copy["tmp"])
+    approve = CliRunner().invoke(
+        cli,
+        ["--config", str(path), "archive", "destruction-act", "--approve", "3/2032", "--by", "ЭК"],
+    )
+    assert approve.exit_code == 0, approve.output
+    assert approve.stdout == "act № 3/2032 approved by ЭК: 1 bag(s) may now be destroyed\n"
     result = CliRunner().invoke(
         cli, ["--config", str(path), "archive", "destroy", JOURNAL, "--act", "3/2032", "--yes"]
     )
     # the CLI uses today's date: the bag is due only from 2032
     assert result.exit_code == 1
-    assert "must be kept until 2032-01-01" in result.stderr
+    assert "must be kept until 01.01.2032" in result.stderr
     done = destroy(config, JOURNAL, "3/2032", today=date(2032, 1, 11))
     assert done == {
         "bag": JOURNAL,
@@ -147,7 +173,13 @@ def test_destroy_removes_the_bag_and_logs_digest_and_act(store_copy):
     assert not (store_copy["store"] / JOURNAL).exists()
     assert (store_copy["store"] / SUMMARY).is_dir()
     conn = open_register(store_copy["store"])
-    last = events(conn)[-1]
+    checked, last = events(conn)[-2:]
+    assert (checked["event"], checked["bag"], checked["result"], checked["details"]["for"]) == (
+        "fixity_full",
+        JOURNAL,
+        "ok",
+        "destroy",
+    )
     assert (last["event"], last["bag"], last["result"], last["details"]) == (
         "destroy",
         JOURNAL,
@@ -161,7 +193,8 @@ def test_destroy_removes_the_bag_and_logs_digest_and_act(store_copy):
     )
     # a destroyed bag is not reported missing by verify
     verify = CliRunner().invoke(cli, ["--config", str(path), "archive", "verify"])
-    assert (verify.exit_code, verify.stdout) == (0, f"OK\t{SUMMARY}\n")
+    assert verify.exit_code == 0
+    assert verify.stdout.splitlines()[0] == f"OK (fast: sizes and manifests)\t{SUMMARY}"
     named = CliRunner().invoke(cli, ["--config", str(path), "archive", "verify", JOURNAL])
     assert named.exit_code == 1
     assert f"{JOURNAL} was destroyed on " in named.stderr
@@ -175,7 +208,8 @@ def test_cli_due_and_act(store_copy):
     )
     assert result.exit_code == 0
     assert result.stdout == (
-        f"{JOURNAL}\tjournal-5y\tuntil 2032-01-01\n{SUMMARY}\tsummary-25y\tuntil 2052-01-01\n"
+        f"{JOURNAL}\tjournal-5y\tkeep until 01.01.2032\n"
+        f"{SUMMARY}\tsummary-25y\tkeep until 01.01.2052\n"
     )
     out = store_copy["tmp"] / "acts"
     result = CliRunner().invoke(
@@ -194,10 +228,25 @@ def test_cli_due_and_act(store_copy):
         ],
     )
     assert result.exit_code == 0, result.output
+    head = register_head(store_copy["config"])
     assert result.stdout.splitlines() == [
         "DRAFT act № 12: 2 bag(s)",
+        f"register chain head: {head}",
         str(out / "destruction-act-12.html"),
         str(out / "destruction-act-12.pdf"),
+        "after it is signed: asurso-sync archive destruction-act --approve 12 --by NAME",
     ]
+    assert head in (out / "destruction-act-12.html").read_text("utf-8")
     bad = CliRunner().invoke(cli, ["--config", str(path), "archive", "due", "--on", "tomorrow"])
     assert bad.exit_code == 2
+
+
+def test_nothing_due_names_the_first_date_and_exits_0(store_copy):
+    path = write_config(store_copy["tmp"])
+    for command in (["due"], ["destruction-act"]):
+        result = CliRunner().invoke(
+            cli, ["--config", str(path), "archive", *command, "--on", "2031-12-31"]
+        )
+        assert (result.exit_code, result.stdout) == (0, "no bag is due before 01.01.2032\n")
+    conn = open_register(store_copy["store"])
+    assert conn.execute("SELECT count(*) FROM acts").fetchone()[0] == 0

@@ -7,15 +7,18 @@ import sqlite3
 
 import bagit
 import pytest
+from archive_fixture import snapshot, write_config
 from click.testing import CliRunner
-from test_archive_fixtures import snapshot, write_config
 
-from asurso_sync.archive import verify, verify_bag
+from asurso_sync.archive import register_head, verify, verify_bag
+from asurso_sync.archive.layout import remove_tree
 from asurso_sync.archive.register import events, open_register
 from asurso_sync.cli import cli
 
 JOURNAL = "ej-1234-2025-2026-journal-v1"
 SUMMARY = "ej-1234-2025-2026-summary-v1"
+FAST_OK = "OK (fast: sizes and manifests)"
+FULL_OK = "OK (full: every file re-hashed)"
 
 
 def _writable(path):
@@ -36,6 +39,11 @@ def _run(store_copy, *args):
     return CliRunner().invoke(cli, ["--config", str(path), "archive", "verify", *args])
 
 
+def _chain_line(store_copy):
+    """The last line of every `archive verify` whose register is intact."""
+    return f"register: hash chain intact, head {register_head(store_copy['config'])}\n"
+
+
 def _problems(results):
     return {r.bag: [(p.kind, p.path) for p in r.problems] for r in results}
 
@@ -47,7 +55,9 @@ def test_intact_store_passes_fast_and_full(store_copy):
     assert results[0].files > 0 and results[0].bytes_hashed > 0
     result = _run(store_copy, "--full")
     assert result.exit_code == 0
-    assert result.stdout == f"OK\t{JOURNAL}\nOK\t{SUMMARY}\n"
+    assert result.stdout == f"{FULL_OK}\t{JOURNAL}\n{FULL_OK}\t{SUMMARY}\n" + _chain_line(
+        store_copy
+    )
 
 
 @pytest.mark.parametrize("full", [False, True])
@@ -74,9 +84,9 @@ def test_cli_names_the_changed_file_and_exits_1_with_bag_untouched(store_copy):
     assert result.stdout == (
         f"FAILED\t{SUMMARY}\n"
         "  changed: data/print/10B/summary-sheet.pdf (sha512 and sha256 "
-        "differ)\n"
+        "differ)\n" + _chain_line(store_copy)
     )
-    assert "1 bag(s) failed the full check" in result.stderr
+    assert "1 check(s) failed (full)" in result.stderr
     assert snapshot(bag) == before
 
 
@@ -149,13 +159,12 @@ def test_several_problems_are_all_named_sorted(store_copy):
 
 
 def test_a_vanished_bag_is_reported_missing(store_copy):
-    from asurso_sync.archive.build import remove_tree
-
     remove_tree(store_copy["store"] / SUMMARY)
     result = _run(store_copy)
     assert result.exit_code == 1
     assert result.stdout == (
-        f"OK\t{JOURNAL}\nFAILED\t{SUMMARY}\n  missing: {SUMMARY} (the bag folder is gone)\n"
+        f"{FAST_OK}\t{JOURNAL}\nFAILED\t{SUMMARY}\n  missing: {SUMMARY} (the bag folder is gone)\n"
+        + _chain_line(store_copy)
     )
 
 

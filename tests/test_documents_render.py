@@ -356,16 +356,16 @@ def test_d10_register_from_archive_rows(db, tmp_path):
         {
             "number": 1,
             "class_name": "5а",
-            "school_year": "2025/2026",
-            "document_kind": "Электронный журнал (печатная форма)",
+            "year": "2025/2026",
+            "kind": "Электронный журнал (печатная форма)",
             "sheets": 14,
-            "transfer_date": "2026-06-30",
-            "storage_location": "сейф",
-            "digest_sha512": "ab" * 64,
+            "transferred_on": "30.06.2026 10:15",
+            "location": "сейф",
+            "digest": "ab" * 64,
             "bag": "2025-2026-journal-x",
         }
     ]
-    paths = render(db, "register", tmp_path, register_rows=rows)
+    paths = render(db, "register", tmp_path, register_rows=rows, register_head="cd" * 32)
     table = read_csv(by_name(paths, ".register.csv"))
     assert table[1] == [
         "1",
@@ -373,7 +373,7 @@ def test_d10_register_from_archive_rows(db, tmp_path):
         "2025/2026",
         "Электронный журнал (печатная форма)",
         "14",
-        "30.06.2026",
+        "30.06.2026 10:15",
         "",
         "сейф",
         "",
@@ -384,6 +384,7 @@ def test_d10_register_from_archive_rows(db, tmp_path):
     ]
     html = by_name(paths, ".html").read_text(encoding="utf-8")
     assert "Реестр документов, переданных на архивное хранение" in html
+    assert "cd" * 32 in html  # the archive register's chain head anchors the paper copy
 
 
 def test_files_are_owner_only(db, tmp_path):

@@ -202,10 +202,10 @@ def test_demo_checks_renders_and_archives_the_year(tmp_path):
     bags = sorted(p.name for p in (out / "archive_store").iterdir() if p.name.startswith("ej-"))
     assert bags == ["ej-107-2025-2026-journal-v1", "ej-107-2025-2026-summary-v1"]
     assert lines[4].startswith(
-        f"archive: {out / 'archive_store' / bags[0]} — may be destroyed from 2032-01-01"
+        f"archive: {out / 'archive_store' / bags[0]} — may be destroyed from 01.01.2032"
     )
     assert lines[5].startswith(
-        f"archive: {out / 'archive_store' / bags[1]} — may be destroyed from 2052-01-01"
+        f"archive: {out / 'archive_store' / bags[1]} — may be destroyed from 01.01.2052"
     )
     for bag in bags:
         bagit.Bag(str(out / "archive_store" / bag)).validate()

@@ -1,27 +1,55 @@
-"""The DRAFT act of selection for destruction (reference/domain.md §3.2), HTML and PDF.
+"""The act of selection for destruction (reference/domain.md §3.2): a draft until approved.
 
-The tool never decides: it lists the bags whose Retain-Until has come, with the columns of the
-federal form, for the archivist and the expert commission to check, sign and approve. The
-act's number and bag list are kept in the register so `archive destroy` can refuse a bag the
-act does not list.
+The tool never decides: it lists the bags whose retention (as the register recorded it at
+ingest) has ended, with the columns of the federal form, for the archivist and the expert
+commission to check, sign and approve. Drafting records the act and one chained `act_draft`
+event per bag; `approve_act` (`archive destruction-act --approve N --by NAME`) records the
+signature; only then may `archive destroy` remove the bags. The act is rendered through
+`documents.output` (the same templates and PDF/A as every other document) and prints the
+register's chain head, so the paper copy anchors the register as it was.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 import asurso_sync
+from asurso_sync.archive.clock import fmt_day, fmt_moment, local_now, local_today
+from asurso_sync.archive.layout import (
+    ACTS,
+    PRIVATE_DIR,
+    bag_dirs,
+    refuse_inside_store,
+    store_lock,
+    store_path,
+)
 from asurso_sync.archive.names import ArchiveError
-from asurso_sync.archive.register import get_act, next_act_number, open_register, save_act
+from asurso_sync.archive.register import (
+    chain_head,
+    get_act,
+    ingest_digest,
+    log_event,
+    next_act_number,
+    open_register,
+    save_act,
+)
 from asurso_sync.archive.settings import archive_settings
-from asurso_sync.archive.store import BagEntry, due, store_path
+from asurso_sync.archive.store import BagEntry, due, nothing_due
 from asurso_sync.config import Config
+from asurso_sync.documents.output import (
+    Doc,
+    atomic_write,
+    html_to_pdf,
+    load_weasyprint,
+    render_html,
+    template_env,
+    templates_root,
+)
+from asurso_sync.documents.settings import load_report_settings
+from asurso_sync.errors import MissingExtra
 
 log = logging.getLogger(__name__)
 TEMPLATE = "destruction_act.html"
@@ -32,21 +60,7 @@ _KIND_TITLES = {
 }
 
 
-def template_dirs(config: Config) -> list[str]:
-    """A school's `[report] templates_dir` first, then ours (source tree or wheel)."""
-    package = Path(asurso_sync.__file__).resolve().parent
-    dirs = [
-        str(p)
-        for p in (package / "templates", package.parent / "templates")
-        if (p / TEMPLATE).is_file()
-    ]
-    user = config.section("report").get("templates_dir")
-    if user:
-        dirs.insert(0, str(config.resolve(str(user))))
-    return dirs
-
-
-def act_rows(bags: list[BagEntry], article: str) -> list[dict[str, Any]]:
+def act_rows(bags: list[BagEntry], article: str, digests: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for i, bag in enumerate(bags, 1):
         years = bag.school_year.split("/")
@@ -63,27 +77,22 @@ def act_rows(bags: list[BagEntry], article: str) -> list[dict[str, Any]]:
                 "index": bag.name,
                 "count": 1,
                 "retention": retention + (f", {article}" if article else ""),
-                "note": f"Хранить до {bag.retain_until:%d.%m.%Y}; SHA-512 tagmanifest: "
-                f"{_digest(bag)}",
+                "note": f"Хранить до {fmt_day(bag.retain_until)}; SHA-512 tagmanifest: "
+                f"{digests.get(bag.name) or '—'}",
             }
         )
     return rows
 
 
-def _digest(bag: BagEntry) -> str:
-    from asurso_sync.archive.fixity import file_sha512
-
-    path = bag.path / "tagmanifest-sha512.txt"
-    return file_sha512(path) if path.exists() else "—"
-
-
-def render_act_html(config: Config, number: str, on: date, bags: list[BagEntry]) -> str:
+def render_act_html(
+    config: Config,
+    number: str,
+    on: date,
+    bags: list[BagEntry],
+    digests: dict[str, str],
+    head: str,
+) -> str:
     settings = archive_settings(config)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dirs(config)),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
     years = sorted({y for b in bags for y in b.school_year.split("/")})
     organization = (
         next(
@@ -94,21 +103,25 @@ def render_act_html(config: Config, number: str, on: date, bags: list[BagEntry])
         or config.portal.school
         or ""
     )
-    now = datetime.now().astimezone().strftime("%d.%m.%Y %H:%M")
-    return env.get_template(TEMPLATE).render(
-        title=f"Акт № {number} о выделении к уничтожению документов",
-        subtitle="проект",
-        school={"name": organization, "full_name": organization},
-        data_as_of=now,
-        generated_at=now,
-        number=number,
-        on=on.strftime("%d.%m.%Y"),
-        basis=settings.retention_article,
-        rows=act_rows(bags, settings.retention_article),
-        total=len(bags),
-        years=f"{years[0]}–{years[-1]}" if years else "",
-        version=asurso_sync.__version__,
-    )
+    now = fmt_moment(local_now(config), config)
+    context = {
+        "title": f"Акт № {number} о выделении к уничтожению документов",
+        "subtitle": "проект",
+        "school": {"name": organization, "full_name": organization},
+        "data_as_of": now,
+        "generated_at": now,
+        "number": number,
+        "on": fmt_day(on),
+        "basis": settings.retention_article,
+        "rows": act_rows(bags, settings.retention_article, digests),
+        "total": len(bags),
+        "years": f"{years[0]}–{years[-1]}" if years else "",
+        "version": asurso_sync.__version__,
+        "chain_head": head,
+        "keeper": settings.keeper,
+    }
+    env = template_env(load_report_settings(config))
+    return render_html(env, Doc(f"destruction-act-{_safe(number)}", TEMPLATE, context))
 
 
 def destruction_act(
@@ -117,49 +130,61 @@ def destruction_act(
     on: date | None = None,
     number: str | None = None,
     out_dir: Path | None = None,
+    pdf: bool = True,
 ) -> dict[str, Any]:
-    """Write the DRAFT act listing every bag due on `on`; record its number and bag list.
+    """Record and write the DRAFT act listing every bag due on `on` (school-local today).
 
-    Returns {"number", "bags", "html", "pdf"} (pdf None when WeasyPrint is unusable).
+    Returns {"number", "bags", "html", "pdf", "chain_head"} (pdf None when WeasyPrint is
+    unusable or `pdf` is False). Nothing due is an ArchiveError saying when the first bag is.
     """
-    on = on or date.today()
+    on = on or local_today(config)
     bags = due(config, on)
     if not bags:
-        raise ArchiveError(f"no bag is due for destruction on {on.isoformat()}")
+        raise ArchiveError(nothing_due(config, on))
     store = store_path(config)
-    register = open_register(store)
-    try:
-        number = str(number) if number else next_act_number(register)
-        if get_act(register, number) is not None:
-            raise ArchiveError(f"act № {number} already exists; acts are never rewritten")
-        html = render_act_html(config, number, on, bags)
-        out_dir = Path(out_dir) if out_dir else store / "acts"
-        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stem = f"destruction-act-{_safe(number)}"
-        html_path = out_dir / f"{stem}.html"
-        _write(html_path, html.encode("utf-8"))
-        pdf_path = _pdf(html, out_dir / f"{stem}.pdf")
-        save_act(register, number, on, [b.name for b in bags])
-    finally:
-        register.close()
-    return {"number": number, "bags": [b.name for b in bags], "html": html_path, "pdf": pdf_path}
+    target = Path(out_dir) if out_dir else store / ACTS
+    for folder in bag_dirs(store):
+        refuse_inside_store(folder, target, "the folder for the act")
+    with store_lock(store):
+        register = open_register(store)
+        try:
+            number = str(number) if number else next_act_number(register)
+            if get_act(register, number) is not None:
+                raise ArchiveError(f"act № {number} already exists; acts are never rewritten")
+            save_act(register, number, on, [b.name for b in bags])
+            for bag in bags:
+                log_event(
+                    register, "act_draft", bag.name, store, True, {"act": number, "on": str(on)}
+                )
+            digests = {b.name: ingest_digest(register, b.name) or "" for b in bags}
+            head = chain_head(register)
+        finally:
+            register.close()
+    html = render_act_html(config, number, on, bags, digests, head)
+    target.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    stem = f"destruction-act-{_safe(number)}"
+    html_path = atomic_write(target / f"{stem}.html", html.encode("utf-8"))
+    pdf_path = _pdf(config, html, target / f"{stem}.pdf") if pdf else None
+    return {
+        "number": number,
+        "bags": [b.name for b in bags],
+        "html": html_path,
+        "pdf": pdf_path,
+        "chain_head": head,
+    }
 
 
 def _safe(number: str) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in number)
 
 
-def _write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
-def _pdf(html: str, path: Path) -> Path | None:
+def _pdf(config: Config, html: str, path: Path) -> Path | None:
+    """The act as PDF/A, like every other document (None when WeasyPrint is unusable)."""
     try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        log.warning("PDF skipped (WeasyPrint unusable: %s); the HTML act is written", exc)
+        load_weasyprint()
+    except MissingExtra as exc:
+        log.warning("PDF skipped (%s); the HTML act is written", exc)
         return None
-    _write(path, weasyprint.HTML(string=html).write_pdf())
-    return path
+    variant = load_report_settings(config).pdf_variant
+    data = html_to_pdf(html, variant, [], base_url=str(templates_root()))
+    return atomic_write(path, data)

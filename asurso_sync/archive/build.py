@@ -10,24 +10,38 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import json
 import logging
 import os
 import shutil
 import sqlite3
-import stat
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import bagit
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from sqlite_utils import Database
 
 from asurso_sync import __version__
 from asurso_sync.archive import fixity
+from asurso_sync.archive.clock import fmt_day, local_day_of, local_today
+from asurso_sync.archive.layout import (
+    DIR_MODE,
+    FILE_MODE,
+    STAGING,
+    bag_dirs,
+    clean_staging,
+    fsync_dir,
+    read_only,
+    remove_tree,
+    staged_bags,
+    store_lock,
+    store_path,
+)
 from asurso_sync.archive.names import (
     KINDS,
     RETENTION_CLASS,
@@ -39,18 +53,37 @@ from asurso_sync.archive.names import (
     retain_until,
     transliterate,
 )
-from asurso_sync.archive.register import log_event, open_register
+from asurso_sync.archive.register import (
+    destroyed,
+    ingest_record,
+    ingest_records,
+    log_event,
+    open_register,
+)
 from asurso_sync.archive.settings import archive_settings
 from asurso_sync.config import Config
+from asurso_sync.documents import resolve_kind
+from asurso_sync.documents.cache import RenderCache
+from asurso_sync.documents.common import ReportError
 
 log = logging.getLogger(__name__)
 
 Renderer = Callable[..., list[Path]]
-STAGING = ".staging"
-FILE_MODE, DIR_MODE = 0o440, 0o550
+# render_many(db, kind, out_dir, class names, **params) -> {class name: files}
+RenderMany = Callable[..., dict[str, list[Path]]]
+# progress(done, total, what): called after each document and each sealed bag
+Progress = Callable[[int, int, str], None]
 # (kind passed to the renderer, file stem in the bag) per bag
-JOURNAL_PRINTS = (("journal", "journal"),)
-SUMMARY_PRINTS = (("summary-sheet", "summary-sheet"), ("class-progress", "class-progress"))
+PRINTS = {
+    "journal": (("journal", "journal"),),
+    "summary": (("summary-sheet", "summary-sheet"), ("class-progress", "class-progress")),
+}
+DOC_TITLES = {
+    "journal": "Электронный журнал (печатная форма)",
+    "summary-sheet": "Сводная ведомость учёта успеваемости",
+    "class-progress": "Сводный отчёт об успеваемости класса",
+}
+RECENT_DELETION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -64,68 +97,7 @@ class YearSource:
     classes: list[dict[str, Any]]
     first_day: str | None
     last_day: str | None
-
-
-# ---------------------------------------------------------------- the store and its lock
-
-
-def store_path(config: Config) -> Path:
-    return config.archive_path
-
-
-@contextmanager
-def store_lock(store: Path) -> Iterator[None]:
-    """One writer at a time (create, destroy); readers need no lock."""
-    store.mkdir(parents=True, exist_ok=True)
-    fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ArchiveError(f"another archive command is writing to {store}") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def make_writable(path: Path) -> None:
-    """Give back owner write rights so a sealed tree (or staging debris) can be removed."""
-    if not path.exists():
-        return
-    os.chmod(path, stat.S_IMODE(path.stat().st_mode) | 0o700)
-    for dirpath, dirs, files in os.walk(path):
-        for name in dirs:
-            p = Path(dirpath, name)
-            os.chmod(p, stat.S_IMODE(p.stat().st_mode) | 0o700)
-        for name in files:
-            p = Path(dirpath, name)
-            if not p.is_symlink():
-                os.chmod(p, stat.S_IMODE(p.stat().st_mode) | 0o600)
-
-
-def remove_tree(path: Path) -> None:
-    make_writable(path)
-    shutil.rmtree(path)
-
-
-def clean_staging(store: Path) -> int:
-    """Remove what a killed run left in staging (call with the store lock held)."""
-    staging = store / STAGING
-    removed = 0
-    if staging.is_dir():
-        for child in staging.iterdir():
-            remove_tree(child) if child.is_dir() else child.unlink()
-            removed += 1
-    if removed:
-        log.warning("removed %d unfinished staging folder(s) of an interrupted run", removed)
-    return removed
-
-
-def bag_dirs(store: Path) -> list[Path]:
-    """The sealed bags in the store, by name."""
-    if not store.is_dir():
-        return []
-    return sorted(p for p in store.iterdir() if p.is_dir() and parse_bag_name(p.name))
+    terms: int = 0
 
 
 # ---------------------------------------------------------------- reading the mirror
@@ -152,12 +124,6 @@ def backup_mirror(source: Path | sqlite3.Connection, target: Path) -> None:
         dst.close()
         if isinstance(source, Path):
             src.close()
-
-
-def read_only(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
@@ -218,6 +184,7 @@ def read_source(conn: sqlite3.Connection, config: Config, year: SchoolYear) -> Y
         classes=classes,
         first_day=row["start_date"],
         last_day=row["end_date"],
+        terms=year_terms(conn, row["id"]),
     )
 
 
@@ -342,23 +309,12 @@ def write_sync_log(conn: sqlite3.Connection, path: Path) -> int:
     return len(rows)
 
 
-def default_renderer() -> Renderer:
-    """The documents package's `render`, imported only when a real bag is made."""
-    try:
-        from asurso_sync.documents import render
-    except ImportError as exc:
-        raise ArchiveError(f"the documents renderer is not available: {exc}") from None
-    return render
-
-
 def _check_report_kinds(kinds: tuple[str, ...] | list[str]) -> None:
     """Fail before any rendering when `[archive] year_reports` names an unknown document."""
-    from asurso_sync.documents import resolve_kind
-
     for kind in kinds:
         try:
             resolve_kind(kind)
-        except Exception as exc:
+        except ReportError as exc:
             raise ArchiveError(f"[archive] year_reports: {exc}") from None
 
 
@@ -385,8 +341,18 @@ def render_into(
     if settings is not None:
         kwargs["settings"] = settings
     produced = [Path(p) for p in renderer(db, kind, scratch, **kwargs)]
+    what = kind + "".join(
+        f" {k}={v}" for k, v in params.items() if v is not None and k != "workers"
+    )
+    return place(produced, target, stem, what, allow_empty=allow_empty)
+
+
+def place(
+    produced: list[Path], target: Path, stem: str, what: str, *, allow_empty: bool = False
+) -> list[Path]:
+    """Move one document's PDF and CSV twins into the bag as `<stem>.pdf`, `<stem>.<table>.csv`
+    (ASCII names); the HTML and XLSX by-products stay behind."""
     pdfs = [p for p in produced if p.suffix.lower() == ".pdf"]
-    what = kind + "".join(f" {k}={v}" for k, v in params.items() if v is not None)
     if not pdfs:
         if allow_empty and not produced:
             log.info("no %s document for the archive (nothing to report)", what)
@@ -418,13 +384,121 @@ def year_terms(conn: sqlite3.Connection, year_id: int) -> int:
     return int(row[0])
 
 
+# ---------------------------------------------------------------- is the year ready?
+
+
+@dataclass
+class Readiness:
+    """Why sealing the year now would be wrong (`blockers`: refused unless forced) or worth a
+    second look (`deletions`: asked, or accepted with --yes)."""
+
+    year: str
+    blockers: list[str] = field(default_factory=list)
+    deletions: list[str] = field(default_factory=list)
+
+
+class DeletionsNotConfirmed(ArchiveError):
+    """Classes, pupils or groups vanished in the year's last days: the operator must agree."""
+
+
+def _last_term_end(conn: sqlite3.Connection, source: YearSource) -> date | None:
+    ends = []
+    if _has_table(conn, "terms"):
+        ends = [
+            r[0]
+            for r in conn.execute(
+                "SELECT end_date FROM terms WHERE year_id = ? AND deleted_at IS NULL",
+                (source.year_id,),
+            )
+            if r[0]
+        ]
+    if not ends and source.last_day:
+        ends = [source.last_day]
+    return max((date.fromisoformat(e[:10]) for e in ends), default=None)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r["name"] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+
+
+def _recent_deletions(conn: sqlite3.Connection, source: YearSource, end: date) -> list[str]:
+    """Classes, pupils and groups of the year marked deleted in its last 30 days."""
+    since = end - timedelta(days=RECENT_DELETION_DAYS)
+    window = (since.isoformat(), end.isoformat())
+    found = []
+    queries = {
+        "classes": "SELECT count(*) FROM classes c WHERE c.year_id = ?",
+        "pupils": "SELECT count(*) FROM students c WHERE c.class_id IN "
+        "(SELECT id FROM classes WHERE year_id = ?)",
+        "groups": "SELECT count(*) FROM subject_groups c WHERE c.class_id IN "
+        "(SELECT id FROM classes WHERE year_id = ?)",
+    }
+    tables = {"classes": "classes", "pupils": "students", "groups": "subject_groups"}
+    for label, sql in queries.items():
+        table = tables[label]
+        if not _has_table(conn, table) or not {"deleted_at", "class_id"} & _columns(conn, table):
+            continue
+        if "deleted_at" not in _columns(conn, table):
+            continue
+        n = conn.execute(
+            sql + " AND substr(c.deleted_at, 1, 10) BETWEEN ? AND ?", (source.year_id, *window)
+        ).fetchone()[0]
+        if n:
+            found.append(f"{n} {label}")
+    if not found:
+        return []
+    return [
+        f"{', '.join(found)} of {source.year.label} were marked deleted between "
+        f"{fmt_day(since)} and {fmt_day(end)} (the year's last {RECENT_DELETION_DAYS} days); "
+        "a portal glitch would seal the year without them"
+    ]
+
+
+def _readiness(
+    conn: sqlite3.Connection, source: YearSource, config: Config, today: date
+) -> Readiness:
+    ready = Readiness(source.year.label)
+    end = _last_term_end(conn, source)
+    if end is None:
+        ready.blockers.append(f"the mirror does not say when {source.year.label} ends")
+        return ready
+    if today <= end:
+        ready.blockers.append(
+            f"the last term of {source.year.label} ends on {fmt_day(end)} and today is "
+            f"{fmt_day(today)}: the year is not over"
+        )
+    last_sync = None
+    if _has_table(conn, "sync_runs"):
+        last_sync = conn.execute(
+            "SELECT max(coalesce(finished_at, started_at)) FROM sync_runs WHERE status = 'ok'"
+        ).fetchone()[0]
+    if last_sync is None:
+        ready.blockers.append("the mirror has no successful sync")
+    elif local_day_of(last_sync, config) <= end:
+        ready.blockers.append(
+            f"the last sync ({fmt_day(local_day_of(last_sync, config))}) is not later than "
+            f"the end of the last term ({fmt_day(end)}): run `asurso-sync sync` first"
+        )
+    ready.deletions = _recent_deletions(conn, source, end)
+    return ready
+
+
+def readiness(
+    config: Config, year: str | SchoolYear, *, mirror: Path | None = None, today: date | None = None
+) -> Readiness:
+    """Is the year over and freshly synced, and did anything vanish at its end?"""
+    sy = year if isinstance(year, SchoolYear) else parse_year(year)
+    path = Path(mirror) if mirror else config.mirror_path
+    if not path.exists():
+        raise ArchiveError(f"the mirror {path} does not exist; run `asurso-sync sync`")
+    conn = read_only(path)
+    try:
+        return _readiness(conn, read_source(conn, config, sy), config, today or local_today(config))
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------- sealing
-
-
-def _open_documents_db(path: Path) -> Any:
-    from sqlite_utils import Database
-
-    return Database(read_only(path))
 
 
 def bag_info(
@@ -437,9 +511,7 @@ def bag_info(
         "Bag-Group-Identifier": f"ej-{source.school_id}-{source.year.slug}",
         "School-Year": source.year.label,
         "Retention-Class": RETENTION_CLASS[kind],
-        "Retain-Until": retain_until(
-            source.year, kind, journal_years=s.journal_years, summary_years=s.summary_years
-        ).isoformat(),
+        "Retain-Until": _retain_until(source.year, kind, config).isoformat(),
         "Bag-Software-Agent": f"asurso-sync {__version__} (bagit.py {bagit.VERSION})",
         "Internal-Sender-Description": (
             "Электронный журнал: печатные формы по классам, отчёты за год, копия базы, выгрузка"
@@ -453,6 +525,11 @@ def bag_info(
     if supersedes:
         info["Supersedes"] = supersedes
     return info
+
+
+def _retain_until(year: SchoolYear, kind: str, config: Config) -> date:
+    s = archive_settings(config)
+    return retain_until(year, kind, journal_years=s.journal_years, summary_years=s.summary_years)
 
 
 def write_tagmanifests(bag: Path) -> None:
@@ -502,12 +579,12 @@ def freeze(path: Path) -> None:
     os.chmod(path, DIR_MODE)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _pages(path: Path) -> int | None:
+    """Sheets of a printed document (None when it is no readable PDF)."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return len(PdfReader(str(path)).pages)
+    except (PdfReadError, ValueError, OSError, KeyError, TypeError):
+        return None
 
 
 # ---------------------------------------------------------------- the command
@@ -522,23 +599,23 @@ def _plan(
 ) -> list[tuple[str, int, str | None]]:
     """(kind, version, superseded bag) of each bag to make now."""
     known = {p.name for p in bag_dirs(store)}
-    known |= {r[0] for r in conn_register.execute("SELECT DISTINCT bag FROM events")}
+    known |= set(ingest_records(conn_register))
     parsed = [
         b
         for b in (parse_bag_name(n) for n in known)
         if b and b.school_id == school_id and b.year == year
     ]
     top = {kind: max((b.version for b in parsed if b.kind == kind), default=0) for kind in KINDS}
+    plan: list[tuple[str, int, str | None]] = []
     if not supersedes:
-        todo = [(kind, 1, None) for kind in KINDS if top[kind] == 0]
-        if not todo:
+        plan = [(kind, 1, None) for kind in KINDS if top[kind] == 0]
+        if not plan:
             names = ", ".join(sorted(b.name for b in parsed))
             raise ArchiveError(
                 f"{year.label} is already archived ({names}); a correction is "
                 "a new version: add --supersedes BAG"
             )
-        return todo
-    plan = []
+        return plan
     for old in supersedes:
         parsed_old = parse_bag_name(old)
         if parsed_old is None or not (store / old).is_dir():
@@ -551,22 +628,63 @@ def _plan(
     return plan
 
 
+def recover_interrupted(store: Path, register: sqlite3.Connection) -> None:
+    """A run killed between logging a bag's ingest and moving it in left the bag in staging:
+    its ingest record no longer stands (an appended `ingest_cancelled`, the register being
+    append-only), so the bag can be made again. A `destroy` killed between moving a bag out
+    of the store and logging it left the whole bag in staging: it goes back into the store."""
+    gone = destroyed(register)
+    for run in staged_bags(store):
+        if not run.is_dir():
+            continue
+        if run.name.startswith("destroy-") and parse_bag_name(run.name[len("destroy-") :]):
+            bag = run.name[len("destroy-") :]
+            if bag not in gone and not (store / bag).exists():
+                # killed between moving the bag out and logging its destruction: put it back
+                os.rename(run, store / bag)
+                log.warning("%s was being destroyed when a run stopped; it is back", bag)
+            continue
+        for folder in run.iterdir():
+            if (
+                parse_bag_name(folder.name)
+                and not (store / folder.name).exists()
+                and ingest_record(register, folder.name) is not None
+            ):
+                log_event(
+                    register,
+                    "ingest_cancelled",
+                    folder.name,
+                    store,
+                    True,
+                    {"reason": "the run was interrupted before the bag entered the store"},
+                )
+
+
 def create(
     config: Config,
     year: str | SchoolYear,
     *,
-    supersedes: list[str] | tuple = (),
+    supersedes: list[str] | tuple[str, ...] = (),
     renderer: Renderer | None = None,
     mirror: Path | None = None,
     today: date | None = None,
+    force: bool = False,
+    accept_deletions: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Make the year's sealed bags (journal-5y and summary-25y) and log their ingest.
 
     `renderer(db, kind, out_dir, *, fmt="pdf", class_name=None, settings=config, term=None)
-    -> list[Path]` writes one document (default: `asurso_sync.documents.render`). `mirror`
+    -> list[Path]` writes one document (default: `documents.render` through the mirror's
+    render cache, so a print `report` or `demo` made from the same mirror state is reused,
+    byte for byte, instead of being rendered again). `mirror`
     overrides `[mirror] path`. Without `supersedes` it makes the kinds the year lacks (both,
     the first time); `supersedes` names bags to correct, each getting a v<N+1>.
-    Returns the paths of the new bags in the store.
+
+    Refuses a year that is not over or not synced since its end unless `force`, and a year
+    whose classes, pupils or groups vanished in its last 30 days unless `accept_deletions`
+    (see `readiness`). Each bag's ingest record is written before the bag is renamed into
+    the store, so no bag is ever in the store without one. Returns the new bags' paths.
     """
     settings = archive_settings(config)
     sy = year if isinstance(year, SchoolYear) else parse_year(year)
@@ -578,33 +696,58 @@ def create(
     os.chmod(store, 0o700)
     if not settings.retention_article:
         log.warning("[archive] retention_article is not set: bags carry no Retention-Article")
-    render = renderer or default_renderer()
+    cache = RenderCache.for_mirror(mirror)
+    render = renderer or cache.render
+    render_many = cache.render_classes if renderer is None else None
     if renderer is None:
         _check_report_kinds(settings.year_reports)
     with store_lock(store):
-        clean_staging(store)
         register = open_register(store)
         try:
+            recover_interrupted(store, register)
+            clean_staging(store)
             live = read_only(mirror)
             try:  # refuse early, before copying a large mirror
                 first = read_source(live, config, sy)
+                ready = _readiness(live, first, config, today or local_today(config))
             finally:
                 live.close()
+            if ready.blockers and not force:
+                raise ArchiveError(
+                    f"not sealing {sy.label}: " + "; ".join(ready.blockers) + " (--force to seal)"
+                )
+            if ready.deletions and not accept_deletions:
+                raise DeletionsNotConfirmed(
+                    "; ".join(ready.deletions) + " — check the portal, then confirm with --yes"
+                )
             plan = _plan(store, register, first.school_id, sy, list(supersedes))
             work = store / STAGING / f"run-{os.getpid()}"
             work.mkdir(mode=0o700, parents=True)
             try:
-                built, source = _build(work, mirror, config, sy, plan, render, today)
-                made = _move_in(store, built)
-            except Exception:
+                built, source = _build(
+                    work, mirror, config, sy, plan, render, today, progress, render_many
+                )
+                made = _move_in(store, register, built, source, config)
+            except OSError as exc:  # a full disk, a read-only mount: one plain line
+                raise ArchiveError(
+                    f"could not build the bags in {work.parent}: {exc.strerror or exc}"
+                    + (f" ({exc.filename})" if exc.filename else "")
+                ) from None
+            finally:
                 remove_tree(work)
-                raise
-            for (name, _folder, old), path in zip(built, made, strict=True):
-                _log_ingest(register, store, name, path, old, source)
-            remove_tree(work)
         finally:
             register.close()
     return made
+
+
+def _steps(source: YearSource, plan: list[tuple[str, int, str | None]], config: Config) -> int:
+    settings = archive_settings(config)
+    total = 0
+    for kind, _version, _old in plan:
+        total += len(source.classes) * len(PRINTS[kind]) + 1
+        if kind == "journal":
+            total += len(settings.year_reports) * source.terms
+    return total
 
 
 def _build(
@@ -615,29 +758,45 @@ def _build(
     plan: list[tuple[str, int, str | None]],
     render: Renderer,
     today: date | None,
+    progress: Progress | None,
+    render_many: RenderMany | None = None,
 ) -> tuple[list[tuple[str, Path, str | None]], YearSource]:
     """Every planned bag, sealed and frozen in `work`, from one consistent mirror copy."""
     snapshot = work / "mirror.sqlite"
     backup_mirror(mirror, snapshot)
     conn = read_only(snapshot)
-    db = _open_documents_db(snapshot)
+    db = Database(read_only(snapshot))
     try:
         source = read_source(conn, config, sy)
+        total = _steps(source, plan, config)
+        done = 0
+
+        def tick(what: str) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total, what)
+
         built = []
         for kind, version, old in plan:
             name = bag_name(source.school_id, sy, kind, version)
             folder = work / name
             folder.mkdir(mode=0o700)
             log.info("building %s (%d classes)", name, len(source.classes))
+            _render_prints(
+                folder, db, render, source, work, config, PRINTS[kind], tick, render_many
+            )
             if kind == "journal":
-                _journal_payload(folder, conn, snapshot, db, render, source, work, config)
-            else:
-                _summary_payload(folder, db, render, source, work, config)
+                workers = os.cpu_count() if render_many is not None else None
+                _journal_extras(
+                    folder, conn, snapshot, db, render, source, work, config, tick, workers
+                )
             info = bag_info(source, kind, name, config, old)
             if today is not None:
                 info["Bagging-Date"] = today.isoformat()
             seal(folder, info)
             freeze(folder)
+            tick(f"sealed {name}")
             built.append((name, folder, old))
         return built, source
     finally:
@@ -645,66 +804,128 @@ def _build(
         conn.close()
 
 
-def _move_in(store: Path, built: list[tuple[str, Path, str | None]]) -> list[Path]:
-    """Rename each sealed bag into the store: it is there whole, or not at all."""
+def _ingest_details(
+    name: str, folder: Path, old: str | None, source: YearSource, config: Config
+) -> dict[str, Any]:
+    """What the register keeps of a new bag: its anchor digest and retention (the authority
+    for `due` and `destroy`), and its documents with their sheets (for D10)."""
+    parsed = parse_bag_name(name)
+    assert parsed is not None
+    classes = {c["slug"]: c["name"] for c in source.classes}
+    documents = [
+        {
+            "class": classes.get(pdf.parent.name, pdf.parent.name),
+            "kind": DOC_TITLES.get(pdf.stem, pdf.stem),
+            "file": pdf.relative_to(folder).as_posix(),
+            "sheets": _pages(pdf),
+        }
+        for pdf in sorted((folder / "data" / "print").glob("*/*.pdf"))
+    ]
+    documents.sort(key=lambda d: (_class_order(str(d["class"])), str(d["file"])))
+    return {
+        "tagmanifest_sha512": fixity.file_sha512(folder / "tagmanifest-sha512.txt"),
+        "payload_oxum": fixity.read_tags(folder / "bag-info.txt").get("Payload-Oxum", ""),
+        "supersedes": old,
+        "validated": "bagit+full",
+        "kind": parsed.kind,
+        "school_year": source.year.label,
+        "organization": source.organization,
+        "retention_class": RETENTION_CLASS[parsed.kind],
+        "retain_until": _retain_until(source.year, parsed.kind, config).isoformat(),
+        "retention_article": archive_settings(config).retention_article,
+        "classes": classes,
+        "documents": documents,
+    }
+
+
+def _move_in(
+    store: Path,
+    register: sqlite3.Connection,
+    built: list[tuple[str, Path, str | None]],
+    source: YearSource,
+    config: Config,
+) -> list[Path]:
+    """Log each sealed bag's ingest, then rename it into the store (whole, or not at all).
+
+    The record comes first: a kill between the two leaves a bag in staging whose record the
+    next run cancels, never a bag in the store without a record. A failed rename cancels
+    the record at once.
+    """
     clash = [name for name, _folder, _old in built if (store / name).exists()]
     if clash:
         raise ArchiveError(f"{', '.join(clash)} appeared in the store meanwhile; nothing replaced")
     made = []
-    for name, folder, _old in built:
-        os.rename(folder, store / name)
+    for name, folder, old in built:
+        details = _ingest_details(name, folder, old, source, config)
+        log_event(register, "ingest", name, store, True, details)
+        try:
+            os.rename(folder, store / name)
+        except OSError as exc:
+            log_event(
+                register, "ingest_cancelled", name, store, True, {"reason": f"move failed: {exc}"}
+            )
+            raise ArchiveError(f"could not move {name} into {store}: {exc}") from None
+        fsync_dir(store)
+        log.info("sealed %s (Payload-Oxum %s)", name, details["payload_oxum"])
         made.append(store / name)
-    _fsync_dir(store)
     return made
 
 
-def _log_ingest(
-    register: sqlite3.Connection,
-    store: Path,
-    name: str,
-    path: Path,
-    old: str | None,
-    source: YearSource,
-) -> None:
-    anchor = fixity.file_sha512(path / "tagmanifest-sha512.txt")
-    oxum = fixity.read_tags(path / "bag-info.txt").get("Payload-Oxum", "")
-    details = {
-        "tagmanifest_sha512": anchor,
-        "payload_oxum": oxum,
-        "supersedes": old,
-        "validated": "bagit+full",
-        "classes": {c["slug"]: c["name"] for c in source.classes},
-    }
-    log_event(register, "ingest", name, store, True, details)
-    log.info("sealed %s (Payload-Oxum %s)", name, oxum)
-
-
-def _journal_payload(
+def _render_prints(
     folder: Path,
-    conn: sqlite3.Connection,
-    snapshot: Path,
-    db: Any,
+    db: Database,
     render: Renderer,
     source: YearSource,
     work: Path,
     config: Config,
+    prints: tuple[tuple[str, str], ...],
+    tick: Callable[[str], None],
+    render_many: RenderMany | None = None,
 ) -> None:
+    """Each class's printed documents into `data/print/<class>/` (the one render loop).
+
+    With `render_many` (the default renderer's cache) each kind is made for every class at
+    once, the PDFs in a pool of processes; otherwise one document per call of `render`."""
+    for kind, stem in prints:
+        names = [cls["name"] for cls in source.classes]
+        if render_many is not None:
+            scratch = work / "render" / kind
+            made = render_many(db, kind, scratch, names, fmt="pdf", settings=config)
+        for cls in source.classes:
+            target = folder / "print" / cls["slug"]
+            if render_many is not None:
+                place(made.get(cls["name"], []), target, stem, f"{kind} class_name={cls['name']}")
+            else:
+                render_into(
+                    render,
+                    db,
+                    kind,
+                    target,
+                    stem,
+                    work / "render" / kind / cls["slug"],
+                    settings=config,
+                    class_name=cls["name"],
+                )
+            tick(f"{kind} {cls['name']}")
+
+
+def _journal_extras(
+    folder: Path,
+    conn: sqlite3.Connection,
+    snapshot: Path,
+    db: Database,
+    render: Renderer,
+    source: YearSource,
+    work: Path,
+    config: Config,
+    tick: Callable[[str], None],
+    workers: int | None = None,
+) -> None:
+    """The journal bag's year reports (one per term; with `workers`, the default renderer
+    makes their PDFs in that many processes), database copy, export and sync log."""
     settings = archive_settings(config)
-    for cls in source.classes:
-        for kind, stem in JOURNAL_PRINTS:
-            render_into(
-                render,
-                db,
-                kind,
-                folder / "print" / cls["slug"],
-                stem,
-                work / "render" / kind / cls["slug"],
-                settings=config,
-                class_name=cls["name"],
-            )
-    terms = year_terms(conn, source.year_id)
     for kind in settings.year_reports:
-        for term in range(1, terms + 1):
+        for term in range(1, source.terms + 1):
             name = f"{transliterate(kind)}-term{term}"
             render_into(
                 render,
@@ -716,25 +937,10 @@ def _journal_payload(
                 settings=config,
                 term=term,
                 allow_empty=True,
+                workers=workers,
             )
+            tick(f"{kind} term {term}")
     (folder / "db").mkdir()
     shutil.copyfile(snapshot, folder / "db" / "mirror.sqlite")
     export_tables(conn, folder / "export")
     write_sync_log(conn, folder / "provenance" / "sync-log.jsonl")
-
-
-def _summary_payload(
-    folder: Path, db: Any, render: Renderer, source: YearSource, work: Path, config: Config
-) -> None:
-    for cls in source.classes:
-        for kind, stem in SUMMARY_PRINTS:
-            render_into(
-                render,
-                db,
-                kind,
-                folder / "print" / cls["slug"],
-                stem,
-                work / "render" / kind / cls["slug"],
-                settings=config,
-                class_name=cls["name"],
-            )

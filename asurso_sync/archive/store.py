@@ -7,12 +7,12 @@ destruction is appended to the fixity register.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,37 +20,52 @@ from typing import Any
 import bagit
 
 from asurso_sync.archive import fixity
-from asurso_sync.archive.build import (
-    DIR_MODE,
-    FILE_MODE,
+from asurso_sync.archive.build import Progress, recover_interrupted
+from asurso_sync.archive.clock import fmt_day, fmt_moment, local_today
+from asurso_sync.archive.fixity import Problem, VerifyResult
+from asurso_sync.archive.layout import (
     STAGING,
     bag_dirs,
     make_writable,
     read_only,
+    refuse_inside_store,
     remove_tree,
     store_lock,
     store_path,
 )
-from asurso_sync.archive.fixity import Problem, VerifyResult
 from asurso_sync.archive.names import ArchiveError, parse_bag_name, transliterate
 from asurso_sync.archive.register import (
-    events,
+    CHECKS,
+    GENESIS,
+    REGISTER_NAME,
+    ChainCheck,
+    act_events,
+    chain_head,
+    check_chain,
+    destroyed,
     get_act,
     ingest_digest,
+    ingest_record,
+    ingest_records,
     last_event,
     log_event,
+    media,
     open_register,
     plan_full_checks,
+    retention_of,
 )
 from asurso_sync.archive.settings import archive_settings
 from asurso_sync.config import Config
+from asurso_sync.documents.register import COLUMNS as REGISTER_COLUMNS
 
 log = logging.getLogger(__name__)
+REGISTER_CHECK = "register"  # the name verify's chain check reports under
 
 
 @dataclass(frozen=True)
 class BagEntry:
-    """One bag of the store as the secretary sees it."""
+    """One bag of the store as the secretary sees it. `retain_until` comes from the
+    register's ingest record (None when the register has none: such a bag is never due)."""
 
     name: str
     path: Path
@@ -62,24 +77,22 @@ class BagEntry:
     supersedes: str | None
     superseded_by: str | None
     info: dict[str, str]
+    registered: bool = True
 
     def due(self, on: date) -> bool:
         return self.retain_until is not None and self.retain_until <= on
 
 
-def list_bags(config: Config) -> list[BagEntry]:
-    """Every sealed bag in the store, with its bag-info and which version replaced it."""
+def _entries(store: Path, register: sqlite3.Connection) -> list[BagEntry]:
+    records = ingest_records(register)
     entries = []
-    for path in bag_dirs(store_path(config)):
+    for path in bag_dirs(store):
         parsed = parse_bag_name(path.name)
         assert parsed is not None
         info_file = path / "bag-info.txt"
         info = fixity.read_tags(info_file) if info_file.exists() else {}
-        until = info.get("Retain-Until")
-        try:
-            until_date = date.fromisoformat(until) if until else None
-        except ValueError:
-            until_date = None
+        record = records.get(path.name)
+        details = record["details"] if record else {}
         entries.append(
             BagEntry(
                 name=path.name,
@@ -87,97 +100,134 @@ def list_bags(config: Config) -> list[BagEntry]:
                 kind=parsed.kind,
                 school_year=parsed.year.label,
                 version=parsed.version,
-                retention_class=info.get("Retention-Class", ""),
-                retain_until=until_date,
-                supersedes=info.get("Supersedes"),
+                retention_class=details.get("retention_class") or info.get("Retention-Class", ""),
+                retain_until=retention_of(record),
+                supersedes=details.get("supersedes") if record else info.get("Supersedes"),
                 superseded_by=None,
                 info=info,
+                registered=record is not None,
             )
         )
     replaced = {e.supersedes: e.name for e in entries if e.supersedes}
-    return [BagEntry(**{**e.__dict__, "superseded_by": replaced.get(e.name)}) for e in entries]
+    return [replace(e, superseded_by=replaced.get(e.name)) for e in entries]
+
+
+def list_bags(config: Config) -> list[BagEntry]:
+    """Every sealed bag in the store, with its retention from the register."""
+    store = store_path(config)
+    if not store.is_dir():
+        return []
+    register = open_register(store)
+    try:
+        return _entries(store, register)
+    finally:
+        register.close()
 
 
 def find_bag(config: Config, name: str) -> BagEntry:
+    _check_name(name)
     for entry in list_bags(config):
         if entry.name == name:
             return entry
     raise ArchiveError(f"no bag {name!r} in {store_path(config)} (see `archive list`)")
 
 
+def _check_name(name: str) -> None:
+    if parse_bag_name(name) is None:
+        raise ArchiveError(
+            f"{name!r} is not a bag name (ej-<school>-<YYYY>-<YYYY>-<journal|summary>-v<N>, "
+            "see `archive list`); to check copies on a medium use --at DIR"
+        )
+
+
 # ---------------------------------------------------------------- fixity
 
 
-def verify(
-    config: Config, bag: str | None = None, *, full: bool = False, at: Path | None = None
-) -> list[VerifyResult]:
-    """Check one bag or all (fast or full), log a fixity event per bag, never modify a bag.
+def _check_one(register: sqlite3.Connection, where: Path, name: str, full: bool) -> VerifyResult:
+    result = fixity.verify_bag(where / name, full=full, anchor_sha512=ingest_digest(register, name))
+    if ingest_record(register, name) is None:
+        result.problems.append(
+            Problem("unregistered", name, "the register holds no ingest record of this bag")
+        )
+    return result
 
+
+def _chain_result(chain: ChainCheck) -> VerifyResult:
+    result = VerifyResult(bag=REGISTER_CHECK, full=True, files=chain.events)
+    result.problems.extend(Problem("chain", "register.sqlite", p) for p in chain.problems)
+    return result
+
+
+def verify(
+    config: Config,
+    bag: str | None = None,
+    *,
+    full: bool = False,
+    at: Path | None = None,
+    progress: Progress | None = None,
+) -> list[VerifyResult]:
+    """Check the register's hash chain, then one bag or all (fast or full); log a fixity
+    event per bag against the place checked; never modify a bag.
+
+    A broken chain is the first result (named `register`). `bag` must be a bag name.
     With no bag named, a bag the register saw enter the store and never saw destroyed but
-    that is no longer there is reported missing too. `at` checks the copies on another
-    medium (e.g. the safe's USB disk) against the digests the store's register recorded at
-    ingest; the events name that location.
+    that is no longer there is reported missing too, and a bag in the store without an
+    ingest record is reported `unregistered`. `at` checks the copies on another medium
+    (e.g. the safe's USB disk) against the digests the register recorded at ingest.
     """
     store = store_path(config)
     where = Path(at) if at is not None else store
+    medium = at is not None and where.resolve() != store.resolve()
+    if bag is not None:
+        _check_name(bag)
     if at is not None and not where.is_dir():
         raise ArchiveError(f"{where} is not a folder (is the medium mounted?)")
     register = open_register(store)
     try:
+        chain = check_chain(register)
+        results = [] if chain.ok else [_chain_result(chain)]
+        gone = destroyed(register)
         if bag:
             names = [bag]
-            gone = register.execute(
-                "SELECT at, details FROM events WHERE bag = ? AND event = 'destroy' "
-                "AND result = 'ok'",
-                (bag,),
-            ).fetchone()
-            if gone and not (where / bag).is_dir():
-                act = json.loads(gone["details"]).get("act")
-                raise ArchiveError(f"{bag} was destroyed on {gone['at'][:10]} under act № {act}")
-            if not (where / bag).is_dir() and ingest_digest(register, bag) is None:
+            if bag in gone and not (where / bag).is_dir():
+                act = gone[bag]["details"].get("act")
+                raise ArchiveError(
+                    f"{bag} was destroyed on {fmt_moment(gone[bag]['at'], config)} "
+                    f"under act № {act}"
+                )
+            if not (where / bag).is_dir() and ingest_record(register, bag) is None:
                 raise ArchiveError(f"no bag {bag!r} in {where} (see `archive list`)")
         elif at is not None:
             names = [p.name for p in bag_dirs(where)]
         else:
-            names = [p.name for p in bag_dirs(store)]
-            destroyed = {
-                r[0]
-                for r in register.execute(
-                    "SELECT bag FROM events WHERE event='destroy' AND result='ok'"
-                )
-            }
-            ingested = {
-                r[0]
-                for r in register.execute(
-                    "SELECT bag FROM events WHERE event='ingest' AND result='ok'"
-                )
-            }
-            names = sorted(set(names) | (ingested - destroyed))
-        results = []
-        for name in names:
-            result = fixity.verify_bag(
-                where / name, full=full, anchor_sha512=ingest_digest(register, name)
-            )
+            present = {p.name for p in bag_dirs(store)}
+            names = sorted(present | (set(ingest_records(register)) - set(gone)))
+        for i, name in enumerate(names, 1):
+            result = _check_one(register, where, name, full)
             log_event(
                 register,
                 "fixity_full" if full else "fixity_fast",
                 name,
-                where,
+                where.resolve() if medium else store,
                 result.ok,
                 {
                     "problems": [str(p) for p in result.problems],
                     "files": result.files,
                     "bytes": result.bytes_hashed,
+                    **({"medium": True} if medium else {}),
                 },
             )
             if not result.ok:
                 log.warning(
-                    "%s failed its %s check: %d problem(s)",
+                    "%s failed its %s check at %s: %d problem(s)",
                     name,
                     "full" if full else "fast",
+                    where,
                     len(result.problems),
                 )
             results.append(result)
+            if progress is not None:
+                progress(i, len(names), name)
         return results
     finally:
         register.close()
@@ -192,13 +242,64 @@ def run_full_checks(config: Config, today: date | None = None) -> list[VerifyRes
         plan = plan_full_checks(
             register,
             [p.name for p in bag_dirs(store)],
-            today or date.today(),
+            today or local_today(config),
             per_run=settings.full_checks_per_run or None,
             interval_days=settings.full_check_days,
         )
     finally:
         register.close()
-    return [r for name in plan for r in verify(config, name, full=True)]
+    results: list[VerifyResult] = []
+    for name in plan:
+        for result in verify(config, name, full=True):
+            if result.bag == REGISTER_CHECK and any(r.bag == REGISTER_CHECK for r in results):
+                continue  # a broken chain is reported once
+            results.append(result)
+    return results
+
+
+def _health_row(
+    register: sqlite3.Connection, name: str, place: str, medium: str | None
+) -> dict[str, Any]:
+    last = last_event(register, name, CHECKS, medium=medium)
+    full = last_event(register, name, ("ingest", "fixity_full", "copy"), medium=medium)
+    return {
+        "bag": name,
+        "location": place,
+        "store": medium is None,
+        "last_check": last["event"] if last else None,
+        "last_check_at": last["at"] if last else None,
+        "result": last["result"] if last else None,
+        "fast": bool(last and last["event"] == "fixity_fast"),
+        "last_full_check_at": full["at"] if full else None,
+        "problems": (last["details"].get("problems") or []) if last else [],
+    }
+
+
+def bag_health(config: Config) -> list[dict[str, Any]]:
+    """One row per (bag, location): the store first, then every medium the bag was copied
+    to or checked at (`verify --at`, `copy`), destroyed bags left out.
+
+    Keys: bag, location, store (True for the store's row), last_check (the event),
+    last_check_at (UTC ISO), result (ok / failed / None), fast (True when that check read
+    sizes and manifests only), last_full_check_at, problems (of that check). A copy's
+    failure is the copy's row, never the store's.
+    """
+    store = store_path(config)
+    if not (store / REGISTER_NAME).exists():
+        return []
+    register = open_register(store)
+    try:
+        gone = destroyed(register)
+        names = sorted({p.name for p in bag_dirs(store)} | set(ingest_records(register)))
+        rows = []
+        for name in names:
+            if name in gone:
+                continue
+            rows.append(_health_row(register, name, str(store), None))
+            rows.extend(_health_row(register, name, m, m) for m in media(register, name))
+        return rows
+    finally:
+        register.close()
 
 
 # ---------------------------------------------------------------- copies out
@@ -207,14 +308,27 @@ def run_full_checks(config: Config, today: date | None = None) -> list[VerifyRes
 def _copy_verified(
     src_root: Path, pairs: list[tuple[str, Path]], manifest: dict[str, str]
 ) -> list[Path]:
-    """Copy files of a bag and prove each copy by its SHA-512 from the manifest."""
+    """Copy files of a bag and prove each copy by its SHA-512 from the manifest.
+
+    Each file is copied to a temporary name beside its target (0600 from the start) and
+    renamed into place only once its digest matches: a full disk leaves no half file."""
     written = []
     for name, target in pairs:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(src_root / name, target)
-        os.chmod(target, 0o600)
-        if fixity.file_sha512(target) != manifest[name]:
-            raise ArchiveError(f"the copy of {name} does not match the bag's manifest")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            shutil.copyfile(src_root / name, tmp)
+            os.chmod(tmp, 0o600)
+            if fixity.file_sha512(tmp) != manifest[name]:
+                raise ArchiveError(f"the copy of {name} does not match the bag's manifest")
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise ArchiveError(
+                f"could not copy {name} into {target.parent}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(target)
     return written
 
@@ -227,11 +341,10 @@ def get(config: Config, bag: str, out_dir: Path, *, class_name: str | None = Non
     """
     entry = find_bag(config, bag)
     store = store_path(config)
+    refuse_inside_store(store, Path(out_dir), "the output folder")
     register = open_register(store)
     try:
-        result = fixity.verify_bag(
-            entry.path, full=True, anchor_sha512=ingest_digest(register, bag)
-        )
+        result = _check_one(register, store, bag, True)
         log_event(
             register,
             "fixity_full",
@@ -286,6 +399,7 @@ def copy(config: Config, bag: str, to: Path | None = None) -> VerifyResult:
     entry = find_bag(config, bag)
     store = store_path(config)
     to = Path(to)
+    refuse_inside_store(store, to, "the medium")
     if not to.is_dir():
         raise ArchiveError(f"{to} is not a folder (is the medium mounted?)")
     target = to / bag
@@ -293,9 +407,7 @@ def copy(config: Config, bag: str, to: Path | None = None) -> VerifyResult:
         raise ArchiveError(f"{target} already exists; verify it with `archive verify` instead")
     register = open_register(store)
     try:
-        source = fixity.verify_bag(
-            entry.path, full=False, anchor_sha512=ingest_digest(register, bag)
-        )
+        source = _check_one(register, store, bag, False)
         if not source.ok:
             raise ArchiveError(
                 f"{bag} failed its check, not copied: " + "; ".join(map(str, source.problems))
@@ -311,12 +423,13 @@ def copy(config: Config, bag: str, to: Path | None = None) -> VerifyResult:
             register,
             "copy",
             bag,
-            to,
+            to.resolve(),
             result.ok,
             {
                 "problems": [str(p) for p in result.problems],
                 "files": result.files,
                 "bytes": result.bytes_hashed,
+                "medium": True,
             },
         )
         return result
@@ -372,39 +485,145 @@ def restore_test(config: Config, bag: str) -> list[str]:
 # ---------------------------------------------------------------- retention
 
 
+def require_intact_register(config: Config) -> None:
+    """Refuse to decide anything about destruction from a register whose chain is broken."""
+    store = store_path(config)
+    if not (store / REGISTER_NAME).exists():
+        return
+    register = open_register(store)
+    try:
+        chain = check_chain(register)
+    finally:
+        register.close()
+    if not chain.ok:
+        raise ArchiveError(
+            "the archive register's hash chain is broken ("
+            + "; ".join(chain.problems[:3])
+            + "): nothing is due until this is cleared up; see `archive verify`"
+        )
+
+
 def due(config: Config, on: date | None = None) -> list[BagEntry]:
-    """Bags whose Retain-Until has come (they may go into a destruction act)."""
-    on = on or date.today()
+    """Bags whose retention, as the register recorded it at ingest, has ended on `on`
+    (school-local today by default). bag-info.txt is never read for this, and a register
+    whose hash chain is broken is refused."""
+    on = on or local_today(config)
+    require_intact_register(config)
     return [e for e in list_bags(config) if e.due(on)]
 
 
-def destroy(config: Config, bag: str, act_number: str, *, today: date | None = None) -> dict:
-    """Remove a due bag listed in the act; log `destroy` with the digest and the act number.
+def nothing_due(config: Config, on: date | None = None) -> str:
+    """The sentence for a store with nothing due: when the first bag falls due."""
+    on = on or local_today(config)
+    dates = [e.retain_until for e in list_bags(config) if e.retain_until and e.retain_until > on]
+    if not dates:
+        return "the store holds no bags with a recorded retention"
+    return f"no bag is due before {fmt_day(min(dates))}"
 
-    Refuses a bag that is not due yet, or that the act does not list. Copies on removable
-    media are outside the tool's reach: the act says they must be destroyed the same way.
+
+def approve_act(config: Config, number: str, by: str) -> dict[str, Any]:
+    """Record in the register that act № `number` was approved (signed) by `by`.
+
+    Only an approved act lets `destroy` remove its bags. The approval is one chained
+    `act_approve` event per bag of the act; an act is approved once.
     """
-    today = today or date.today()
+    if not by.strip():
+        raise ArchiveError("name who approved the act: --by NAME")
     store = store_path(config)
-    entry = find_bag(config, bag)
     with store_lock(store):
         register = open_register(store)
         try:
+            act = get_act(register, str(number))
+            if act is None:
+                raise ArchiveError(f"there is no destruction act № {number}")
+            done = act_events(register, str(number), "act_approve")
+            if done:
+                who = done[0]["details"].get("approved_by")
+                raise ArchiveError(
+                    f"act № {number} was approved by {who} on "
+                    f"{fmt_moment(done[0]['at'], config)}; an act is approved once"
+                )
+            for bag in act["bags"]:
+                log_event(
+                    register,
+                    "act_approve",
+                    bag,
+                    store,
+                    True,
+                    {"act": str(number), "approved_by": by},
+                )
+            return {"number": str(number), "bags": act["bags"], "approved_by": by}
+        finally:
+            register.close()
+
+
+def _approved(register: sqlite3.Connection, number: str, bag: str) -> bool:
+    drafted = {e["bag"] for e in act_events(register, number, "act_draft")}
+    approved = {e["bag"] for e in act_events(register, number, "act_approve")}
+    return bag in drafted and bag in approved
+
+
+def destroy(config: Config, bag: str, act_number: str, *, today: date | None = None) -> dict:
+    """Remove a due bag listed in an approved act; log `destroy` with the digest and the act.
+
+    Refuses when the act does not exist, is still a draft or does not list the bag; when the
+    register's ingest record says the bag must still be kept; and when the register's chain
+    or a full verification of the bag fails (a tampered bag is evidence, not waste). Copies
+    on removable media are outside the tool's reach: the act says they go the same way.
+    """
+    today = today or local_today(config)
+    store = store_path(config)
+    _check_name(bag)
+    with store_lock(store):
+        register = open_register(store)
+        try:
+            recover_interrupted(store, register)
+            entry = find_bag(config, bag)
             act = get_act(register, str(act_number))
             if act is None:
                 raise ArchiveError(
                     f"there is no destruction act № {act_number} "
                     "(make one with `archive destruction-act`)"
                 )
-            if bag not in act["bags"]:
+            if bag not in act["bags"] or not act_events(register, str(act_number), "act_draft"):
                 raise ArchiveError(f"act № {act_number} does not list {bag}")
-            if not entry.due(today):
+            if not _approved(register, str(act_number), bag):
                 raise ArchiveError(
-                    f"{bag} must be kept until {entry.retain_until}; "
+                    f"act № {act_number} is a draft: approve it first with "
+                    f"`archive destruction-act --approve {act_number} --by NAME`"
+                )
+            record = ingest_record(register, bag)
+            until = retention_of(record)
+            if until is None:
+                raise ArchiveError(f"the register holds no ingest record of {bag}; not destroyed")
+            if until > today:
+                raise ArchiveError(
+                    f"{bag} must be kept until {fmt_day(until)} (the register's ingest record); "
                     "it cannot be destroyed before then"
                 )
+            chain = check_chain(register)
+            result = _check_one(register, store, bag, True)
+            log_event(
+                register,
+                "fixity_full",
+                bag,
+                store,
+                result.ok,
+                {
+                    "problems": [str(p) for p in result.problems],
+                    "files": result.files,
+                    "bytes": result.bytes_hashed,
+                    "for": "destroy",
+                },
+            )
+            problems = [str(p) for p in result.problems] + chain.problems
+            if problems:
+                raise ArchiveError(
+                    f"{bag} failed its full verification, not destroyed (a tampered bag is "
+                    "evidence): " + "; ".join(problems[:5])
+                )
             anchor_file = entry.path / "tagmanifest-sha512.txt"
-            digest = fixity.file_sha512(anchor_file) if anchor_file.exists() else None
+            digest = fixity.file_sha512(anchor_file)
             # out of the store in one atomic step, then logged, then deleted: an interrupted
             # run never leaves half a bag among the sealed ones
             doomed = store / STAGING / f"destroy-{bag}"
@@ -413,8 +632,10 @@ def destroy(config: Config, bag: str, act_number: str, *, today: date | None = N
             details = {
                 "act": str(act_number),
                 "tagmanifest_sha512": digest,
-                "ingest_tagmanifest_sha512": ingest_digest(register, bag),
-                "retain_until": entry.retain_until.isoformat() if entry.retain_until else None,
+                "ingest_tagmanifest_sha512": record["details"].get("tagmanifest_sha512")
+                if record
+                else None,
+                "retain_until": until.isoformat(),
             }
             log_event(register, "destroy", bag, store, True, details)
             remove_tree(doomed)
@@ -426,111 +647,72 @@ def destroy(config: Config, bag: str, act_number: str, *, today: date | None = N
 # ---------------------------------------------------------------- D10 and status
 
 
-REGISTER_COLUMNS = [
-    ("number", "№"),
-    ("class_name", "Класс"),
-    ("school_year", "Учебный год"),
-    ("document_kind", "Вид документа"),
-    ("sheets", "Листов"),
-    ("transfer_date", "Дата передачи"),
-    ("transferred_by", "Кем передано / принято"),
-    ("storage_location", "Место хранения"),
-    ("retention", "Срок хранения, статья перечня"),
-    ("destroy_from", "Дата, с которой возможно уничтожение"),
-    ("act_number", "№ акта об уничтожении"),
-    ("digest_sha512", "SHA-512 tagmanifest-sha512.txt"),
-    ("bag", "Пакет"),
-]
-_DOC_KINDS = {
-    "journal": "Электронный журнал (печатная форма)",
-    "summary-sheet": "Сводная ведомость учёта успеваемости",
-    "class-progress": "Сводный отчёт об успеваемости класса",
-}
-
-
-def _pages(path: Path) -> int | None:
+def register_head(config: Config) -> str:
+    """The register's chain head: the hash of its last event (D10 and the acts print it)."""
+    if not (store_path(config) / REGISTER_NAME).exists():
+        return GENESIS
+    register = open_register(store_path(config))
     try:
-        from pypdf import PdfReader
-    except ImportError:
-        return None
-    try:
-        return len(PdfReader(str(path)).pages)
-    except Exception:
-        return None
+        return chain_head(register)
+    finally:
+        register.close()
 
 
 def register_rows(config: Config) -> list[dict[str, Any]]:
-    """Rows of the archive register (D10): one per class document per bag, destroyed ones too.
+    """Rows of the archive register (D10).
 
-    Keys are `REGISTER_COLUMNS`' first items; `digest_sha512` is the SHA-512 of the bag's
-    `tagmanifest-sha512.txt`, the anchor to print on the signed paper record.
+    One row per class document per bag, destroyed bags too, read from the register's ingest
+    records alone (the bags are not opened). Keys are `documents.register.COLUMNS`' first
+    items; `digest` is the SHA-512 of the bag's `tagmanifest-sha512.txt`, the anchor to
+    print on the signed paper record (`register_head` anchors the register itself).
     """
     settings = archive_settings(config)
     store = store_path(config)
+    if not (store / REGISTER_NAME).exists():
+        return []
     register = open_register(store)
     try:
-        ingests = {e["bag"]: e for e in events(register) if e["event"] == "ingest"}
-        destroys = {
-            e["bag"]: e for e in events(register) if e["event"] == "destroy" and e["result"] == "ok"
-        }
+        records = ingest_records(register)
+        gone = destroyed(register)
     finally:
         register.close()
-    live = {e.name: e for e in list_bags(config)}
+    place = settings.place or "электронное хранилище asurso-sync"
     rows: list[dict[str, Any]] = []
-    for bag in sorted(set(live) | set(ingests)):
-        entry = live.get(bag)
+    for bag in sorted(records):
         parsed = parse_bag_name(bag)
         if parsed is None:
             continue
-        ingest = ingests.get(bag)
-        digest = ingest["details"].get("tagmanifest_sha512") if ingest else None
-        if digest is None and entry and (entry.path / "tagmanifest-sha512.txt").exists():
-            digest = fixity.file_sha512(entry.path / "tagmanifest-sha512.txt")
-        destroyed = destroys.get(bag)
-        info = entry.info if entry else {}
-        retention = {
-            "journal": f"{settings.journal_years} лет",
-            "summary": f"{settings.summary_years} лет",
-        }[parsed.kind]
-        if settings.retention_article or info.get("Retention-Article"):
-            retention += ", " + (info.get("Retention-Article") or settings.retention_article)
+        record = records[bag]
+        details = record["details"]
+        years = settings.journal_years if parsed.kind == "journal" else settings.summary_years
+        article = details.get("retention_article") or settings.retention_article
+        retention = f"{years} лет" + (f", {article}" if article else "")
+        destroyed_event = gone.get(bag)
+        until = retention_of(record)
         common = {
-            "school_year": parsed.year.label,
-            "transfer_date": (ingest["at"][:10] if ingest else info.get("Bagging-Date")),
-            "transferred_by": settings.transferred_by or (ingest["os_user"] if ingest else ""),
-            "storage_location": settings.storage_location or str(store),
+            "year": parsed.year.label,
+            "transferred_on": fmt_moment(record["at"], config),
+            "transferred_by": settings.keeper or record["os_user"],
+            "location": place,
             "retention": retention,
-            "destroy_from": info.get("Retain-Until")
-            or (destroyed["details"].get("retain_until") if destroyed else None),
-            "act_number": destroyed["details"].get("act") if destroyed else None,
-            "digest_sha512": digest,
+            "destroy_from": fmt_day(until),
+            "act_number": destroyed_event["details"].get("act") if destroyed_event else "",
+            "digest": details.get("tagmanifest_sha512") or "",
             "bag": bag,
         }
-        group = (ingest["details"].get("classes") or {}) if ingest else {}
-        docs = []
-        if entry:
-            for pdf in sorted((entry.path / "data" / "print").glob("*/*.pdf")):
-                docs.append(
-                    (
-                        group.get(pdf.parent.name, pdf.parent.name),
-                        _DOC_KINDS.get(pdf.stem, pdf.stem),
-                        _pages(pdf),
-                    )
-                )
-        if not docs:
-            docs = [
-                (
-                    "",
-                    "Электронный журнал" if parsed.kind == "journal" else "Сводные ведомости",
-                    None,
-                )
-            ]
-        for class_name, kind, sheets in docs:
+        documents = details.get("documents") or [
+            {
+                "class": "",
+                "kind": "Электронный журнал" if parsed.kind == "journal" else "Сводные ведомости",
+                "sheets": None,
+            }
+        ]
+        for doc in documents:
             row = {
                 "number": len(rows) + 1,
-                "class_name": class_name,
-                "document_kind": kind,
-                "sheets": sheets,
+                "class_name": doc.get("class", ""),
+                "kind": doc.get("kind", ""),
+                "sheets": doc.get("sheets") or "",
                 **common,
             }
             rows.append({key: row[key] for key, _title in REGISTER_COLUMNS})
@@ -538,35 +720,26 @@ def register_rows(config: Config) -> list[dict[str, Any]]:
 
 
 def status_section(config: Config, today: date | None = None) -> dict[str, Any]:
-    """For `status`: each bag's last fixity result, due bags and overdue full checks."""
+    """For `status`: each bag's last check in the store, every copy's separately (`health`,
+    see `bag_health`), due bags, overdue full checks and the register's chain."""
     settings = archive_settings(config)
-    today = today or date.today()
+    today = today or local_today(config)
     store = store_path(config)
-    bags = list_bags(config)
+    empty: dict[str, Any] = {
+        "store": str(store),
+        "bags": [],
+        "health": [],
+        "problems": 0,
+        "due": [],
+        "full_checks_overdue": [],
+    }
     if not store.exists():
-        return {
-            "store": str(store),
-            "bags": [],
-            "problems": 0,
-            "due": [],
-            "full_checks_overdue": [],
-        }
+        return empty
+    bags = list_bags(config)
+    health = bag_health(config)
+    in_store = {h["bag"]: h for h in health if h["store"]}
     register = open_register(store)
     try:
-        items = []
-        for entry in bags:
-            last = last_event(register, entry.name)
-            full = last_event(register, entry.name, ("ingest", "fixity_full"))
-            items.append(
-                {
-                    "bag": entry.name,
-                    "retain_until": entry.retain_until.isoformat() if entry.retain_until else None,
-                    "last_check": last["event"] if last else None,
-                    "last_check_at": last["at"] if last else None,
-                    "last_result": last["result"] if last else None,
-                    "last_full_check_at": full["at"] if full else None,
-                }
-            )
         overdue = plan_full_checks(
             register,
             [e.name for e in bags],
@@ -575,66 +748,54 @@ def status_section(config: Config, today: date | None = None) -> dict[str, Any]:
             interval_days=settings.full_check_days,
             run_every_days=0,
         )
+        head = chain_head(register)
     finally:
         register.close()
+    items = []
+    for entry in bags:
+        h = in_store.get(entry.name, {})
+        items.append(
+            {
+                "bag": entry.name,
+                "retain_until": entry.retain_until.isoformat() if entry.retain_until else None,
+                "last_check": h.get("last_check"),
+                "last_check_at": h.get("last_check_at"),
+                "last_result": h.get("result"),
+                "last_full_check_at": h.get("last_full_check_at"),
+                "copies": [
+                    {k: c[k] for k in ("location", "last_check", "last_check_at", "result", "fast")}
+                    for c in health
+                    if c["bag"] == entry.name and not c["store"]
+                ],
+            }
+        )
     return {
-        "store": str(store),
+        **empty,
         "bags": items,
-        "problems": sum(1 for i in items if i["last_result"] == "failed"),
+        "health": health,
+        "problems": sum(1 for h in health if h["result"] == "failed"),
         "due": [e.name for e in bags if e.due(today)],
         "full_checks_overdue": overdue,
+        "chain_head": head,
     }
 
 
-def demo_step(
-    config_or_paths: Config | Path | str, db: Any, year: str | None = None, *, renderer: Any = None
-) -> list[Path]:
-    """Archive the demo year: `config_or_paths` is a Config or the store folder; `db` the
-    mirror (a path or a sqlite-utils Database); `year` defaults to the mirror's year."""
-    from asurso_sync.archive.build import create
-    from asurso_sync.config import ArchiveSettings, MirrorSettings
-
-    if isinstance(db, str | Path):
-        mirror = Path(db)
-    else:
-        mirror = Path(db.execute("PRAGMA database_list").fetchone()[2])
-    if isinstance(config_or_paths, Config):
-        config = config_or_paths
-    else:
-        store = Path(config_or_paths).resolve()
-        config = Config(
-            archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(mirror))
-        )
-    if year is None:
-        conn = read_only(mirror)
-        try:
-            row = conn.execute(
-                "SELECT name, start_date FROM years WHERE deleted_at IS NULL "
-                "ORDER BY start_date DESC LIMIT 1"
-            ).fetchone()
-        finally:
-            conn.close()
-        if row is None:
-            raise ArchiveError("the demo mirror holds no school year")
-        year = f"{row['start_date'][:4]}/{int(row['start_date'][:4]) + 1}"
-    return create(config, year, renderer=renderer, mirror=mirror)
-
-
 __all__ = [
+    "REGISTER_COLUMNS",
     "BagEntry",
     "Problem",
-    "REGISTER_COLUMNS",
+    "approve_act",
+    "bag_health",
     "copy",
-    "demo_step",
     "destroy",
     "due",
     "get",
     "list_bags",
+    "nothing_due",
+    "register_head",
     "register_rows",
     "restore_test",
     "run_full_checks",
     "status_section",
     "verify",
-    "DIR_MODE",
-    "FILE_MODE",
 ]

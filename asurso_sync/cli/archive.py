@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
+from asurso_sync import archive as arch
+from asurso_sync.archive.clock import fmt_day, fmt_moment
 from asurso_sync.cli import App, cli
 
 
@@ -17,6 +21,37 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2030-01-01") from None
+
+
+class _Progress:
+    """A progress bar with counts and an estimate on a terminal, plain lines on stderr
+    otherwise, nothing under -q. Call it as `progress(done, total, what)`."""
+
+    def __init__(self, app: App, label: str) -> None:
+        self.label = label
+        self.quiet = app.quiet
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self.quiet:
+            return
+        if not self.tty:
+            click.echo(f"{self.label}: {done}/{total} {what}", err=True)
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total, label=self.label, show_eta=True, show_pos=True, file=sys.stderr
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.shown, what)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.group()
@@ -33,30 +68,91 @@ def archive() -> None:
     metavar="BAG",
     help="Make a corrected new version of this bag (repeatable); it stays as is.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Seal a year whose last term has not ended or that was not synced since its end.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Do not ask when classes, pupils or groups vanished in the year's last 30 days.",
+)
 @click.pass_obj
-def create(app: App, year: str, supersedes: tuple[str, ...]) -> None:
+def create(app: App, year: str, supersedes: tuple[str, ...], force: bool, yes: bool) -> None:
     """Seal the year's journal (5 years) and summary (25 years) bags into the store."""
-    from asurso_sync.archive import create as create_bags
-
-    for path in create_bags(app.config, year, supersedes=supersedes):
+    ready = arch.readiness(app.config, year)
+    if ready.blockers:
+        if not force:
+            raise click.ClickException(
+                f"not sealing {ready.year}: "
+                + "; ".join(ready.blockers)
+                + " (--force seals it anyway)"
+            )
+        for reason in ready.blockers:
+            click.echo(f"Warning: {reason} (sealing anyway: --force)", err=True)
+    for warning in ready.deletions:
+        click.echo(f"Warning: {warning}", err=True)
+    if ready.deletions and not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "check the portal, then run again with --yes to seal the year as it is"
+            )
+        click.confirm("Seal the year as the mirror holds it now?", abort=True)
+    progress = _Progress(app, "archive create")
+    try:
+        made = arch.create(
+            app.config,
+            year,
+            supersedes=supersedes,
+            force=force,
+            accept_deletions=True,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    for path in made:
         click.echo(str(path))
+
+
+def _check_text(row: dict[str, Any], config: Any) -> str:
+    if not row["last_check"]:
+        return "never checked"
+    result = "OK" if row["result"] == "ok" else "FAILED"
+    if result == "OK" and row["fast"]:
+        result = "OK (fast: sizes and manifests)"
+    return f"{result} {fmt_moment(row['last_check_at'], config)}"
 
 
 @archive.command(name="list")
 @click.pass_obj
 def list_(app: App) -> None:
-    """The bags in the store with their retention and last check."""
-    from asurso_sync.archive import list_bags, status_section
-
-    checks = {b["bag"]: b for b in status_section(app.config)["bags"]}
-    for bag in list_bags(app.config):
-        last = checks.get(bag.name, {})
-        flags = f" superseded by {bag.superseded_by}" if bag.superseded_by else ""
-        click.echo(
-            f"{bag.name}\t{bag.school_year}\t{bag.retention_class}\t"
-            f"until {bag.retain_until}\tlast check {last.get('last_check_at') or '-'} "
-            f"{last.get('last_result') or ''}{flags}"
-        )
+    """The bags with their retention, and the last check of the store and of every copy."""
+    bags = arch.list_bags(app.config)
+    health = arch.bag_health(app.config)
+    if not bags and not health:
+        click.echo("the store holds no bags")
+        return
+    click.echo("bag\tyear\tretention\tkeep until\tlocation\tlast check")
+    by_bag: dict[str, list[dict[str, Any]]] = {}
+    for row in health:
+        by_bag.setdefault(row["bag"], []).append(row)
+    for bag in bags:
+        note = f" (superseded by {bag.superseded_by})" if bag.superseded_by else ""
+        if not bag.registered:
+            note += " (no ingest record in the register)"
+        rows = by_bag.get(bag.name) or []
+        for i, row in enumerate(rows):
+            place = "store" if row["store"] else f"copy {row['location']}"
+            head = (
+                f"{bag.name}\t{bag.school_year}\t{bag.retention_class}\t{fmt_day(bag.retain_until)}"
+                if i == 0
+                else "\t\t\t"
+            )
+            click.echo(f"{head}\t{place}\t{_check_text(row, app.config)}{note if i == 0 else ''}")
+    present = {b.name for b in bags}
+    for name in sorted({r["bag"] for r in health} - present):
+        click.echo(f"{name}\t\t\t\tstore\tMISSING (in the register, not in the store)")
 
 
 @archive.command()
@@ -70,23 +166,30 @@ def list_(app: App) -> None:
 )
 @click.pass_obj
 def verify(app: App, bag: str | None, full: bool, at: Path | None) -> None:
-    """Check bags (fast: Payload-Oxum and completeness); exit 1 when anything is wrong."""
-    from asurso_sync.archive import verify as verify_bags
-
-    results = verify_bags(app.config, bag, full=full, at=at)
+    """Check the register's chain and the bags (fast: sizes and manifests; --full: every
+    file re-hashed); exit 1 when anything is wrong. BAG is a bag name, never a folder."""
+    progress = _Progress(app, "archive verify") if full else None
+    try:
+        results = arch.verify(app.config, bag, full=full, at=at, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     bad = 0
+    how = "OK (full: every file re-hashed)" if full else "OK (fast: sizes and manifests)"
     for result in results:
         if result.ok:
-            click.echo(f"OK\t{result.bag}")
+            click.echo(f"{how}\t{result.bag}")
             continue
         bad += 1
         click.echo(f"FAILED\t{result.bag}")
         for problem in result.problems:
             click.echo(f"  {problem}")
-    if not results:
-        click.echo("the store holds no bags")
+    if not [r for r in results if r.bag != "register"]:
+        click.echo(f"{at or 'the store'} holds no bags")
+    if all(r.bag != "register" for r in results):
+        click.echo(f"register: hash chain intact, head {arch.register_head(app.config)}")
     if bad:
-        click.echo(f"Error: {bad} bag(s) failed the {'full' if full else 'fast'} check", err=True)
+        click.echo(f"Error: {bad} check(s) failed ({'full' if full else 'fast'})", err=True)
         raise click.exceptions.Exit(1)
 
 
@@ -99,14 +202,12 @@ def verify(app: App, bag: str | None, full: bool, at: Path | None) -> None:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to copy into.",
+    help="Folder to copy into (never inside the store).",
 )
 @click.pass_obj
 def get(app: App, bag: str, class_name: str | None, out_dir: Path) -> None:
     """Copy a bag (or one class's documents) out of the store, verified."""
-    from asurso_sync.archive import get as get_bag
-
-    for path in get_bag(app.config, bag, out_dir, class_name=class_name):
+    for path in arch.get(app.config, bag, out_dir, class_name=class_name):
         click.echo(str(path))
 
 
@@ -121,9 +222,7 @@ def get(app: App, bag: str, class_name: str | None, out_dir: Path) -> None:
 @click.pass_obj
 def copy(app: App, bag: str, to: Path | None) -> None:
     """Copy a bag onto removable media and verify the copy."""
-    from asurso_sync.archive import copy as copy_bag
-
-    result = copy_bag(app.config, bag, to)
+    result = arch.copy(app.config, bag, to)
     if not result.ok:
         for problem in result.problems:
             click.echo(f"  {problem}")
@@ -137,9 +236,7 @@ def copy(app: App, bag: str, to: Path | None) -> None:
 @click.pass_obj
 def restore_test(app: App, bag: str) -> None:
     """Restore drill: unpack a bag elsewhere, validate it, open its database."""
-    from asurso_sync.archive import restore_test as drill
-
-    problems = drill(app.config, bag)
+    problems = arch.restore_test(app.config, bag)
     for problem in problems:
         click.echo(f"  {problem}")
     if problems:
@@ -148,18 +245,19 @@ def restore_test(app: App, bag: str) -> None:
 
 
 @archive.command()
-@click.option("--on", "on", callback=_date, help="Date to check (default: today).")
+@click.option("--on", "on", callback=_date, help="Date to check (default: today, school time).")
 @click.pass_obj
 def due(app: App, on: date | None) -> None:
-    """Bags whose retention term has ended (Retain-Until on or before the date)."""
-    from asurso_sync.archive import due as due_bags
-
-    for bag in due_bags(app.config, on):
-        click.echo(f"{bag.name}\t{bag.retention_class}\tuntil {bag.retain_until}")
+    """Bags whose retention term (as the register recorded it at ingest) has ended."""
+    bags = arch.due(app.config, on)
+    for bag in bags:
+        click.echo(f"{bag.name}\t{bag.retention_class}\tkeep until {fmt_day(bag.retain_until)}")
+    if not bags:
+        click.echo(arch.nothing_due(app.config, on))
 
 
 @archive.command(name="destruction-act")
-@click.option("--on", "on", callback=_date, help="Date of the act (default: today).")
+@click.option("--on", "on", callback=_date, help="Date of the act (default: today, school time).")
 @click.option("--number", help="Act number (default: the next free one).")
 @click.option(
     "-o",
@@ -168,16 +266,43 @@ def due(app: App, on: date | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the HTML and PDF (default: <store>/acts).",
 )
+@click.option("--approve", "approve", metavar="N", help="Record that act № N was approved.")
+@click.option("--by", "by", metavar="NAME", help="Who approved the act (with --approve).")
 @click.pass_obj
-def destruction_act(app: App, on: date | None, number: str | None, out_dir: Path | None) -> None:
-    """Draft the act of selection for destruction of the due bags (HTML and PDF)."""
-    from asurso_sync.archive import destruction_act as draft
-
-    act = draft(app.config, on=on, number=number, out_dir=out_dir)
+def destruction_act(
+    app: App,
+    on: date | None,
+    number: str | None,
+    out_dir: Path | None,
+    approve: str | None,
+    by: str | None,
+) -> None:
+    """Draft the act of selection for destruction of the due bags (HTML and PDF/A), or,
+    with --approve N --by NAME, record that the signed act № N was approved."""
+    if approve is not None:
+        if not by:
+            raise click.UsageError("--approve needs --by NAME (who approved the act)")
+        done = arch.approve_act(app.config, approve, by)
+        click.echo(
+            f"act № {done['number']} approved by {done['approved_by']}: "
+            f"{len(done['bags'])} bag(s) may now be destroyed"
+        )
+        return
+    if by:
+        raise click.UsageError("--by goes with --approve N")
+    if not arch.due(app.config, on):
+        click.echo(arch.nothing_due(app.config, on))
+        return
+    act = arch.destruction_act(app.config, on=on, number=number, out_dir=out_dir)
     click.echo(f"DRAFT act № {act['number']}: {len(act['bags'])} bag(s)")
+    click.echo(f"register chain head: {act['chain_head']}")
     for path in (act["html"], act["pdf"]):
         if path:
             click.echo(str(path))
+    click.echo(
+        f"after it is signed: asurso-sync archive destruction-act --approve {act['number']} "
+        "--by NAME"
+    )
 
 
 @archive.command()
@@ -186,12 +311,10 @@ def destruction_act(app: App, on: date | None, number: str | None, out_dir: Path
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def destroy(app: App, bag: str, act: str, yes: bool) -> None:
-    """Destroy a due bag listed in an approved act (logged; cannot be undone)."""
-    from asurso_sync.archive import destroy as destroy_bag
-
+    """Destroy a due bag listed in an approved act (verified first, logged; no undo)."""
     if not yes:
         click.confirm(f"Destroy {bag} under act № {act}? This cannot be undone", abort=True)
-    done = destroy_bag(app.config, bag, act)
+    done = arch.destroy(app.config, bag, act)
     click.echo(
         f"destroyed {done['bag']} (act № {done['act']}, "
         f"tagmanifest SHA-512 {done['tagmanifest_sha512']})"

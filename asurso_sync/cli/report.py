@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 
+from asurso_sync.archive import register_head, register_rows
 from asurso_sync.cli import App, cli
 from asurso_sync.documents import KINDS, ReportError, period_for, render, resolve_kind
+from asurso_sync.documents.cache import RenderCache
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +140,11 @@ def report(
             reason = f" ({period.reason})" if period.reason else ""
             click.echo(f"{code} for {period.name}{reason}", err=True)
     progress = Progress(f"{code} {KINDS[code][1]}", quiet=app.quiet)
+    d10 = code == "D10"  # the register's rows come from the archive
+    # PDFs go through the render cache, so `archive create` reuses them (same mirror state)
+    draw = RenderCache.for_mirror(app.config.mirror_path).render if fmt == "pdf" else render
     try:
-        paths = render(
+        paths = draw(
             app.config.mirror_path,
             code,
             out_dir,
@@ -152,6 +157,8 @@ def report(
             settings=app.config,
             progress=progress,
             workers=os.cpu_count(),
+            register_rows=register_rows(app.config) if d10 else None,
+            register_head=register_head(app.config) if d10 else None,
         )
     finally:
         progress.close()

@@ -3,9 +3,11 @@
 Public API (other areas call these):
 
 * `render(db, kind, out_dir, *, fmt="html", month=None, term=None, week=None, class_name=None,
-  teacher=None, settings=None, register_rows=None, progress=None, now=None, workers=None,
-  by_class=None) -> list[Path]` — the PDFs of many documents in `workers` processes;
-  `by_class` receives {class name: files} (the demo and the archive reuse per-class prints).
+  teacher=None, settings=None, register_rows=None, register_head=None, progress=None, now=None,
+  workers=None, by_class=None) -> list[Path]` — the PDFs of many documents in `workers`
+  processes; `by_class` receives {class name: files} (the demo and the archive reuse
+  per-class prints). D10 lays out `register_rows` and prints `register_head`, which its
+  caller reads from the archive.
 * `period_for(db, kind, ...) -> Period` — the period a document will cover and why.
 * `record_list_issued(db, teacher_id, period, by, how, note)`, `issued_lists(db, teacher_id)`
   — the D1 lists actually given to a teacher (`documents.issued`).
@@ -166,6 +168,7 @@ def render(
     teacher: str | None = None,
     settings: Any = None,
     register_rows: list[dict] | None = None,
+    register_head: str | None = None,
     progress: Progress | None = None,
     now: Any = None,
     workers: int | None = None,
@@ -176,8 +179,9 @@ def render(
     Each document gives `<name>.html`, per table a `<name>.<table>.csv` (UTF-8 with BOM) and a
     `<name>.<table>.xlsx` twin and, with `fmt="pdf"`, `<name>.pdf` (PDF/A; 3u carries the
     CSVs). Every file is written to a temporary name and renamed into place, mode 0600.
-    `settings` is a `ReportSettings`, a loaded `Config`, or None for the defaults. D10 reads
-    `register_rows` (or, given a Config, `asurso_sync.archive.register_rows(config)`).
+    `settings` is a `ReportSettings`, a loaded `Config`, or None for the defaults. D10 lays
+    out `register_rows` and prints `register_head`, which its caller reads from the archive
+    (`archive.register_rows`, `archive.register_head`).
     `progress(done, total)` is called after each document; `now` fixes the moment of issue;
     `workers` > 1 makes the PDFs in that many processes; `by_class`, when given, receives
     {class name (None for a school-wide document): files}.
@@ -186,10 +190,11 @@ def render(
     if fmt not in ("html", "pdf"):
         raise ReportError(f"--format must be html or pdf, not {fmt!r}")
     code = resolve_kind(kind)
-    config = settings if settings is not None and not isinstance(settings, ReportSettings) else None
     rs = _settings(settings)
     if code == "D10":
-        rs = _with_register_rows(rs, register_rows, config)
+        rs = replace(
+            rs, register_rows=tuple(register_rows or ()), register_head=register_head or ""
+        )
     if fmt == "pdf":
         load_weasyprint()  # fail before any work when the extra is missing
     database = _open(db)
@@ -267,14 +272,3 @@ def _write(
 def _audit(db: Database, detail: str) -> None:
     """Who rendered what (152-ФЗ ст. 19 ч. 2 п. 8); ids and counts only, never names."""
     record_action(db, "report", detail, commit=True)
-
-
-def _with_register_rows(rs: ReportSettings, rows: list[dict] | None, config: Any) -> ReportSettings:
-    if rows is None and config is not None:
-        try:
-            from asurso_sync.archive import register_rows as archive_rows
-        except ImportError:
-            archive_rows = None
-        if archive_rows is not None:
-            rows = archive_rows(config)
-    return replace(rs, register_rows=tuple(rows or ()))

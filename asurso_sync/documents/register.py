@@ -1,14 +1,17 @@
-"""D10 — the archive register («реестр», п. 7.5), rendered from the rows the archive gives.
+"""D10 — the archive register («реестр», п. 7.5), laid out from the rows its caller gives.
 
-The rows come from `asurso_sync.archive.register_rows(config)` (or are passed to `render`);
-this module only lays them out. Unknown keys are ignored, missing ones print empty.
+The caller (`report D10`, the demo) reads them from the archive
+(`asurso_sync.archive.register_rows(config)`, `register_head(config)`) and passes them to
+`render(..., register_rows=..., register_head=...)`: documents never import the archive,
+whose bags are made from documents. Dates arrive formatted (school-local); unknown keys are
+ignored, missing ones print empty.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
-from asurso_sync.documents.common import Request, fmt_date, header
+from asurso_sync.documents.common import Request, header
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.settings import ReportSettings
 
@@ -28,28 +31,11 @@ COLUMNS = [
     ("digest", "SHA-512 электронной копии"),
     ("bag", "Пакет"),
 ]
-# The archive's keys (`asurso_sync.archive.store.REGISTER_COLUMNS`) -> ours.
-ALIASES = {
-    "class": "class_name",
-    "school_year": "year",
-    "document_kind": "kind",
-    "transfer_date": "transferred_on",
-    "storage_location": "location",
-    "digest_sha512": "digest",
-    "sha512": "digest",
-    "tagmanifest_sha512": "digest",
-    "retain_until": "destroy_from",
-}
-DATE_KEYS = ("transferred_on", "destroy_from")
 
 
 def normalise(row: dict, n: int) -> dict:
-    out = {ALIASES.get(k, k): v for k, v in row.items()}
+    out = dict(row)
     out.setdefault("number", n)
-    for key in DATE_KEYS:
-        value = out.get(key)
-        if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
-            out[key] = fmt_date(value)
     return {key: "" if out.get(key) is None else out.get(key) for key, _ in COLUMNS}
 
 
@@ -59,6 +45,6 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     if req.class_name:
         items = [r for r in items if str(r["class_name"]).lower() == req.class_name.lower()]
     ctx = header(db, settings, "Реестр документов, переданных на архивное хранение")
-    ctx.update({"columns": COLUMNS, "items": items})
+    ctx.update({"columns": COLUMNS, "items": items, "chain_head": settings.register_head or "—"})
     table = Table("register", [h for _, h in COLUMNS], [[r[k] for k, _ in COLUMNS] for r in items])
     return [Doc("D10_register", "d10_register.html", ctx, [table])]

@@ -26,7 +26,8 @@ class ReportSettings:
     checked_by: str = ""  # the deputy director signing D1; default: the school card's УВР
     timezone: str = "Europe/Samara"  # from [sync] timezone
     codes: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CODES))
-    register_rows: tuple[dict[str, Any], ...] | None = None  # D10 rows when given directly
+    register_rows: tuple[dict[str, Any], ...] | None = None  # D10 rows (from the archive)
+    register_head: str = ""  # D10: the archive register's chain head
 
 
 def parse_report_settings(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from asurso_sync.archive import create
 from asurso_sync.config import parse_config
 from asurso_sync.mirror.db import open_mirror
 
@@ -22,7 +23,8 @@ CLASSES = [(101, "5а"), (102, "5б"), (103, "10Б")]
 
 
 def make_mirror(path: Path) -> Path:
-    """A mirror with one school year of three classes, two pupils each, and two sync runs."""
+    """A mirror with one school year of three classes, two pupils each, and three sync runs
+    (the last after the year's end, so the year may be sealed)."""
     db = open_mirror(path)
     db["schools"].insert(
         {"id": SCHOOL_ID, "name": "ГБОУ ООШ №39", "full_name": "ГБОУ ООШ №39 г. Сызрани"}
@@ -74,6 +76,14 @@ def make_mirror(path: Path) -> Path:
                 "mode": "incremental",
                 "counts": '{"marks": 12}',
             },
+            {
+                "id": 3,
+                "started_at": "2026-06-10T21:00:00+00:00",
+                "finished_at": "2026-06-10T21:05:00+00:00",
+                "status": "ok",
+                "mode": "full",
+                "counts": '{"marks": 14}',
+            },
         ]
     )
     db.conn.close()
@@ -82,12 +92,19 @@ def make_mirror(path: Path) -> Path:
 
 class FakeRenderer:
     """Stands in for `asurso_sync.documents.render`: writes the HTML, a CSV twin and the PDF
-    of one document, like the real one, and remembers each call."""
+    of one document, like the real one, and remembers each call; with `by_class` and no
+    class, one document per class of the year, reported per class."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None, int | None]] = []
 
-    def __call__(self, db, kind, out_dir, *, fmt="pdf", class_name=None, term=None, **kwargs):
+    def __call__(
+        self, db, kind, out_dir, *, fmt="pdf", class_name=None, term=None, by_class=None, **kwargs
+    ):
+        if by_class is not None and class_name is None:  # every class in one call
+            for _id, name in CLASSES:
+                by_class[name] = self(db, kind, out_dir, fmt=fmt, class_name=name, **kwargs)
+            return [p for paths in by_class.values() for p in paths]
         assert fmt == "pdf"
         assert db.execute("SELECT count(*) FROM classes").fetchone()[0] == 4
         self.calls.append((kind, class_name, term))
@@ -139,8 +156,6 @@ def archived(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("archived")
     make_mirror(tmp / "mirror.db")
     config = make_config(tmp)
-    from asurso_sync.archive import create
-
     renderer = FakeRenderer()
     bags = create(config, YEAR, renderer=renderer)
     return {"tmp": tmp, "config": config, "bags": bags, "renderer": renderer}
