@@ -73,9 +73,15 @@ def admin_account(size: str) -> dict[str, Any]:
 
 
 def usage() -> tuple[float, float]:
-    """(CPU seconds of this process so far, peak RSS in MB)."""
+    """(CPU seconds of this process so far, its peak RSS in MB since exec: VmHWM, as
+    ru_maxrss would include the forked parent's)."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    peak = ru.ru_maxrss / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    return ru.ru_utime + ru.ru_stime, peak
 
 
 def child_sync(url: str, db: str, account: dict[str, Any], concurrency: int) -> dict[str, Any]:

@@ -111,10 +111,16 @@ def test_the_run_deadline_stops_a_slow_run_and_saves_nothing(small_school, tmp_p
 
 
 HUGE = """
-import datetime as dt, json, resource, sys
+import datetime as dt, json, sys
 from zoneinfo import ZoneInfo
 from asurso_sync.config import PortalSettings
 from asurso_sync.sync import SyncOptions, sync_mirror
+
+def peak_mb():
+    # VmHWM: this process's own peak since exec (ru_maxrss would include the forked parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 
 url, db, login, password, school_id = sys.argv[1:6]
 settings = PortalSettings(base_url=url, school_id=int(school_id))
@@ -122,7 +128,7 @@ now = dt.datetime(2026, 5, 20, 21, 0, tzinfo=ZoneInfo("Europe/Samara"))
 result = sync_mirror(db, settings, login, password,
                      SyncOptions(since=dt.date(2026, 5, 1), today=now.date(), now=now))
 print(json.dumps({
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "rss_mb": peak_mb(),
     "status": result.status,
     "skipped": [(s.endpoint, s.scope, s.error) for s in result.skipped],
 }))
