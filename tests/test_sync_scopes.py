@@ -213,7 +213,11 @@ def test_a_school_wide_answer_that_does_not_fit_fails_the_run_and_changes_nothin
     db = open_mirror(mirror)
     assert {t: rows(db, t) for t in SYNCED_TABLES} == before
     run = db.table("sync_runs").get(2)
-    assert (run["status"], run["error"]) == ("failed", str(info.value))
+    assert (run["status"], run["error"], run["portal_version"]) == (
+        "failed",
+        str(info.value),
+        "5.44.7850.27567",
+    )
     assert db.table("sync_skipped_scopes").count == 0
 
 

@@ -236,7 +236,14 @@ def _run(
     except BaseException as exc:
         db.conn.rollback()
         message = str(exc) if isinstance(exc, AsursoSyncError) else f"{type(exc).__name__}: {exc}"
-        fail_run(db, run_id, message, requests=client.requests)
+        fail_run(
+            db,
+            run_id,
+            message,
+            requests=client.requests,
+            server_version=client.server_version,
+            portal_version=plan.portal_version or client.server_version,
+        )
         raise
     result = SyncResult(
         run_id=run_id,
