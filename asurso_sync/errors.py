@@ -67,3 +67,7 @@ class SyncPartial(AsursoSyncError):
 
 class AnswerTooLarge(PortalError):
     """An answer grew past `[portal] max_answer_mb`: the client stopped reading it."""
+
+
+class MirrorOutdated(AsursoSyncError):
+    """A read-only command met a mirror made by an older version (migrations pending)."""

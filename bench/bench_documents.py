@@ -17,8 +17,8 @@ from pathlib import Path
 
 
 def build_mirror(size: str, folder: Path) -> Path:
-    from asurso_sync.simulator import build_school
     from asurso_sync.demo import sync_simulator
+    from asurso_sync.simulator import build_school
 
     path = folder / "asurso.db"
     school = build_school(size=size, seed=1, year_start=2025)

@@ -21,8 +21,8 @@ GOALS = {"small": 2.0, "school": 5.0, "large": 15.0}
 
 
 def build_mirror(size: str, folder: Path) -> Path:
-    from asurso_sync.simulator import build_school
     from asurso_sync.demo import sync_simulator
+    from asurso_sync.simulator import build_school
 
     started = time.perf_counter()
     school = build_school(size=size, seed=1, year_start=2025)

@@ -43,8 +43,8 @@ def school_school():
 
 
 def _synced(folder: Path, school, as_of: dt.date) -> Path:
-    from asurso_sync.mirror.db import open_mirror
     from asurso_sync.demo import sync_simulator
+    from asurso_sync.mirror.db import open_mirror
 
     path = folder / "asurso.db"
     sync_simulator(path, school, as_of, full=True)

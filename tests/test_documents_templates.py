@@ -63,11 +63,13 @@ def test_undefined_variables_fail_and_values_are_escaped():
                 "version": "0",
                 "columns": [("number", "№")],
                 "items": [{"number": "<script>"}],
+                "chain_head": "<i>head</i>",
             },
         ),
     )
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert "&lt;b&gt;Школа&lt;/b&gt;" in html
+    assert "&lt;i&gt;head&lt;/i&gt;" in html
 
 
 def test_a_schools_own_template_wins(tmp_path):

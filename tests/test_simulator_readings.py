@@ -278,9 +278,9 @@ def test_small_warns_of_missing_ktp_over_the_summer(small_school):
 @pytest.mark.parametrize("as_of", ["2025-08-15", "2025-09-03", "2025-09-10"])
 def test_rules_match_the_truth_early_in_the_year(small_school, tmp_path, as_of):
     """Summer (R15 warnings for missing КТП), before 5 Sep (no R21), just after it."""
+    from asurso_sync.demo import sync_simulator
     from asurso_sync.mirror.db import open_mirror
     from asurso_sync.rules import RULES_BY_ID, evaluate, parse_rule_settings
-    from asurso_sync.demo import sync_simulator
 
     day = dt.date.fromisoformat(as_of)
     path = tmp_path / "asurso.db"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from asurso_sync.mirror.db import open_mirror
 from asurso_sync.demo import sync_simulator
+from asurso_sync.mirror.db import open_mirror
 
 AS_OF = dt.date(2026, 5, 20)
 

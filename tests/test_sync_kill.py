@@ -14,12 +14,12 @@ import time
 import pytest
 from test_sync_simulator import content
 
+from asurso_sync.demo import sync_simulator
 from asurso_sync.errors import SyncLocked
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.lock import SyncLock
 from asurso_sync.mirror.runs import INTERRUPTED
 from asurso_sync.simulator import make_app, serve
-from asurso_sync.demo import sync_simulator
 
 CHILD = """
 import datetime as dt, sys

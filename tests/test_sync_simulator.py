@@ -13,11 +13,11 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 
+from asurso_sync.demo import sync_simulator
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app
-from asurso_sync.demo import sync_simulator
 from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
