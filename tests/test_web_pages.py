@@ -9,11 +9,12 @@ import re
 
 import httpx
 import pytest
+import sqlite_utils
 from pypdf import PdfReader
 from sqlite_utils import Database
 from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
 
-from asurso_sync import archive
+from asurso_sync import archive, documents
 from asurso_sync.documents.rule_texts import rule_texts
 from asurso_sync.web import make_app
 from asurso_sync.web.accounts import LOCK_AFTER, open_accounts
@@ -251,6 +252,14 @@ async def test_d1_pdf_of_one_teacher(client, site):
     assert r.content.startswith(b"%PDF")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
     assert "Петрова Мария Ивановна" in text and "Кузнецова" not in text
+    # the list is recorded as issued by the page's login, not the server's OS account
+    db = Database(site.mirror)
+    newest = documents.issued_lists(db, 201)[0]
+    assert (newest["period"], newest["issued_by"], newest["how"]) == (
+        "2025-11",
+        "zavuch",
+        "rendered",
+    )
 
 
 async def test_deputy_records_a_list_handed_over(client, site):

@@ -210,6 +210,7 @@ async def render_post(request: Request) -> Response:
             raise HTTPException(400, "нет такого класса")
         out = ctx.settings.documents_dir / f"{code}_{KINDS[code][1]}"
         mirror, config = ctx.settings.mirror_path, ctx.settings.config
+        login = ctx.user.login
 
         # one class at a time, so that a D1 click waits for one class's print at most
         names = class_names(ctx) if code in PER_CLASS and class_name is None else [class_name]
@@ -226,6 +227,7 @@ async def render_post(request: Request) -> Response:
                         class_name=name,
                         settings=config,
                         progress=job.count if len(names) == 1 else None,
+                        issued_by=login,
                         **params,
                     )
                 job.files += [p for p in made if p.suffix in (".pdf", ".html")]

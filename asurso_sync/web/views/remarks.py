@@ -266,6 +266,7 @@ def d1_pdf(request: Request) -> Response:
                     fmt="pdf",
                     teacher=str(teacher),
                     settings=ctx.settings.config,
+                    issued_by=ctx.user.login,
                     **period_args(period),
                 )
             except AsursoSyncError as exc:
