@@ -31,6 +31,7 @@ from asurso_sync.rules import check, parse_rule_settings
 from asurso_sync.simulator import FaultSpec, build_school, make_app, serve
 from asurso_sync.sync import SyncOptions, SyncResult, sync_mirror
 from asurso_sync.sync.fetch import Progress
+from asurso_sync.web.demo import step_web
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +279,7 @@ STEPS: list[Step] = [
     ("check", step_check),
     ("reports", step_reports),
     ("archive", step_archive),
+    ("web", step_web),  # last: the page's account and the `serve` command
 ]
 
 

@@ -13,6 +13,7 @@ stderr (a traceback only with `-v`) and its exit code.
     │                                waits for the next tick instead: no failure)
     ├── DeletionRefused           1  a sync would mark deleted too much of a table
     ├── SyncPartial               1  a sync committed but left some scopes untouched
+    ├── MirrorOutdated            1  a read-only command met a mirror awaiting migrations
     ├── StorageError              1  the disk is full, read-only, or the mirror is damaged
     │   └── MirrorDamaged         1  the mirror file is empty or not an SQLite database
     ├── MissingExtra              1  an optional feature's package or OS library is missing
@@ -95,6 +96,10 @@ class SyncPartial(AsursoSyncError):
 
 class AnswerTooLarge(PortalError):
     """An answer grew past `[portal] max_answer_mb`: the client stopped reading it."""
+
+
+class MirrorOutdated(AsursoSyncError):
+    """A read-only command met a mirror made by an older version (migrations pending)."""
 
 
 class ReportError(AsursoSyncError):

@@ -18,9 +18,11 @@ from asurso_sync.cli import (  # noqa: F401 - each module registers its commands
     login,
     report,
     schedule,
+    serve,
     simulate,
     status,
     sync,
+    users,
 )
 
 __all__ = ["App", "cli", "main"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from asurso_sync.errors import MirrorDamaged
+from asurso_sync.errors import MirrorDamaged, MirrorOutdated
 from asurso_sync.mirror.schema import migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -43,6 +43,13 @@ def open_mirror(
         db = Database(conn)
         db.execute("PRAGMA busy_timeout=5000")
         _probe(db, path)
+        pending = migrations.pending(db)
+        if pending:
+            db.close()
+            raise MirrorOutdated(
+                f"the mirror {path} was made by an older asurso-sync ({len(pending)} upgrade(s) "
+                "pending): run `asurso-sync sync` once to upgrade it"
+            )
         return db
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

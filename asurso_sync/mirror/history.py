@@ -5,6 +5,10 @@ transaction: new rows are inserted (a `changes` row of kind `insert` unless the 
 changed columns are updated (one `update` row per column, old and new value), rows missing from
 the fetched *scope* are marked deleted (never dropped), and rows that came back are restored.
 Entry-time columns follow `docs/design.md` (portal date, else observed/initial first-seen time).
+
+`last_seen_at`/`last_seen_run` advance when a run compares the row; the sync does not compare
+a scope whose answer is byte-for-byte (or record-for-record) the one it saved before — then
+`sync_scope_digests.run_id` is the last run that saw the scope's rows unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -62,8 +67,20 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_COLUMNS: dict[tuple[int, int, str], list[str]] = {}
+
+
 def table_columns(db: Database, table: str) -> list[str]:
-    return [c.name for c in db.table(table).columns]
+    """The table's columns (cached per connection and schema version: the sync asks for them
+    once per scope)."""
+    key = (id(db.conn), db.execute("PRAGMA schema_version").fetchone()[0], table)
+    columns = _COLUMNS.get(key)
+    if columns is None:
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info([{table}])")]
+        if len(_COLUMNS) > 1000:
+            _COLUMNS.clear()
+        _COLUMNS[key] = columns
+    return columns
 
 
 def save_table(
@@ -116,40 +133,71 @@ def save_rows(
     columns = table_columns(db, table)
     has_entry = "entered_source" in columns
     data_cols = [c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY)]
-    read = ["_rowid", *columns]
-    sql = f"SELECT rowid AS _rowid, * FROM [{table}]"
-    existing: dict[tuple, Row] = {}
-    for row in db.execute(sql + (f" WHERE {where}" if where else ""), list(params)):
-        record = dict(zip(read, row, strict=True))
-        existing[tuple(record[k] for k in pk)] = record
+    read = [
+        "_rowid",
+        *data_cols,
+        "deleted_at",
+        *(("entered_at", "entered_source") if has_entry else ()),
+    ]
+    at = {c: i for i, c in enumerate(read)}
+    key_of_record = _getter([at[k] for k in pk])
+    data_of_record = itemgetter(*[at[c] for c in data_cols])
+    data_of_row = itemgetter(*data_cols)
+    key_of_row = itemgetter(*pk)
+    deleted_i = at["deleted_at"]
+    entered_i, source_i = (at["entered_at"], at["entered_source"]) if has_entry else (0, 0)
+    sql = f"SELECT rowid, {', '.join(f'[{c}]' for c in read[1:])} FROM [{table}]"
+    existing: dict[tuple, tuple] = {}
+    for record in db.execute(sql + (f" WHERE {where}" if where else ""), list(params)):
+        existing[key_of_record(record)] = record
     if was_empty is None:
         was_empty = not existing if where is None else _empty(db, table)
     fetched: dict[tuple, Row] = {}
+    single = len(pk) == 1
     for row in rows:
-        fetched.setdefault(tuple(row[k] for k in pk), row)
+        key = (key_of_row(row),) if single else key_of_row(row)
+        if key not in fetched:
+            fetched[key] = row
     if where is not None and not was_empty:
         missing = [k for k in fetched if k not in existing]
         if missing:
-            for record in _by_keys(db, table, pk, read, missing):
-                existing[tuple(record[k] for k in pk)] = record
+            for record in _by_keys(db, table, pk, sql, missing):
+                existing[key_of_record(record)] = record
     stats = TableStats()
     plan = _Plan()
     for key, row in fetched.items():
         stats.fetched += 1
-        old = existing.get(key)
-        if old is None:
+        record = existing.get(key)
+        if record is None:
             _plan_insert(plan, table, row, key, data_cols, has_entry, clock, was_empty, stats)
-        else:
-            _plan_update(plan, table, row, old, key, data_cols, has_entry, clock, stats)
+            continue
+        try:
+            same = data_of_row(row) == data_of_record(record)
+        except KeyError:  # a row that leaves columns out: compare column by column
+            same = False
+        if (
+            same
+            and record[deleted_i] is None
+            and not (
+                has_entry
+                and row.get("entered_at")
+                and (row["entered_at"] != record[entered_i] or record[source_i] != "portal")
+            )
+        ):
+            plan.touches.append((record[0], clock.now_utc, clock.run_id))
+            stats.unchanged += 1
+            continue
+        old = dict(zip(read, record, strict=True))
+        _plan_update(plan, table, row, old, key, data_cols, has_entry, clock, stats)
     if seen is not None:
         seen.update(fetched)
     if detect_deletions:
-        for key, old in existing.items():
-            if key in fetched or old["deleted_at"] is not None:
+        for key, gone in existing.items():
+            if key in fetched or gone[deleted_i] is not None:
                 continue
-            if keep is not None and not keep(old):
+            if keep is not None and not keep(dict(zip(read, gone, strict=True))):
                 continue
-            _plan_delete(plan, table, key, old["_rowid"], clock, stats)
+            _plan_delete(plan, table, key, gone[0], clock, stats)
     _write(db, table, data_cols, has_entry, plan)
     stats.changes = len(plan.changes)
     return stats
@@ -185,9 +233,17 @@ def _empty(db: Database, table: str) -> bool:
     return db.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
 
 
+def _getter(indexes: list[int]) -> Callable[[Sequence[Any]], tuple]:
+    """A function taking those items of a sequence, always as a tuple."""
+    if len(indexes) == 1:
+        (i,) = indexes
+        return lambda seq: (seq[i],)
+    return itemgetter(*indexes)
+
+
 def _by_keys(
-    db: Database, table: str, pk: tuple[str, ...], read: list[str], keys: list[tuple]
-) -> Iterator[Row]:
+    db: Database, table: str, pk: tuple[str, ...], sql: str, keys: list[tuple]
+) -> Iterator[tuple]:
     """The mirror's rows with these keys (wherever they are), in chunks of one query each."""
     if len(pk) == 1:
         cond = f"[{pk[0]}] IN (SELECT value FROM json_each(?))"
@@ -197,10 +253,7 @@ def _by_keys(
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         values = [k[0] for k in chunk] if len(pk) == 1 else [list(k) for k in chunk]
-        for row in db.execute(
-            f"SELECT rowid AS _rowid, * FROM [{table}] WHERE {cond}", [json.dumps(values)]
-        ):
-            yield dict(zip(read, row, strict=True))
+        yield from db.execute(f"{sql} WHERE {cond}", [json.dumps(values)])
 
 
 def _plan_delete(
@@ -222,7 +275,7 @@ def _plan_insert(
     was_empty: bool,
     stats: TableStats,
 ) -> None:
-    values = [row.get(c) for c in data_cols]
+    values = list(map(row.get, data_cols))
     values += [clock.now_utc, clock.now_utc, clock.run_id, clock.run_id, None, None]
     if has_entry:
         portal_time = row.get("entered_at")

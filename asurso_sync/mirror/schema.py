@@ -509,3 +509,20 @@ def m041_portal_access_details(db: Database) -> None:
     # date, and which layout the row was read from ("contract", "2013", "2018").
     for column in ("subject_name", "action", "lesson_date", "layout"):
         db.table("journal_access").add_column(column, str)
+
+
+@migrations()
+def m021_sync_scope_digests(db: Database) -> None:
+    # The digest of each journal page / КТП answer as last saved (issue 14): an unchanged answer
+    # is not compared row by row again. run_id: the last run that saw this very answer.
+    db.table("sync_scope_digests").create({"scope": str, "digest": str, "run_id": int}, pk="scope")
+
+
+@migrations()
+def m011_web_indexes(db: Database) -> None:
+    # the web page's remarks filters (class, period, status) and its sync/job error lists
+    db.table("violations").create_index(["class_id", "status"], if_not_exists=True)
+    db.table("violations").create_index(["lesson_date"], if_not_exists=True)
+    db.table("violations").create_index(["subject_group_id"], if_not_exists=True)
+    db.table("sync_runs").create_index(["status"], if_not_exists=True)
+    db.table("job_runs").create_index(["status"], if_not_exists=True)

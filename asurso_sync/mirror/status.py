@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
 
 STALE_AFTER = timedelta(hours=36)
@@ -15,7 +16,8 @@ STALE_AFTER = timedelta(hours=36)
 
 def recent_runs(db: Database, limit: int = 5) -> list[dict[str, Any]]:
     rows = db.query(
-        "SELECT id, started_at, finished_at, status, mode, journals, requests, error "
+        "SELECT id, started_at, finished_at, status, mode, journals, requests, error, "
+        "portal_version "
         "FROM sync_runs ORDER BY id DESC LIMIT ?",
         [limit],
     )
@@ -34,10 +36,13 @@ def row_counts(db: Database) -> dict[str, dict[str, int]]:
 
 
 def sync_health(db: Database, now: datetime | None = None) -> dict[str, Any]:
-    """ok / stale / failing / never, with the times behind the verdict."""
+    """ok / partial / stale / failing / never, with the times behind the verdict. A `partial`
+    run committed what fitted: it counts as the last good run, and `skipped_scopes` lists what
+    it left as it was (the next run fetches those again)."""
     now = now or datetime.now(UTC)
     last_ok = db.execute(
-        "SELECT id, finished_at, counts FROM sync_runs WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
+        "SELECT id, finished_at, counts, status FROM sync_runs WHERE status IN ('ok', 'partial') "
+        "ORDER BY id DESC LIMIT 1"
     ).fetchone()
     failed_since = db.execute(
         "SELECT count(*) FROM sync_runs WHERE status = 'failed' AND id > ?",
@@ -51,7 +56,7 @@ def sync_health(db: Database, now: datetime | None = None) -> dict[str, Any]:
     elif now - datetime.fromisoformat(last_ok[1]) > STALE_AFTER:
         state = "stale"
     else:
-        state = "ok"
+        state = last_ok[3]
     return {
         "state": state,
         "last_ok_run": last_ok[0] if last_ok else None,
@@ -59,6 +64,7 @@ def sync_health(db: Database, now: datetime | None = None) -> dict[str, Any]:
         "last_ok_counts": json.loads(last_ok[2]) if last_ok and last_ok[2] else None,
         "failed_since_last_ok": failed_since,
         "running": running,
+        "skipped_scopes": skipped_scopes(db),
     }
 
 

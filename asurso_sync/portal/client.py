@@ -659,10 +659,8 @@ class PortalClient:
             self.requests += 1
             endpoint = path.removeprefix("webapi/")
             try:
-                response = await asyncio.wait_for(
-                    self._receive(method, path, endpoint, params, data, headers),
-                    self.request_deadline_s,
-                )
+                async with asyncio.timeout(self.request_deadline_s):
+                    response = await self._receive(method, path, endpoint, params, data, headers)
                 response.extensions["asurso_generation"] = generation
                 return response
             except TimeoutError:
@@ -704,10 +702,12 @@ class PortalClient:
         request = self._http.build_request(method, path, params=params, data=data, headers=headers)
         response = await self._http.send(request, stream=True)
         try:
-            body = bytearray()
+            chunks: list[bytes] = []
+            size = 0
             async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self.max_answer_bytes:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_answer_bytes:
                     raise AnswerTooLarge(
                         f"the portal's answer to {endpoint} is larger than "
                         f"{self.settings.max_answer_mb:g} MB ([portal] max_answer_mb); "
@@ -720,9 +720,9 @@ class PortalClient:
             for k, v in response.headers.raw
             if k.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
         ]
-        return httpx.Response(
-            response.status_code, headers=kept, content=bytes(body), request=request
-        )
+        body = b"".join(chunks)
+        del chunks
+        return httpx.Response(response.status_code, headers=kept, content=body, request=request)
 
     def _check(
         self,

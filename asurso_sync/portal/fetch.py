@@ -169,6 +169,14 @@ async def fetch_access_report(
 ) -> list[Row]:
     """The journal access report of one class for `start`..`end` (call `open_access_report`
     first)."""
+    return parse_access_page(await fetch_access_page(client, class_id, start, end), class_id)
+
+
+async def fetch_access_page(
+    client: PortalClient, class_id: int, start: dt.date, end: dt.date
+) -> bytes:
+    """The access report's page as the portal sent it (the sync parses it only when it is not
+    the very page it saved last time: the parse costs more than the request)."""
     form = {
         **_report_form(client),
         "LoginType": "0",
@@ -176,11 +184,12 @@ async def fetch_access_report(
         "ADT": _report_day(start),
         "DDT": _report_day(end),
     }
-    return await client.post_html(
-        "asp/Reports/JournalAccess.asp",
-        form,
-        parse=lambda page: adapter.parse_access_report(page, class_id),
-    )
+    return await client.post_html("asp/Reports/JournalAccess.asp", form)
+
+
+def parse_access_page(page: bytes, class_id: int) -> list[Row]:
+    """The rows of one class's access report page (`fetch_access_page`)."""
+    return adapter.parse_access_report(page, class_id)
 
 
 async def fetch_diary_init(client: PortalClient) -> list[Row]:

@@ -12,9 +12,10 @@ leaves it out, instead of being cleared.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
-import sqlite3
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,19 @@ from sqlite_utils import Database
 from asurso_sync.errors import DeletionRefused
 from asurso_sync.mirror.history import RunClock, TableStats, mark_missing, save_rows
 from asurso_sync.mirror.schema import SYNCED_TABLES
-from asurso_sync.sync.fetch import SCOPE_ERRORS, Batch, Item, Records, Row, Skipped
+from asurso_sync.sync.fetch import (
+    DIGEST,
+    DIGEST_VERSION,
+    SCOPE_ERRORS,
+    UNCHANGED,
+    Batch,
+    Item,
+    Records,
+    Row,
+    Skipped,
+    one_line,
+    scope_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +47,11 @@ STICKY: dict[str, frozenset[str]] = {
     "teachers": frozenset({"name"}),
 }
 # School-wide lists that never come back empty from a working portal.
-MUST_NOT_BE_EMPTY = ("terms", "classes", "subjects", "subject_groups", "students")
+MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
+
+# Scopes whose answer is compared by digest first (an access report by its raw page, which
+# then is not even parsed when unchanged: see `sync.fetch`).
+DIGESTED = {"journal", "plan", "access"}
 
 IN_JSON = "IN (SELECT value FROM json_each(?))"
 UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
@@ -76,6 +93,10 @@ class Applier:
         self.codes_seen: set[str] = set()
         self.failed_sgs: set[int] = set()
         self.journals = 0
+        self.digests: dict[str, str] = dict(
+            db.execute("SELECT scope, digest FROM sync_scope_digests").fetchall()
+        )
+        self.unchanged_scopes = 0
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -86,17 +107,37 @@ class Applier:
             self._skip(item)
             return
         conn = self.db.conn
-        conn.execute("SAVEPOINT scope")
         saved = _Saved(self)
+        digest = key = None
+        if item.kind in DIGESTED:
+            key = scope_key(item.kind, item.scope)
+            given = item.records.pop(DIGEST, None) or item.records.pop(UNCHANGED, None)
+            if given:
+                digest = given[0]["digest"]
+            else:
+                digest = hashlib.blake2b(
+                    pickle.dumps((DIGEST_VERSION, item.records), protocol=5), digest_size=16
+                ).hexdigest()
+            if self.digests.get(key) == digest:
+                self._confirm(item, key, saved)
+                saved.merge()
+                return
+        conn.execute("SAVEPOINT scope")
         try:
             getattr(self, f"_{item.kind}")(item, saved)
+            if key is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO sync_scope_digests (scope, digest, run_id) "
+                    "VALUES (?, ?, ?)",
+                    [key, digest, self.clock.run_id],
+                )
         except SCOPE_ERRORS as exc:
             conn.execute("ROLLBACK TO scope")
             conn.execute("RELEASE scope")
             if item.kind in ("school", "diary"):
                 raise
-            log.warning("skipped %s %s: %s", item.endpoint, item.scope, exc)
-            self._skip(Skipped(item.kind, item.endpoint, item.scope, _one_line(exc)))
+            log.info("skipped %s %s: %s", item.endpoint, item.scope, exc)
+            self._skip(Skipped(item.kind, item.endpoint, item.scope, one_line(exc)))
             return
         except BaseException:
             conn.execute("ROLLBACK TO scope")
@@ -106,6 +147,28 @@ class Applier:
         saved.merge()
         if item.kind == "school":
             self.check_guard(saved.tables)
+
+    def _confirm(self, batch: Batch, key: str, saved: _Saved) -> None:
+        """An answer exactly as the one the mirror last saved for this scope: nothing to compare
+        or write; only what the end of the run needs (who was seen) is taken from it."""
+        self.unchanged_scopes += 1
+        self.db.execute(
+            "UPDATE sync_scope_digests SET run_id = ? WHERE scope = ?", [self.clock.run_id, key]
+        )
+        r = batch.records
+        for table, rows in r.items():
+            if table in SYNCED_TABLES:
+                saved.count_unchanged(table, len(rows))
+        if batch.kind == "journal":
+            saved.students |= {(s["id"],) for s in r.get("journal_students", [])}
+            for table in ("marks", "attendance", "period_marks"):
+                saved.students |= {(row["student_id"],) for row in r[table]}
+            saved.members |= {
+                (m["subject_group_id"], m["student_id"]) for m in r["subject_group_students"]
+            }
+            saved.types |= {a["type_id"] for a in r["assignments"]}
+            saved.codes |= {a["reason"] for a in r["attendance"]}
+            saved.journals += 1
 
     def _skip(self, item: Skipped) -> None:
         self.skipped.append(item)
@@ -168,6 +231,12 @@ class Applier:
         for table in ("assignments", "marks", "attendance"):
             saved.save(table, r[table], UNDER_JOURNAL, scope)
         saved.save("period_marks", r["period_marks"], "subject_group_id = ? AND term_id = ?", scope)
+        saved.save(
+            "subject_group_term_students",
+            [{**m, "term_id": term} for m in r["subject_group_students"]],
+            "subject_group_id = ? AND term_id = ?",
+            scope,
+        )
         saved.save(
             "subject_group_students",
             r["subject_group_students"],
@@ -302,21 +371,29 @@ class Applier:
         }
 
     def check_guard(self, tables: list[str]) -> None:
-        """Refuse (DeletionRefused) when the run so far marks too much of a table deleted."""
+        """Refuse (DeletionRefused) when the run so far marks too much of a table deleted; the
+        message names the most telling table (classes before pupils before marks ...)."""
         if self.guard.accept:
             return
+        over = []
         for table in tables:
             stats = self.stats.get(table)
             live = self.live[table]
             if stats is None or not live or not stats.deleted:
                 continue
             if stats.deleted > self.guard.share * live:
-                raise DeletionRefused(
-                    f"the portal's answers would mark {stats.deleted} of {live} {table} "
-                    f"deleted (more than {self.guard.share:.0%}): nothing was saved; " + _ACCEPT
-                )
+                over.append((GUARD_ORDER.index(table), table, stats.deleted, live))
+        if not over:
+            return
+        _, table, deleted, live = min(over)
+        more = f" (and {len(over) - 1} more table(s))" if len(over) > 1 else ""
+        raise DeletionRefused(
+            f"the portal's answers would mark {deleted} of {live} {table} deleted{more}, more "
+            f"than [sync] max_deletion_share = {self.guard.share:g}: nothing was saved; " + _ACCEPT
+        )
 
 
+GUARD_ORDER = list(MUST_NOT_BE_EMPTY) + [t for t in SYNCED_TABLES if t not in MUST_NOT_BE_EMPTY]
 _ACCEPT = "if the portal really deleted them, run `asurso-sync sync --accept-deletions`"
 
 
@@ -364,6 +441,9 @@ class _Saved:
         a = self.applier
         self._add(table, mark_missing(a.db, table, seen, a.clock, where=where, params=params))
 
+    def count_unchanged(self, table: str, rows: int) -> None:
+        self._add(table, TableStats(fetched=rows, unchanged=rows))
+
     def _add(self, table: str, stats: TableStats) -> None:
         total = self.stats.setdefault(table, TableStats())
         for name, value in stats.as_dict().items():
@@ -386,10 +466,3 @@ class _Saved:
 
 def _next_day(day: str) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, sqlite3.Error | KeyError | TypeError | ValueError | AttributeError):
-        text = f"{type(exc).__name__}: {text}"
-    return text[:300]

@@ -14,10 +14,13 @@ Only `asurso_sync.portal` knows endpoints; this module chooses what to fetch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import hashlib
+import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +103,25 @@ class Plan:
     portal_version: str | None = None
 
 
+# Pseudo-tables of a batch: the digest of the raw answer, or "unchanged since last saved".
+DIGEST = "_digest"
+UNCHANGED = "_unchanged"
+
+
+def scope_key(kind: str, scope: dict[str, Any]) -> str:
+    """How a scope is named in `sync_scope_digests`."""
+    return kind + json.dumps(scope, sort_keys=True)
+
+
+# Bump when what a scope's records are saved as changes (a new table filled from them): the
+# digests of answers saved the old way then no longer match, and the next run saves them anew.
+DIGEST_VERSION = 2
+
+
+def page_digest(page: bytes) -> str:
+    return hashlib.blake2b(f"{DIGEST_VERSION}:".encode() + page, digest_size=16).hexdigest()
+
+
 # --- choosing what to fetch ----------------------------------------------------------------
 
 
@@ -142,7 +164,7 @@ async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
 Job = tuple[str, str, dict[str, Any], Callable[[], Awaitable[Records]]]
 
 
-async def completed(jobs: list[Job], window: int) -> AsyncIterator[Item]:
+async def completed(jobs: list[Job], window: int) -> AsyncGenerator[Item, None]:
     """Run the jobs concurrently and yield each result as it arrives, at most `window` ahead of
     the consumer; a scope error becomes `Skipped`, any other error stops everything."""
     ahead = asyncio.Semaphore(window)
@@ -156,8 +178,8 @@ async def completed(jobs: list[Job], window: int) -> AsyncIterator[Item]:
         except asyncio.CancelledError:
             raise
         except SCOPE_ERRORS as exc:
-            log.warning("skipped %s %s: %s", endpoint, scope, exc)
-            queue.put_nowait(Skipped(kind, endpoint, scope, _one_line(exc)))
+            log.info("skipped %s %s: %s", endpoint, scope, exc)
+            queue.put_nowait(Skipped(kind, endpoint, scope, one_line(exc)))
         except BaseException as exc:
             queue.put_nowait(exc)
         else:
@@ -177,7 +199,8 @@ async def completed(jobs: list[Job], window: int) -> AsyncIterator[Item]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """Why a scope was skipped, in one line (the error's class named unless it is ours)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if not isinstance(exc, LayoutError | AnswerTooLarge):
         text = f"{type(exc).__name__}: {text}"
@@ -195,14 +218,18 @@ async def staff_batches(
     *,
     pinned_year: Row | None = None,
     retry: set[tuple[int, int]] | None = None,
+    known: dict[str, str] | None = None,
     window: int = 8,
-) -> AsyncIterator[Item]:
+) -> AsyncGenerator[Item, None]:
     """The school batch, then every journal, КТП and access report batch as it arrives.
 
     `pinned_year`: the year the mirror holds; when the portal has moved on to another year the
     run keeps syncing this one (every call names it). `retry`: (subject group, term) journals
-    skipped by the last run, fetched again even when outside the chosen terms.
+    skipped by the last run, fetched again even when outside the chosen terms. `known`: the
+    digests of the answers the mirror last saved per scope (`scope_key`): an access report page
+    identical to its saved one is not parsed again.
     """
+    known = known or {}
     context = await portal.fetch_context(client)
     plan.portal_version = context.get("version") or client.server_version
     school_id = context["school_id"]
@@ -307,30 +334,38 @@ async def staff_batches(
     def ktp(sg_id: int) -> Callable[[], Awaitable[Records]]:
         return lambda: portal.fetch_plan(client, sg_id, year_id)
 
-    def report(class_id: int) -> Callable[[], Awaitable[Records]]:
+    def report(class_id: int, scope: dict[str, Any]) -> Callable[[], Awaitable[Records]]:
         async def call() -> Records:
-            rows = await portal.fetch_access_report(client, class_id, start, end)
-            return {"journal_access": rows}
+            page = await portal.fetch_access_page(client, class_id, start, end)
+            digest = page_digest(page)
+            if known.get(scope_key("access", scope)) == digest:
+                return {UNCHANGED: [{"digest": digest}]}
+            rows = portal.parse_access_page(page, class_id)
+            return {"journal_access": rows, DIGEST: [{"digest": digest}]}
 
         return call
 
-    jobs: list[Job] = [
-        ("journal", "grade/journal", {"subject_group_id": sg, "term_id": t}, journal(sg, t))
-        for sg, t in sorted(pairs)
-    ]
-    jobs += [
-        ("plan", "subjectplans/getForSubjectGroup", {"subject_group_id": sg}, ktp(sg))
-        for sg in sorted(by_id)
-    ]
+    # The access reports first (few, and slow for the portal to build), then each group's
+    # КТП beside its journals, so that no long call is left for the end of the run.
+    jobs: list[Job] = []
     if access:
         await portal.open_access_report(client)
         span = {"from": start.isoformat(), "to": end.isoformat()}
+        for cid in class_ids:
+            scope = {"class_id": cid, **span}
+            jobs.append(("access", "JournalAccess.asp", scope, report(cid, scope)))
+    terms_of: dict[int, list[int]] = {}
+    for sg, t in sorted(pairs):
+        terms_of.setdefault(sg, []).append(t)
+    for sg in sorted(by_id):
+        jobs.append(("plan", "subjectplans/getForSubjectGroup", {"subject_group_id": sg}, ktp(sg)))
         jobs += [
-            ("access", "JournalAccess.asp", {"class_id": cid, **span}, report(cid))
-            for cid in class_ids
+            ("journal", "grade/journal", {"subject_group_id": sg, "term_id": t}, journal(sg, t))
+            for t in terms_of.get(sg, [])
         ]
-    async for item in completed(jobs, window):
-        yield item
+    async with contextlib.aclosing(completed(jobs, window)) as items:
+        async for item in items:
+            yield item
 
 
 def _add(records: Records, more: Records) -> None:
@@ -343,7 +378,7 @@ def _add(records: Records, more: Records) -> None:
 
 async def diary_batches(
     client: PortalClient, options: SyncOptions, today: dt.date, plan: Plan
-) -> AsyncIterator[Item]:
+) -> AsyncGenerator[Item, None]:
     """A parent's or pupil's children, week by week, as one batch (a diary is small)."""
     children = await portal.fetch_diary_init(client)
     year = await portal.fetch_current_year(client)

@@ -11,12 +11,13 @@ line the user sees; a SIGKILL is rolled back by SQLite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,8 @@ from asurso_sync.sync.fetch import (
 )
 
 log = logging.getLogger(__name__)
+
+CACHE_KB = 32768  # SQLite's page cache for the run: the journal tables' indexes stay in memory
 
 
 @dataclass
@@ -185,6 +188,7 @@ def _run(
         session=options.session,
     )
     plan = Plan()
+    db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror")
     db.conn.execute("BEGIN")
     try:
@@ -201,6 +205,13 @@ def _run(
         finally:
             writer.shutdown(wait=True)
         fetched_at = time.monotonic()
+        scopes = plan.journals + plan.plans + plan.access
+        if scopes and len(applier.skipped) >= scopes:
+            first = applier.skipped[0]
+            raise PortalError(
+                f"every one of the {scopes} journals, plans and reports failed; first: "
+                f"{first.endpoint}: {first.error}"
+            )
         counts = applier.finish()
         status = "partial" if applier.skipped else "ok"
         finish_run(
@@ -225,7 +236,14 @@ def _run(
     except BaseException as exc:
         db.conn.rollback()
         message = str(exc) if isinstance(exc, AsursoSyncError) else f"{type(exc).__name__}: {exc}"
-        fail_run(db, run_id, message, requests=client.requests)
+        fail_run(
+            db,
+            run_id,
+            message,
+            requests=client.requests,
+            server_version=client.server_version,
+            portal_version=plan.portal_version or client.server_version,
+        )
         raise
     result = SyncResult(
         run_id=run_id,
@@ -239,11 +257,11 @@ def _run(
         fetch_seconds=fetched_at - started,
         save_seconds=time.monotonic() - fetched_at,
         skipped=list(applier.skipped),
-        scopes=plan.journals + plan.plans + plan.access,
+        scopes=scopes,
     )
     log.info("sync %s", result.summary())
     if result.skipped:
-        log.warning("%s", result.skipped_line())
+        log.info("%s", result.skipped_line())
     return result
 
 
@@ -275,7 +293,7 @@ async def _fetch_and_save(
         family = is_family_role(client.role_name) or bool(
             client.roles and all(is_family_role(r.get("name")) for r in client.roles)
         )
-        batches: AsyncIterator[Item]
+        batches: AsyncGenerator[Item, None]
         if family:
             log.info("the account is a parent or pupil: syncing the diary")
             batches = diary_batches(client, options, today, plan)
@@ -287,17 +305,19 @@ async def _fetch_and_save(
                 plan,
                 pinned_year=pinned,
                 retry=retry,
+                known=applier.digests,
                 window=2 * client.settings.concurrency + 2,
             )
         done = 0
-        async for item in batches:
-            if item.kind == "school":
-                log.info("saving the school's lists, then each journal as it arrives")
-            await loop.run_in_executor(writer, applier.apply, item)
-            if item.kind in ("journal", "plan"):
-                done += 1
-                if progress:
-                    progress(done, plan.journals + plan.plans)
+        async with contextlib.aclosing(batches):  # a failure here stops the fetches at once
+            async for item in batches:
+                if item.kind == "school":
+                    log.info("saving the school's lists, then each journal as it arrives")
+                await loop.run_in_executor(writer, applier.apply, item)
+                if item.kind in ("journal", "plan"):
+                    done += 1
+                    if progress:
+                        progress(done, plan.journals + plan.plans)
 
 
 def _mirror_year(db: Database) -> Row | None:
