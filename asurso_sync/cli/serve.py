@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.web import serve as run
 from asurso_sync.web import web_settings
 

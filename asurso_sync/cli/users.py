@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.web.accounts import (
     ROLES,
     AccountError,
