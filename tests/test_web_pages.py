@@ -9,7 +9,6 @@ import re
 
 import httpx
 import pytest
-import sqlite_utils
 from pypdf import PdfReader
 from sqlite_utils import Database
 from web_site import PASSWORD, build_site, copy_site, csrf_of, log_in
