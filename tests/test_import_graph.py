@@ -28,24 +28,6 @@ DESIGN = ROOT / "docs" / "design.md"
 # the `pdf` extra, which needs Pango from the OS and so is optional.
 ON_FIRST_USE = {"weasyprint", "fontTools"}
 
-# Known problems other areas are fixing on their branches (issue 10). Each entry is an import edge
-# (importing module, imported module or library); any problem on that edge is tolerated, and the
-# edge is left out of the cycle search. The integrator empties this list after merging: an entry
-# that no longer has a problem fails the test, so stale ones cannot stay.
-XFAIL_UNTIL_MERGE: set[tuple[str, str]] = {
-    # portal (helper C): the doctor keeps its results in the mirror (move store_result and
-    # last_result to mirror/ or to the caller: portal is the lowest layer).
-    ("asurso_sync.portal.doctor", "asurso_sync.mirror.db"),
-    # sync (helper B): httpx named for a transport's type (only portal/ knows httpx: a type
-    # alias in portal/client would do).
-    ("asurso_sync.sync.run", "httpx"),
-    # web (helper H): cli/users opens databases itself (sqlite_utils); the CLI should call a
-    # function of web/accounts.py (or mirror/) instead.
-    ("asurso_sync.cli.users", "sqlite_utils"),
-    # rules (helper G): engine <-> lifecycle.
-    ("asurso_sync.rules.engine", "asurso_sync.rules.lifecycle"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -235,13 +217,11 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def graphs() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """Module graph and package graph of our imports, the tolerated edges left out."""
+    """Module graph and package graph of our imports."""
     modules: dict[str, set[str]] = defaultdict(set)
     units: dict[str, set[str]] = defaultdict(set)
     for imp in ALL_IMPORTS:
         if imp.target.split(".")[0] != "asurso_sync" or imp.target == imp.module:
-            continue
-        if (imp.module, imp.target) in XFAIL_UNTIL_MERGE:
             continue
         modules[imp.module].add(imp.target)
         if unit(imp.module) != unit(imp.target):
@@ -273,34 +253,7 @@ def test_the_layer_table_itself_has_no_cycle():
 
 def test_imports_follow_the_layer_table_and_are_said_plainly():
     found = problems()
-    new = {edge: why for edge, why in found.items() if edge not in XFAIL_UNTIL_MERGE}
-    assert new == {}, "\n".join(w for why in new.values() for w in why)
-    stale = sorted(XFAIL_UNTIL_MERGE - set(found) - _cycle_edges())
-    assert stale == [], f"fixed: delete these from XFAIL_UNTIL_MERGE: {stale}"
-
-
-def _cycle_edges() -> set[tuple[str, str]]:
-    """Tolerated edges that would close a cycle (they stay tolerated while the cycle exists)."""
-    modules, _ = graphs()
-    present = {(i.module, i.target) for i in ALL_IMPORTS}
-    closing = set()
-    for src, dst in XFAIL_UNTIL_MERGE & present:
-        if dst in MODULES and _reaches(modules, dst, src):
-            closing.add((src, dst))
-    return closing
-
-
-def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, todo = {start}, [start]
-    while todo:
-        node = todo.pop()
-        if node == goal:
-            return True
-        for nxt in graph.get(node, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return False
+    assert found == {}, "\n".join(w for why in found.values() for w in why)
 
 
 def test_no_import_cycle_between_modules_or_packages():
@@ -321,12 +274,7 @@ def test_the_simulator_shares_no_code_with_the_client():
 
 
 def test_only_portal_speaks_http():
-    users = {
-        unit(i.module)
-        for i in ALL_IMPORTS
-        if i.target.split(".")[0] in {"httpx", "bs4"}
-        and (i.module, i.target) not in XFAIL_UNTIL_MERGE
-    }
+    users = {unit(i.module) for i in ALL_IMPORTS if i.target.split(".")[0] in {"httpx", "bs4"}}
     assert users == {"portal"}
 
 

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import click
-from sqlite_utils import Database
 
 from asurso_sync.cli.app import App, cli
+from asurso_sync.mirror.db import open_mirror
 from asurso_sync.web.accounts import (
     ROLES,
     AccountError,
@@ -30,8 +30,8 @@ accounts_option = click.option(
 )
 
 
-def _accounts(app: App, accounts: str | None) -> Database:
-    return open_accounts(Path(accounts) if accounts else app.config.mirror_path.parent / "web.db")
+def _accounts_file(app: App, accounts: str | None) -> Path:
+    return Path(accounts) if accounts else app.config.mirror_path.parent / "web.db"
 
 
 def _password(env: str) -> str:
@@ -69,12 +69,12 @@ def add(
             raise AccountError(
                 f"no mirror at {app.config.mirror_path} to find the teacher in: sync first"
             )
-        mirror = Database(app.config.mirror_path)
+        mirror = open_mirror(app.config.mirror_path, readonly=True)
         try:
             teacher_id, teacher_name = find_teacher(mirror, teacher)
         finally:
             mirror.close()
-    db = _accounts(app, accounts)
+    db = open_accounts(_accounts_file(app, accounts))
     try:
         user = add_user(
             db,
@@ -96,7 +96,7 @@ def add(
 @click.pass_obj
 def list_(app: App, accounts: str | None) -> None:
     """Every account with its role and state (never a password)."""
-    db = _accounts(app, accounts)
+    db = open_accounts(_accounts_file(app, accounts))
     try:
         now = utc_now().isoformat(timespec="seconds")
         for u in list_users(db):
@@ -115,7 +115,7 @@ def list_(app: App, accounts: str | None) -> None:
 @click.pass_obj
 def passwd(app: App, login: str, password_env: str, accounts: str | None) -> None:
     """Set a new password for LOGIN (ends its sessions, lifts a lock-out)."""
-    db = _accounts(app, accounts)
+    db = open_accounts(_accounts_file(app, accounts))
     try:
         set_password(db, login, _password(password_env))
     finally:
@@ -129,7 +129,7 @@ def passwd(app: App, login: str, password_env: str, accounts: str | None) -> Non
 @click.pass_obj
 def disable(app: App, login: str, accounts: str | None) -> None:
     """Disable LOGIN: it can no longer log in, its sessions end."""
-    db = _accounts(app, accounts)
+    db = open_accounts(_accounts_file(app, accounts))
     try:
         disable_user(db, login)
     finally:
