@@ -91,9 +91,16 @@ def _deliver(ctx: JobContext, title: str, files: list[Path]) -> str:
 
 
 def job_nightly(ctx: JobContext, slot: datetime) -> str:
-    """The nightly incremental sync, then the checks over the fresh mirror."""
+    """The nightly incremental sync, then the checks over the fresh mirror.
+
+    A partial sync (some scopes skipped, left as they were) still committed the rest, so the
+    checks run over it; the job then fails with the sync's one line, so that the administrator
+    hears of it. The next night's sync tries the skipped scopes again."""
     result = run_sync(ctx.config)
-    return f"sync {result.summary()}; check: {run_checks(ctx.config)}"
+    checked = run_checks(ctx.config)
+    if result.skipped:
+        raise JobError(f"{result.skipped_line()}; check: {checked}")
+    return f"sync {result.summary()}; check: {checked}"
 
 
 def run_checks(config: Config) -> str:
