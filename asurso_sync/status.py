@@ -69,7 +69,7 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
     path = config.mirror_path
     if not path.exists():
         raise AsursoSyncError(f"no mirror at {path}: run `asurso-sync sync` first")
-    db = open_mirror(path)
+    db = open_mirror(path, readonly=True)
     try:
         data: dict[str, Any] = {
             "mirror": str(path),
@@ -138,6 +138,15 @@ def _archive_lines(a: dict[str, Any] | None, tz: ZoneInfo) -> list[str]:
             else "never checked"
         )
         lines.append(f"  {b['bag']}: {check}; retain until {_date(b['retain_until'])}")
+        for c in b.get("copies", []):
+            copy_check = (
+                f"{c['last_check']} {c['result']} at {local_time(c['last_check_at'], tz)}"
+                if c["last_check"]
+                else "never checked"
+            )
+            lines.append(f"    copy {c['location']}: {copy_check}")
+    if a.get("chain_head"):
+        lines.append(f"  register chain head: {a['chain_head']}")
     return lines
 
 
@@ -148,12 +157,22 @@ def _sync_lines(data: dict[str, Any], tz: ZoneInfo) -> list[str]:
     else:
         last = f"last ok run {health['last_ok_run']} at {local_time(health['last_ok_at'], tz)}"
     lines = [f"sync: {health['state']} ({last}; {health['failed_since_last_ok']} failed since)"]
+    skipped = health.get("skipped_scopes") or []
+    if skipped:
+        first = skipped[0]
+        ids = ", ".join(f"{k}={v}" for k, v in first.items() if k not in ("endpoint", "error"))
+        lines.append(
+            f"  {len(skipped)} scope(s) skipped and left as they were (the next sync tries them "
+            f"again); first: {first['endpoint']} {ids}: {first['error']}"
+        )
     for run in data["runs"]:
         line = (
             f"  run {run['id']}: {run['status']} {run['mode']} started "
             f"{local_time(run['started_at'], tz)} journals={run['journals']} "
             f"requests={run['requests']}"
         )
+        if run.get("portal_version"):
+            line += f" portal={run['portal_version']}"
         if run["error"]:
             line += f" — {run['error']}"
         lines.append(line)

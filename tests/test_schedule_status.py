@@ -208,3 +208,83 @@ def test_archive_lines_name_each_bag_and_its_last_check():
         "retain until 01.01.2032",
         "  ej-107-2025-2026-summary-v1: never checked; retain until 01.01.2052",
     ]
+
+
+def test_a_partial_run_names_its_skipped_scopes_and_each_run_its_portal_version():
+    data = {
+        "mirror": "/srv/m.db",
+        "health": {
+            "state": "partial",
+            "last_ok_run": 7,
+            "last_ok_at": "2026-12-01T22:40:00+00:00",
+            "failed_since_last_ok": 0,
+            "skipped_scopes": [
+                {
+                    "endpoint": "grade/journal",
+                    "error": "the portal's answer to grade/journal has a wrong 'journals'",
+                    "subject_group_id": 1201,
+                    "term_id": 26904,
+                }
+            ],
+        },
+        "runs": [
+            {
+                "id": 7,
+                "status": "partial",
+                "mode": "incremental",
+                "started_at": "2026-12-01T22:30:00+00:00",
+                "journals": 90,
+                "requests": 140,
+                "error": None,
+                "portal_version": "5.44.7850.27567",
+            }
+        ],
+        "tables": {},
+    }
+    assert render_status(data, ZoneInfo("Europe/Samara")).splitlines() == [
+        "mirror: /srv/m.db",
+        "sync: partial (last ok run 7 at 02.12.2026 02:40; 0 failed since)",
+        "  1 scope(s) skipped and left as they were (the next sync tries them again); first: "
+        "grade/journal subject_group_id=1201, term_id=26904: the portal's answer to "
+        "grade/journal has a wrong 'journals'",
+        "  run 7: partial incremental started 02.12.2026 02:30 journals=90 requests=140"
+        " portal=5.44.7850.27567",
+        "rows (live / marked deleted):",
+    ]
+
+
+def test_archive_lines_show_every_copy_apart_from_the_store_and_the_chain_head():
+    archive = {
+        "store": "/srv/archive",
+        "bags": [
+            {
+                "bag": "ej-107-2025-2026-journal-v1",
+                "retain_until": "2032-01-01",
+                "last_check": "fixity_full",
+                "last_check_at": "2026-07-05T00:30:00+00:00",
+                "last_result": "ok",
+                "last_full_check_at": "2026-07-05T00:30:00+00:00",
+                "copies": [
+                    {
+                        "location": "/media/usb",
+                        "last_check": "fixity_full",
+                        "last_check_at": "2026-07-06T08:00:00+00:00",
+                        "result": "failed",
+                        "fast": False,
+                    }
+                ],
+            }
+        ],
+        "problems": 1,
+        "due": [],
+        "full_checks_overdue": [],
+        "chain_head": "9f2c",
+    }
+    assert render_ops({"archive": archive}, ZoneInfo("Europe/Samara")) == [
+        "archive: 1 bag(s) in /srv/archive; 1 failed check(s); due for destruction: none; "
+        "full checks overdue: none",
+        "  ej-107-2025-2026-journal-v1: fixity_full ok at 05.07.2026 04:30; "
+        "retain until 01.01.2032",
+        "    copy /media/usb: fixity_full failed at 06.07.2026 12:00",
+        "  register chain head: 9f2c",
+    ]
