@@ -1,5 +1,5 @@
 """The simulator's real-portal variants (CONTRACT §7, `--quirks`): each quirk serves the shape of
-the real file in `../shared/portal/real/` (copied to `tests/fixtures/real/` when present), and
+the real file in `tests/fixtures/real/` (copies of the project's record of real answers), and
 the default (no quirks) keeps the contract's §1–§6 shapes."""
 
 from __future__ import annotations
@@ -21,21 +21,13 @@ from asurso_sync.simulator.quirks import parse_quirks
 
 AS_OF = dt.date(2026, 5, 20)
 YEAR_ID = 125
-REAL_DIRS = (
-    Path(__file__).resolve().parent / "fixtures" / "real",
-    Path("/work/shared/portal/real"),
-)
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
 
 def real(name: str):
-    """A file of the real-portal record (the test fixtures' copy, else the shared original)."""
-    for folder in REAL_DIRS:
-        if (folder / name).exists():
-            text = (folder / name).read_bytes()
-            return text if name.endswith(".html") else json.loads(text)
-    raise FileNotFoundError(
-        f"real/{name}: neither in tests/fixtures/real/ nor in the shared record"
-    )
+    """A file of the real-portal record (tests/fixtures/real/)."""
+    text = (REAL / name).read_bytes()
+    return text if name.endswith(".html") else json.loads(text)
 
 
 def keys(item: dict) -> set[str]:
