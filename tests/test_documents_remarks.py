@@ -157,7 +157,7 @@ def test_d1_issue_date_and_data_time_are_one_school_local_clock(db, tmp_path):
     # 21:30 UTC on 1 December is 01:30 on 2 December in Samara: the list is issued on the 2nd
     assert "<td>02.12.2025</td>" in html  # Дата выдачи
     # Устранить до: the rules' fix-by ([rules] fix_days, 30 by default) from each finding
-    assert "Устранить до:</td><td><b>30 дн.</b> с обнаружения" in html
+    assert "Устранить до:</td><td>в течение <b>30 дн.</b> с обнаружения" in html
     assert "данные на 14.11.2025 22:00</span> · сформировано 02.12.2025 01:30" in html
 
 

@@ -242,7 +242,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         row["trend"] = trend(row, prev)
         class_rows.append(row)
     school_row = rollup(items, "Школа")
-    school_row["overdue"] = sum(t["total"]["overdue"] for t in teacher_rows)
+    school_row["overdue"] = sum(per_teacher[t] for t in {r["teacher_id"] for r in items})
     school_row["trend"] = trend(school_row, rollup(prev_items, "") if prev_items else None)
     ctx = header(
         db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}", now=req.now
@@ -282,16 +282,6 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
     ]
     keys = ["teacher", "class_name", "group_name", *COUNTS]
     table = Table("groups", cols, [[r[k] for k in keys] for r in items])
-    per_teacher_table = Table(
-        "teachers",
-        ["учитель", "уроков", "с темой", "с ДЗ", "с заданием", "оценок", "с опозданием",
-         "просрочено"],
-        [
-            [t["total"][k] for k in ("label", "lessons", "topic", "homework", "task", "marks",
-                                     "late", "overdue")]
-            for t in teacher_rows
-        ],
-    )  # fmt: skip
     slug = f"D2_filling_{period.slug}"
     if req.class_name:
         slug += f"_{class_slug(req.class_name)}"
@@ -299,7 +289,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         picked = teachers(db, req.teacher)
         names = unique_slugs([(t["id"], person_slug(t["name"])) for t in picked], "t")
         slug += "_" + "_".join(names[t["id"]] for t in picked)
-    return [Doc(slug, "d2_filling.html", ctx, [table, per_teacher_table])]
+    return [Doc(slug, "d2_filling.html", ctx, [table])]
 
 
 def _groups(items: list[dict], key: str) -> dict[str, list[dict]]:
