@@ -11,7 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from asurso_sync.errors import MirrorDamaged, MirrorOutdated
 from asurso_sync.mirror.schema import migrations
@@ -51,17 +51,25 @@ def open_mirror(
                 "pending): run `asurso-sync sync` once to upgrade it"
             )
         return db
+    return open_private_db(path, migrations, threads=threads)
+
+
+def open_private_db(
+    path: Path, schema: Migrations, *, threads: bool = False, what: str = "the mirror"
+) -> Database:
+    """A SQLite file only its owner reads (0600, its WAL files too), WAL, foreign keys, the
+    schema's migrations applied: the mirror, and the web page's accounts beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
     os.chmod(path, 0o600)
     db = Database(sqlite3.connect(str(path), check_same_thread=not threads))
-    _probe(db, path)
+    _probe(db, path, what)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=5000")
     db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
+    schema.apply(db)
     for suffix in ("-wal", "-shm"):
         side = Path(str(path) + suffix)
         if side.exists():
@@ -92,9 +100,9 @@ def check_mirror_file(path: Path, *, must_exist: bool = False) -> None:
         )
 
 
-def _probe(db: Database, path: Path) -> None:
+def _probe(db: Database, path: Path, what: str = "the mirror") -> None:
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise MirrorDamaged(f"the mirror is empty or damaged: {path}: {exc}") from None
+        raise MirrorDamaged(f"{what} is empty or damaged: {path}: {exc}") from None

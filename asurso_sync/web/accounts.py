@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlite_utils import Database, Migrations
 
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.mirror.db import open_private_db
 
 ROLES = ("admin", "deputy", "secretary", "teacher")
 ROLE_NAMES = {
@@ -96,21 +97,7 @@ def _iso(when: dt.datetime) -> str:
 
 def open_accounts(path: str | os.PathLike[str]) -> Database:
     """web.db, created with mode 0600 and migrated."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    os.chmod(path, 0o600)
-    db = Database(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
-    for suffix in ("-wal", "-shm"):
-        side = Path(str(path) + suffix)
-        if side.exists():
-            os.chmod(side, 0o600)
-    return db
+    return open_private_db(Path(path), migrations, what="the web page's accounts file")
 
 
 def cookie_key(db: Database) -> str:
