@@ -109,23 +109,28 @@ def test_d1_groups_a_teachers_remarks_by_lesson_or_assignment(db, tmp_path):
         "обнаружено",
         "срок",
         "источник срока",
+        "устранить до",
         "статус",
+        "просрочено, дней",
     ]
     setting = "по настройке школы ([rules] topic_days)"
+    late = "не устранено в срок (срок устранения {}), просрочено на {} дн."
     assert remarks[1:] == [
-        # R01 ×2 (open since September and October), R02, then R05 and R06 (regulation order)
+        # R01 ×2 (open since September and October: past their fix-by, found + 30 days, on the
+        # issue date 02.12), R02, then R05 and R06 (regulation order), inside their 30 days
         ["1", "R01", "10.09.2025", "5б", "Математика", "", "тема урока не указана", "0", "",
-         "12.09.2025", "10.09.2025", setting, "не устранено с 12.09.2025"],
+         "12.09.2025", "10.09.2025", setting, "12.10.2025", late.format("12.10.2025", 51), "51"],
         ["2", "R01", "06.10.2025", "5а", "Математика", "", "тема урока не указана", "0", "",
-         "08.10.2025", "06.10.2025", setting, "не устранено с 08.10.2025"],
+         "08.10.2025", "06.10.2025", setting, "07.11.2025", late.format("07.11.2025", 25), "25"],
         ["3", "R02", "07.11.2025", "5а", "Математика", "", "домашнее задание не задано", "0", "",
-         "14.11.2025", "07.11.2025", "по настройке школы ([rules] hw_days)", "новое"],
+         "14.11.2025", "07.11.2025", "по настройке школы ([rules] hw_days)", "14.12.2025",
+         "новое", ""],
         ["4", "R05", "11.11.2025", "5а", "Математика", "", "Оценка внесена 13.11.2025 10:00",
          "1", "Григорьева Е. А.", "14.11.2025", "11.11.2025",
-         "Регламент, учитель п. 5", "новое"],
+         "Регламент, учитель п. 5", "14.12.2025", "новое", ""],
         ["5", "R06", "05.11.2025", "5а", "Математика", "", "Оценка внесена 12.11.2025 16:27",
          "3", "Алексеев А. И., Белова Д. С., Васильев Г. П.", "14.11.2025", "10.11.2025",
-         "Регламент, учитель п. 5", "новое"],
+         "Регламент, учитель п. 5", "14.12.2025", "новое", ""],
     ]  # fmt: skip
     html = one(paths, ".html").read_text(encoding="utf-8")
     for text in [
@@ -140,7 +145,7 @@ def test_d1_groups_a_teachers_remarks_by_lesson_or_assignment(db, tmp_path):
     ]:
         assert text in html, text
     assert "5 внесена" not in html and "Оценка 4" not in html  # never a pupil's mark
-    rules = re.findall(r'<tr class="rule"><td colspan="9">(R\d\d)\.', html)
+    rules = re.findall(r'<tr class="rule"><td colspan="10">(R\d\d)\.', html)
     assert rules == ["R01", "R02", "R05", "R06", "R06"]  # the last: the fixed v3
     assert re.findall(r'<span class="count">строк: (\d+)</span>', html) == ["2", "1", "1", "1", "1"]
 
@@ -151,7 +156,8 @@ def test_d1_issue_date_and_data_time_are_one_school_local_clock(db, tmp_path):
     ).read_text(encoding="utf-8")
     # 21:30 UTC on 1 December is 01:30 on 2 December in Samara: the list is issued on the 2nd
     assert "<td>02.12.2025</td>" in html  # Дата выдачи
-    assert "<b>09.12.2025</b>" in html  # Устранить до: a week later
+    # Устранить до: the rules' fix-by ([rules] fix_days, 30 by default) from each finding
+    assert "Устранить до:</td><td>в течение <b>30 дн.</b> с обнаружения" in html
     assert "данные на 14.11.2025 22:00</span> · сформировано 02.12.2025 01:30" in html
 
 

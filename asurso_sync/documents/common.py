@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -521,3 +522,16 @@ def unique_slugs(items: list[tuple[int, str]], prefix: str) -> dict[int, str]:
 def class_slug(name: str) -> str:
     """A class name safe in a file name (`5а` stays `5а`; spaces and slashes go)."""
     return safe_name(name) if name.strip() else "class"
+
+
+KES_NOTICE = "КЭС в КТП не проверялись: портал не передаёт их в планировании уроков (п. 7.4)."
+
+
+def kes_notice(db: Database) -> str:
+    """D1/D2's line when the last check could not check КЭС in the КТП (R17's notice), or «»."""
+    if not db.table("check_runs").exists() or "notices" not in db.table("check_runs").columns_dict:
+        return ""
+    last = db.execute("SELECT notices FROM check_runs ORDER BY id DESC LIMIT 1").fetchone()
+    notices = json.loads(last[0]) if last and last[0] else []
+    said = any(n.get("rule") == "R17" and "КЭС" in n.get("text", "") for n in notices)
+    return KES_NOTICE if said else ""

@@ -3,12 +3,15 @@
 Counts lessons held in the period and how many have a topic, homework, a task on the lesson,
 absence marks; marks given and how many were late (recorded violations R05–R08); period marks
 given/required when the period is a term; КТП plan/fact/lag. Trend: the same shares for the
-previous month or term.
+previous month or term. Z-1: per group and per teacher, the remarks still open past their
+fix-by date on the day of issue («просрочено», `rules.escalation.overdue_remarks`); and R17's
+notice when the last check could not check КЭС.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
+from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
@@ -20,6 +23,8 @@ from asurso_sync.documents.common import (
     classes,
     fmt_date,
     header,
+    kes_notice,
+    local_time,
     pct,
     person_slug,
     rows,
@@ -28,6 +33,7 @@ from asurso_sync.documents.common import (
 )
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.settings import ReportSettings
+from asurso_sync.rules.escalation import overdue_remarks
 
 LATE_RULES = ("R05", "R06", "R07", "R08")
 COUNTS = (
@@ -44,6 +50,7 @@ COUNTS = (
     "plan",
     "fact",
     "lag",
+    "overdue",
 )
 
 
@@ -160,6 +167,19 @@ def _plan_counts(db: Database, upto: str) -> dict:
     return out
 
 
+def overdue_counts(db: Database, req: Request, settings: ReportSettings) -> tuple[Counter, Counter]:
+    """Z-1: remarks open past their fix-by date on the day of issue, counted per
+    (teacher, group) and per teacher (a teacher's count includes remarks without a group);
+    only the asked class's when the report is for one class."""
+    moment = local_time(req.now or dt.datetime.now(dt.UTC), settings.timezone)
+    late = overdue_remarks(db, moment.date(), settings.rules)
+    if req.class_name:
+        wanted = {c["id"] for c in classes(db, req.class_name)}
+        late = [r for r in late if r["class_id"] in wanted]
+    per_group = Counter((r["teacher_id"], r["subject_group_id"]) for r in late)
+    return per_group, Counter(r["teacher_id"] for r in late)
+
+
 def rollup(items: list[dict], label: str) -> dict:
     total = {k: sum(r.get(k, 0) or 0 for r in items) for k in COUNTS}
     total["label"] = label
@@ -201,7 +221,9 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         wanted = {t["id"] for t in teachers(db, req.teacher)}
         items = [r for r in items if r["teacher_id"] in wanted]
         prev_items = [r for r in prev_items if r["teacher_id"] in wanted]
+    per_group, per_teacher = overdue_counts(db, req, settings)
     for r in items:
+        r["overdue"] = per_group[(r["teacher_id"], r["group_id"])]
         with_shares(r)
         r["plan_text"] = f"{r['plan']}/{r['fact']}/{r['lag']}" if r["has_plan"] else "нет КТП"
     by_teacher, by_class = _groups(items, "teacher"), _groups(items, "class_name")
@@ -211,6 +233,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         row = rollup(its, name)
         prev = rollup(prev_teacher[name], name) if name in prev_teacher else None
         row["trend"] = trend(row, prev)
+        row["overdue"] = per_teacher[its[0]["teacher_id"]]
         teacher_rows.append({"total": row, "groups": its})
     class_rows = []
     for name, its in by_class.items():
@@ -219,6 +242,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         row["trend"] = trend(row, prev)
         class_rows.append(row)
     school_row = rollup(items, "Школа")
+    school_row["overdue"] = sum(per_teacher[t] for t in {r["teacher_id"] for r in items})
     school_row["trend"] = trend(school_row, rollup(prev_items, "") if prev_items else None)
     ctx = header(
         db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}", now=req.now
@@ -233,6 +257,8 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
             "school_total": school_row,
             "class_name": req.class_name or "",
             "upto": fmt_date(min(period.end, upto) if upto else period.end),
+            "fix_days": settings.rules.fix_days,
+            "kes_notice": kes_notice(db),
         }
     )
     cols = [
@@ -252,6 +278,7 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         "КТП план",
         "КТП факт",
         "отставание",
+        "просрочено",
     ]
     keys = ["teacher", "class_name", "group_name", *COUNTS]
     table = Table("groups", cols, [[r[k] for k in keys] for r in items])

@@ -7,7 +7,9 @@ what is missing or late, how many pupils and who — under their rule, rules in 
 order, after a short summary. The list also names what was fixed during the period and compares
 the counts per rule with the last list actually issued to the teacher (`documents.issued`).
 Every deadline says its source: the regulation's clause or the school's setting. Pupils'
-marks are never shown.
+marks are never shown. Each remark is to be fixed by the rules' fix-by date (Z-1, п. 7.4:
+`[rules] fix_days` after it was first found, `rules.escalation.fix_by`); one still open past it
+on the issue date is marked «не устранено в срок» with the days overdue.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from asurso_sync.documents.common import (
     classes,
     fmt_date,
     header,
+    kes_notice,
     local_date,
     local_time,
     month_period,
@@ -39,9 +42,10 @@ from asurso_sync.documents.issued import issued_lists
 from asurso_sync.documents.output import Doc, Table
 from asurso_sync.documents.rule_texts import deadline_source, rule_order, rule_texts
 from asurso_sync.documents.settings import ReportSettings
+from asurso_sync.rules.escalation import FIX_SETTING, fix_by, overdue_remarks
+from asurso_sync.rules.settings import RuleSettings
 
 TITLE = "Список замечаний по ведению электронного журнала"
-FIX_DAYS = 7
 NAMES_SHOWN = 8
 _MARK_WORDS = re.compile(r"(?i)\b(оценк\w*|отметк\w*|mark)\s*[«\"']?[0-9]+[»\"']?")
 
@@ -152,9 +156,25 @@ def _group_key(v: dict) -> tuple:
     )
 
 
-def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -> list[dict]:
+def escalated_text(due: str, days: int) -> str:
+    """Z-1's status of a remark open past its fix-by date (п. 7.4 «устраняет замечания»)."""
+    return f"не устранено в срок (срок устранения {fmt_date(due)}), просрочено на {days} дн."
+
+
+def group_remarks(
+    found: list[dict],
+    texts: dict,
+    period: Period,
+    order: dict,
+    rules: RuleSettings | None = None,
+    overdue: dict[str, dict] | None = None,
+) -> list[dict]:
     """Remark rows: rules in the regulation's order, then by date, class and subject; each
-    row one lesson/assignment with how many pupils it concerns and their names."""
+    row one lesson/assignment with how many pupils it concerns and their names, the fix-by
+    date of its earliest finding, and — where one of its findings is in `overdue` (id -> the
+    row of `overdue_remarks`) — Z-1's «не устранено в срок»."""
+    rules = rules or RuleSettings()
+    overdue = overdue or {}
     groups: dict[tuple, list[dict]] = {}
     for v in found:
         groups.setdefault(_group_key(v), []).append(v)
@@ -167,6 +187,13 @@ def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -
             status = "новое"  # of this period, or first found by a check after it began
         else:
             status = f"не устранено с {fmt_date(found_on)}"
+        due = min(
+            (fix_by(v["first_found_at"], rules) for v in vs if v["first_found_at"]), default=None
+        )
+        late = [overdue[v["id"]] for v in vs if v["id"] in overdue]
+        days = max((x["days_overdue"] for x in late), default=0)
+        if late:
+            status = escalated_text(min(x["fix_by"] for x in late), days)
         details = list(dict.fromkeys(short_detail(v) for v in vs if v["detail"]))
         what = details[0] if details else title
         if len(details) > 1:
@@ -192,6 +219,9 @@ def group_remarks(found: list[dict], texts: dict, period: Period, order: dict) -
                 "deadline": fmt_date(first["deadline"]),
                 "status": status,
                 "fixed": fmt_date(fixed),
+                "fix_by": fmt_date(due.isoformat()) if due else "",
+                "escalated": bool(late),
+                "days_overdue": days if late else "",
             }
         )
     out.sort(
@@ -260,7 +290,8 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         every = [v for v in every if v["class_id"] in wanted]
     moment = local_time(req.now or dt.datetime.now(dt.UTC), settings.timezone)
     issued = moment.date()
-    fix_by = issued + dt.timedelta(days=FIX_DAYS)
+    overdue = {r["id"]: r for r in overdue_remarks(db, issued, settings.rules)}
+    kes = kes_notice(db)
     docs = []
     for teacher in teachers(db, req.teacher):
         mine = [v for v in every if v["teacher_id"] == teacher["id"]]
@@ -276,18 +307,35 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
                 "period": period.label,
                 "checked_by": settings.checked_by or ctx["school"]["principal_uvr"],
                 "issued": fmt_date(issued.isoformat()),
-                "fix_by": fmt_date(fix_by.isoformat()),
+                "fix_days": settings.rules.fix_days,
+                "fix_setting": FIX_SETTING,
+                "kes_notice": kes,
                 "previous": _previous_text(db, before, settings.timezone),
             }
         )
-        docs.append(_doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts))
+        docs.append(
+            _doc(
+                db,
+                ctx,
+                teacher,
+                period,
+                (mine, current, fixed),
+                before,
+                req,
+                texts,
+                (settings.rules, overdue),
+            )
+        )
     return docs
 
 
-def _doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts) -> Doc:
+def _doc(db, ctx, teacher, period, found, before, req, texts, z1) -> Doc:
+    """One teacher's list; `found` = (all, standing, fixed) violations, `z1` = (rule settings,
+    {violation id: its `overdue_remarks` row})."""
+    mine, current, fixed = found
     order = rule_order()
-    remarks = group_remarks(current, texts, period, order)
-    closed = group_remarks(fixed, texts, period, order)
+    remarks = group_remarks(current, texts, period, order, *z1)
+    closed = group_remarks(fixed, texts, period, order, z1[0])
     earlier = group_remarks(
         [v for v in mine if before and open_on(v, before["end"])], texts, period, order
     )
@@ -319,6 +367,7 @@ def _doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts) -> 
             "total_pupils": pupils_total,
             "total_before": len(earlier) if before else None,
             "rules_count": len(now_counts),
+            "total_escalated": sum(1 for r in remarks if r["escalated"]),
         }
     )
     cols = [
@@ -334,7 +383,9 @@ def _doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts) -> 
         "обнаружено",
         "срок",
         "источник срока",
+        "устранить до",
         "статус",
+        "просрочено, дней",
     ]
     keys = [
         "n",
@@ -349,7 +400,9 @@ def _doc(db, ctx, teacher, period, mine, current, fixed, before, req, texts) -> 
         "found",
         "deadline",
         "source",
+        "fix_by",
         "status",
+        "days_overdue",
     ]
     tables = [
         Table("remarks", cols, [[r[k] for k in keys] for r in remarks]),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asurso_sync.errors import ConfigError
+from asurso_sync.rules.settings import RuleSettings, load_rule_settings
 
 PDF_VARIANTS = ("pdf/a-2u", "pdf/a-3u")
 DEFAULT_CODES = {
@@ -28,10 +29,15 @@ class ReportSettings:
     codes: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CODES))
     register_rows: tuple[dict[str, Any], ...] | None = None  # D10 rows (from the archive)
     register_head: str = ""  # D10: the archive register's chain head
+    rules: RuleSettings = field(default_factory=RuleSettings)  # [rules]: Z-1's fix_days
 
 
 def parse_report_settings(
-    table: dict[str, Any], *, timezone: str = "Europe/Samara", codes: dict | None = None
+    table: dict[str, Any],
+    *,
+    timezone: str = "Europe/Samara",
+    codes: dict | None = None,
+    rules: RuleSettings | None = None,
 ) -> ReportSettings:
     """Validate the raw `[report]` table; unknown keys and wrong types are ConfigErrors."""
     known = {"templates_dir", "show_illness", "pdf_variant", "checked_by"}
@@ -58,6 +64,7 @@ def parse_report_settings(
         checked_by=str(table.get("checked_by", "")),
         timezone=timezone,
         codes=merged,
+        rules=rules or RuleSettings(tz=timezone),
     )
 
 
@@ -68,4 +75,6 @@ def load_report_settings(config: Any) -> ReportSettings:
         table["templates_dir"] = str(config.resolve(table["templates_dir"]))
     rules = config.section("rules")
     codes = rules.get("codes") if isinstance(rules.get("codes"), dict) else None
-    return parse_report_settings(table, timezone=config.sync.timezone, codes=codes)
+    return parse_report_settings(
+        table, timezone=config.sync.timezone, codes=codes, rules=load_rule_settings(config)
+    )
