@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
-from bs4 import BeautifulSoup, SoupStrainer
-from bs4.element import Tag
+import lxml.html
+from bs4.dammit import UnicodeDammit
+from lxml.etree import _Element
 
 from asurso_sync.errors import LayoutError
 
@@ -848,14 +850,28 @@ ACCESS_LAYOUTS: dict[str, dict[str, str]] = {
 }
 
 
-def _cells(tr: Tag) -> list[str]:
-    return [
-        " ".join(cell.get_text(" ").split()) for cell in tr.find_all(["td", "th"], recursive=False)
-    ]
+def _cells(tr: _Element) -> list[str]:
+    """The text of a row's own cells, whitespace collapsed (comments are not text)."""
+    return [" ".join(" ".join(cell.itertext()).split()) for cell in tr if cell.tag in _CELLS]
 
 
-def _own_rows(table: Tag) -> list[Tag]:
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+_CELLS = ("td", "th")
+
+
+def _tree(page: bytes) -> _Element:
+    """The page's element tree; the bytes decoded as a browser would (BOM, <meta> charset,
+    else what the bytes look like), so a page saved in windows-1251 or UTF-8 both read."""
+    text = UnicodeDammit(page, is_html=True).unicode_markup or ""
+    return lxml.html.document_fromstring(text) if text.strip() else lxml.html.Element("html")
+
+
+def _own_rows(table: _Element) -> list[_Element]:
+    """The table's rows, not those of a table nested in one of its cells."""
+    return [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
+
+
+def _has_class(el: _Element, name: str) -> bool:
+    return name in (el.get("class") or "").split()
 
 
 def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
@@ -868,31 +884,43 @@ def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
     return None
 
 
+_STAMP = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+
+
 def _stamp(value: str, column: str) -> str | None:
-    """`dd.mm.yyyy HH:MM` (or a bare date) → ISO; `-` or empty → None."""
+    """`dd.mm.yyyy HH:MM` (or a bare date, or with seconds) → ISO; `-` or empty → None."""
     value = value.strip()
     if value in ("", "-", "—"):
         return None
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
+    found = _STAMP.fullmatch(value)
+    if found is not None:
+        d, m, y, hh, mm, ss = found.groups()
         try:
-            return dt.datetime.strptime(value, fmt).strftime("%Y-%m-%dT%H:%M:%S")
+            moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
         except ValueError:
-            continue
+            pass
+        else:
+            return moment.strftime("%Y-%m-%dT%H:%M:%S")
     raise LayoutError(ACCESS_ENDPOINT, column, f"unreadable value {value!r}")
 
 
-def _subtitle_class(table: Tag) -> str | None:
-    """2013: the class named in the `div.subtitle` before the table ("5а, <class teacher>")."""
-    sub = table.find_previous(class_="subtitle")
-    if sub is None:
-        return None
-    return sub.get_text(" ").split(",")[0].strip() or None
+def _subtitles(root: _Element) -> dict[_Element, str | None]:
+    """2013: each table's class, named in the last `.subtitle` before it ("5а, <teacher>")."""
+    out: dict[_Element, str | None] = {}
+    last: str | None = None
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "table":
+            out[el] = last
+        if _has_class(el, "subtitle"):
+            last = " ".join(el.itertext()).split(",")[0].strip() or None
+    return out
 
 
 def access_report_layout(page: bytes) -> str | None:
     """Which known layout the page's table has ("contract", "2013", "2018"), even without rows."""
-    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["table"]))
-    for table in soup.find_all("table"):
+    for table in _tree(page).iter("table"):
         for tr in _own_rows(table):
             found = _layout_of(_cells(tr))
             if found is not None:
@@ -910,15 +938,17 @@ def parse_access_report(
     `LayoutError`, never an empty report.
     """
     ep = ACCESS_ENDPOINT
-    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["h2", "div", "table"]))
-    if soup.find("h2", class_="main-report-title") is None:
+    root = _tree(page)
+    if not any(_has_class(h2, "main-report-title") for h2 in root.iter("h2")):
         raise LayoutError(ep, "h2.main-report-title")
+    subtitles = _subtitles(root)
     names = class_ids or {}
     rows: list[dict[str, Any]] = []
     data_rows = 0
     understood = 0
     found = False
-    for table in soup.find_all("table"):
+    tables = list(root.iter("table"))
+    for table in tables:
         trs = _own_rows(table)
         for i, tr in enumerate(trs):
             layout = _layout_of(_cells(tr))
@@ -931,13 +961,12 @@ def parse_access_report(
                 if len(cells) < len(col):
                     continue  # a spacer row
                 data_rows += 1
-                row = _access_row(kind, col, cells, table, class_id, names)
+                row = _access_row(kind, col, cells, subtitles.get(table), class_id, names)
                 understood += 1
                 if row is not None:
                     rows.append(row)
             break
     if not found:
-        tables = soup.find_all("table", class_="table-print") or soup.find_all("table")
         if not tables:
             raise LayoutError(ep, "table.table-print")
         raise LayoutError(
@@ -955,7 +984,7 @@ def _access_row(
     kind: str,
     col: dict[str, int],
     cells: list[str],
-    table: Tag,
+    subtitle: str | None,
     class_id: int,
     names: dict[str, int],
 ) -> dict[str, Any] | None:
@@ -963,7 +992,7 @@ def _access_row(
     user = cells[col["user"]].strip()
     if when is None or user in ("", "-", "—"):
         return None  # 2013: "-" = marks never changed in this group
-    class_name = cells[col["class"]] if "class" in col else _subtitle_class(table)
+    class_name = cells[col["class"]] if "class" in col else subtitle
     cid = class_id if class_id not in (None, -1) else names.get(class_name or "")
     subject = cells[col["subject"]] if "subject" in col else None
     role = cells[col["role"]] if "role" in col else None
