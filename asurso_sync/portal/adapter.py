@@ -598,6 +598,15 @@ def parse_journal(
     `totals` without `termId` are the requested term's; `totals`, `marks`, `attendance` may be
     missing or null.
     """
+    try:
+        return _journal_records(raw, sg_id, term_id, class_id, subject_name, precise=False)
+    except LayoutError:
+        return _journal_records(raw, sg_id, term_id, class_id, subject_name, precise=True)
+
+
+def _journal_records(
+    raw: Any, sg_id: int, term_id: int, class_id: int, subject_name: str | None, precise: bool
+) -> Records:
     ep = "grade/journal"
     out: Records = {
         k: []
@@ -614,18 +623,27 @@ def parse_journal(
     where = f"subject group {sg_id}, term {term_id}"
     for journal in req_list(raw, "journals", ep, where):
         if ident(journal, "subjectGroupId", ep, where) == sg_id:
-            _journal_rows(out, journal, sg_id, term_id, class_id, subject_name)
+            _journal_rows(out, journal, sg_id, term_id, class_id, subject_name, precise)
     return out
 
 
 def _journal_rows(
-    out: Records, journal: dict, sg_id: int, term_id: int, class_id: int, subject_name: str | None
+    out: Records,
+    journal: dict,
+    sg_id: int,
+    term_id: int,
+    class_id: int,
+    subject_name: str | None,
+    precise: bool,
 ) -> None:
+    """Add one journal's rows to `out`. `precise=False` leaves out where in the answer a bad
+    value sits (naming it per row costs more than the rest of the parse): `parse_journal` reads
+    a bad answer again with `precise=True` for the error it raises."""
     ep = "grade/journal"
     where = f"subject group {sg_id}, term {term_id}"
     for s in req_list(journal, "students", ep, where):
-        sid = ident(s, "id", ep, f"{where}, students")
-        ctx = f"{where}, pupil {sid}"
+        sid = ident(s, "id", ep, (f"{where}, students" if precise else ""))
+        ctx = (f"{where}, pupil {sid}" if precise else "")
         out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": sid})
         out["journal_students"].append(
             {
@@ -640,12 +658,12 @@ def _journal_rows(
         )
     lesson_of: dict[int, int] = {}
     for cm in req_list(journal, "classMeeting", ep, where):
-        lesson_id = ident(cm, "id", ep, f"{where}, classMeeting")
-        lctx = f"{where}, lesson {lesson_id}"
+        lesson_id = ident(cm, "id", ep, (f"{where}, classMeeting" if precise else ""))
+        lctx = (f"{where}, lesson {lesson_id}" if precise else "")
         topic = homework = None
         for a in opt_list(cm, "assignments", ep, lctx):
-            a_id = ident(a, "id", ep, f"{lctx}, assignments")
-            actx = f"{lctx}, assignment {a_id}"
+            a_id = ident(a, "id", ep, (f"{lctx}, assignments" if precise else ""))
+            actx = (f"{lctx}, assignment {a_id}" if precise else "")
             type_id = ident(a, "typeId", ep, actx)
             name = text(a, "assignmentName", ep, actx)
             lesson_of[a_id] = lesson_id
@@ -685,9 +703,9 @@ def _journal_rows(
         )
     lessons = {row["id"] for row in out["lessons"]}
     for m in opt_list(journal, "marks", ep, where):
-        a_id = ident(m, "assignmentId", ep, f"{where}, marks")
-        student_id = ident(m, "studentId", ep, f"{where}, mark on assignment {a_id}")
-        ctx = f"{where}, mark of pupil {student_id} on assignment {a_id}"
+        a_id = ident(m, "assignmentId", ep, (f"{where}, marks" if precise else ""))
+        student_id = ident(m, "studentId", ep, (f"{where}, mark on assignment {a_id}" if precise else ""))
+        ctx = (f"{where}, mark of pupil {student_id} on assignment {a_id}" if precise else "")
         if a_id not in lesson_of:
             continue  # a mark on an assignment the journal does not list: nothing to key it to
         out["marks"].append(
@@ -702,9 +720,9 @@ def _journal_rows(
             }
         )
     for a in opt_list(journal, "attendance", ep, where):
-        lesson_id = ident(a, "classmeetingId", ep, f"{where}, attendance")
-        student_id = ident(a, "studentId", ep, f"{where}, attendance on lesson {lesson_id}")
-        ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}"
+        lesson_id = ident(a, "classmeetingId", ep, (f"{where}, attendance" if precise else ""))
+        student_id = ident(a, "studentId", ep, (f"{where}, attendance on lesson {lesson_id}" if precise else ""))
+        ctx = (f"{where}, absence of pupil {student_id} on lesson {lesson_id}" if precise else "")
         if lesson_id not in lessons:
             continue  # an absence on a lesson the journal does not list: nothing to key it to
         out["attendance"].append(
@@ -717,10 +735,10 @@ def _journal_rows(
             }
         )
     for total in opt_list(journal, "totals", ep, where):
-        t_id = opt_ident(total, "termId", ep, f"{where}, totals") or term_id
-        for pm in opt_list(total, "marks", ep, f"{where}, totals of term {t_id}"):
-            student_id = ident(pm, "studentId", ep, f"{where}, totals of term {t_id}")
-            ctx = f"{where}, period mark of pupil {student_id}"
+        t_id = opt_ident(total, "termId", ep, (f"{where}, totals" if precise else "")) or term_id
+        for pm in opt_list(total, "marks", ep, (f"{where}, totals of term {t_id}" if precise else "")):
+            student_id = ident(pm, "studentId", ep, (f"{where}, totals of term {t_id}" if precise else ""))
+            ctx = (f"{where}, period mark of pupil {student_id}" if precise else "")
             value = _mark_value(pm, ep, ctx)
             out["period_marks"].append(
                 {

@@ -43,6 +43,9 @@ class _QuietHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = 60
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # the client's delayed ACK hold each answer's body ~40 ms on a kept-alive connection
+    disable_nagle_algorithm = True
 
     def handle(self) -> None:
         self.close_connection = True

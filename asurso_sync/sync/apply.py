@@ -97,6 +97,7 @@ class Applier:
             db.execute("SELECT scope, digest FROM sync_scope_digests").fetchall()
         )
         self.unchanged_scopes = 0
+        self.confirmed: list[str] = []
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -152,9 +153,7 @@ class Applier:
         """An answer exactly as the one the mirror last saved for this scope: nothing to compare
         or write; only what the end of the run needs (who was seen) is taken from it."""
         self.unchanged_scopes += 1
-        self.db.execute(
-            "UPDATE sync_scope_digests SET run_id = ? WHERE scope = ?", [self.clock.run_id, key]
-        )
+        self.confirmed.append(key)  # marked seen by this run in one statement, in `finish`
         r = batch.records
         for table, rows in r.items():
             if table in SYNCED_TABLES:
@@ -315,6 +314,12 @@ class Applier:
     def finish(self) -> dict[str, dict[str, int]]:
         """Compare the tables several batches filled, add the ids the lists did not name, and
         check the deletion guard; returns the counts per table."""
+        if self.confirmed:
+            self.db.execute(
+                f"UPDATE sync_scope_digests SET run_id = ? WHERE scope {IN_JSON}",
+                [self.clock.run_id, json.dumps(self.confirmed)],
+            )
+            self.confirmed = []
         saved = _Saved(self)
         if self.school:
             failed_classes = {
