@@ -588,6 +588,60 @@ def _mark_value(obj: dict, endpoint: str, ctx: str) -> Any:
     return value
 
 
+def _plain_marks(marks: list, lesson_of: dict[int, int], sg_id: int) -> list[dict[str, Any]]:
+    """The journal's marks as rows, when every one is plain (integer ids, a whole-number or
+    text mark, a number or no weight, an ISO date or none), without a function call per field;
+    anything else raises `LayoutError`, and the caller reads the answer the careful way."""
+    rows = []
+    for m in marks:
+        if type(m) is not dict:
+            raise LayoutError("grade/journal", "marks")
+        a_id = m.get("assignmentId")
+        student_id = m.get("studentId")
+        value = m.get("mark", m)
+        weight = m.get("weight")
+        date = m.get("date")
+        if (
+            type(a_id) is not int
+            or type(student_id) is not int
+            or not (weight is None or type(weight) is int or type(weight) is float)
+            or not (date is None or (type(date) is str and len(date) >= 19))
+        ):
+            raise LayoutError("grade/journal", "marks")
+        if type(value) is int:
+            shown: str | None = str(value)
+            numeric: int | None = value
+        elif type(value) is str:
+            shown = value
+            numeric = int(value) if value.strip().lstrip("-").isdigit() else None
+        elif value is None:
+            shown = numeric = None
+        else:
+            raise LayoutError("grade/journal", "marks")
+        if date:
+            try:
+                dt.date.fromisoformat(date[:10])
+            except ValueError:
+                raise LayoutError("grade/journal", "marks") from None
+        lesson_id = lesson_of.get(a_id)
+        if lesson_id is None:
+            continue  # a mark on an assignment the journal does not list: nothing to key it to
+        rows.append(
+            {
+                "assignment_id": a_id,
+                "student_id": student_id,
+                "lesson_id": lesson_id,
+                "subject_group_id": sg_id,
+                "mark": shown,
+                "mark_value": numeric,
+                "duty_mark": int(bool(m.get("dutyMark"))),
+                "weight": weight,
+                "entered_at": date[:19] if date else None,
+            }
+        )
+    return rows
+
+
 def parse_journal(
     raw: Any, *, sg_id: int, term_id: int, class_id: int, subject_name: str | None
 ) -> Records:
@@ -643,7 +697,7 @@ def _journal_rows(
     where = f"subject group {sg_id}, term {term_id}"
     for s in req_list(journal, "students", ep, where):
         sid = ident(s, "id", ep, (f"{where}, students" if precise else ""))
-        ctx = (f"{where}, pupil {sid}" if precise else "")
+        ctx = f"{where}, pupil {sid}" if precise else ""
         out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": sid})
         out["journal_students"].append(
             {
@@ -659,11 +713,11 @@ def _journal_rows(
     lesson_of: dict[int, int] = {}
     for cm in req_list(journal, "classMeeting", ep, where):
         lesson_id = ident(cm, "id", ep, (f"{where}, classMeeting" if precise else ""))
-        lctx = (f"{where}, lesson {lesson_id}" if precise else "")
+        lctx = f"{where}, lesson {lesson_id}" if precise else ""
         topic = homework = None
         for a in opt_list(cm, "assignments", ep, lctx):
             a_id = ident(a, "id", ep, (f"{lctx}, assignments" if precise else ""))
-            actx = (f"{lctx}, assignment {a_id}" if precise else "")
+            actx = f"{lctx}, assignment {a_id}" if precise else ""
             type_id = ident(a, "typeId", ep, actx)
             name = text(a, "assignmentName", ep, actx)
             lesson_of[a_id] = lesson_id
@@ -702,10 +756,16 @@ def _journal_rows(
             }
         )
     lessons = {row["id"] for row in out["lessons"]}
-    for m in opt_list(journal, "marks", ep, where):
+    marks = opt_list(journal, "marks", ep, where)
+    if not precise:
+        out["marks"] += _plain_marks(marks, lesson_of, sg_id)
+        marks = []
+    for m in marks:
         a_id = ident(m, "assignmentId", ep, (f"{where}, marks" if precise else ""))
-        student_id = ident(m, "studentId", ep, (f"{where}, mark on assignment {a_id}" if precise else ""))
-        ctx = (f"{where}, mark of pupil {student_id} on assignment {a_id}" if precise else "")
+        student_id = ident(
+            m, "studentId", ep, (f"{where}, mark on assignment {a_id}" if precise else "")
+        )
+        ctx = f"{where}, mark of pupil {student_id} on assignment {a_id}" if precise else ""
         if a_id not in lesson_of:
             continue  # a mark on an assignment the journal does not list: nothing to key it to
         out["marks"].append(
@@ -721,8 +781,10 @@ def _journal_rows(
         )
     for a in opt_list(journal, "attendance", ep, where):
         lesson_id = ident(a, "classmeetingId", ep, (f"{where}, attendance" if precise else ""))
-        student_id = ident(a, "studentId", ep, (f"{where}, attendance on lesson {lesson_id}" if precise else ""))
-        ctx = (f"{where}, absence of pupil {student_id} on lesson {lesson_id}" if precise else "")
+        student_id = ident(
+            a, "studentId", ep, (f"{where}, attendance on lesson {lesson_id}" if precise else "")
+        )
+        ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}" if precise else ""
         if lesson_id not in lessons:
             continue  # an absence on a lesson the journal does not list: nothing to key it to
         out["attendance"].append(
@@ -736,9 +798,13 @@ def _journal_rows(
         )
     for total in opt_list(journal, "totals", ep, where):
         t_id = opt_ident(total, "termId", ep, (f"{where}, totals" if precise else "")) or term_id
-        for pm in opt_list(total, "marks", ep, (f"{where}, totals of term {t_id}" if precise else "")):
-            student_id = ident(pm, "studentId", ep, (f"{where}, totals of term {t_id}" if precise else ""))
-            ctx = (f"{where}, period mark of pupil {student_id}" if precise else "")
+        for pm in opt_list(
+            total, "marks", ep, (f"{where}, totals of term {t_id}" if precise else "")
+        ):
+            student_id = ident(
+                pm, "studentId", ep, (f"{where}, totals of term {t_id}" if precise else "")
+            )
+            ctx = f"{where}, period mark of pupil {student_id}" if precise else ""
             value = _mark_value(pm, ep, ctx)
             out["period_marks"].append(
                 {

@@ -10,6 +10,7 @@ import sys
 import threading
 from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 
@@ -26,15 +27,16 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 class _Http11Handler(ServerHandler):
     http_version = "1.1"
+    headers: Headers  # set by start_response (not in the stubs)
+    request_handler: _QuietHandler
 
     def cleanup_headers(self) -> None:
         """An answer without Content-Length ends where the connection does: say so, and close."""
         super().cleanup_headers()
-        assert self.headers is not None
         if "Content-Length" not in self.headers:
             self.headers["Connection"] = "close"
         if self.headers.get("Connection", "").lower() == "close":
-            self.request_handler.close_connection = True  # type: ignore[attr-defined]
+            self.request_handler.close_connection = True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -67,8 +69,9 @@ class _QuietHandler(WSGIRequestHandler):
             return
         if not self.parse_request():  # an error answer was sent; the connection closes
             return
+        wfile: Any = self.wfile
         handler = _Http11Handler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+            self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=False
         )
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
