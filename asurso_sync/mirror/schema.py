@@ -516,3 +516,11 @@ def m021_sync_scope_digests(db: Database) -> None:
     # The digest of each journal page / КТП answer as last saved (issue 14): an unchanged answer
     # is not compared row by row again. run_id: the last run that saw this very answer.
     db.table("sync_scope_digests").create({"scope": str, "digest": str, "run_id": int}, pk="scope")
+
+
+@migrations()
+def m050_perf_scope_summaries(db: Database) -> None:
+    # What an unchanged journal answer held that the end of a run needs (row counts, the pupils,
+    # group members, assignment types and absence codes it named), so that an answer identical
+    # to the saved one is neither parsed nor compared again (issue 14). NULL: none kept.
+    db.table("sync_scope_digests").add_column("summary", str)
