@@ -1,7 +1,8 @@
 """`demo`: a simulated school served on 127.0.0.1, synced into DIR/asurso.db, summarised.
 
 The demo is a list of steps (`STEPS`); each takes the shared `DemoContext` and may add lines to
-its summary. Later areas append their own (check, report, archive) with `add_step`.
+its summary. `demo --classes 5а` renders only those classes' documents (a quick look, and the
+end-to-end test); the whole school's PDF work is bench/bench_demo.py's.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,12 +21,17 @@ from zoneinfo import ZoneInfo
 from asurso_sync.archive import ArchiveError, create, register_rows
 from asurso_sync.archive.layout import read_only
 from asurso_sync.config import ArchiveSettings, Config, MirrorSettings, PortalSettings
+from asurso_sync.documents import KINDS, render
 from asurso_sync.documents.cache import RenderCache
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.documents.output import load_weasyprint
+from asurso_sync.errors import AsursoSyncError, MissingExtra
+from asurso_sync.mirror.db import open_mirror
 from asurso_sync.portal.wsgi_transport import AsyncWSGITransport
-from asurso_sync.simulator import FaultSpec, make_app
+from asurso_sync.rules import check, parse_rule_settings
+from asurso_sync.simulator import FaultSpec, build_school, make_app, serve
 from asurso_sync.sync import SyncOptions, SyncResult, sync_mirror
 from asurso_sync.sync.fetch import Progress
+from asurso_sync.web.demo import step_web
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ class DemoContext:
     seed: int = DEMO_SEED
     year_start: int = DEMO_YEAR_START
     as_of: dt.date = DEMO_AS_OF
+    classes: tuple[str, ...] = ()  # a sample: documents only for these classes (--classes)
     school: Any = None
     app: Any = None
     server: Any = None
@@ -60,8 +69,6 @@ Step = tuple[str, Callable[[DemoContext], None]]
 
 def step_simulate(ctx: DemoContext) -> None:
     """Build the school and serve it on 127.0.0.1 (a real socket, as a portal would be)."""
-    from asurso_sync.simulator import build_school, make_app, serve
-
     ctx.school = build_school(size=ctx.size, seed=ctx.seed, year_start=ctx.year_start)
     ctx.app = make_app(ctx.school, as_of=ctx.as_of, latency_ms=0)
     ctx.server = serve(ctx.app, host="127.0.0.1", port=0)
@@ -96,11 +103,6 @@ def step_sync(ctx: DemoContext) -> None:
 
 def step_check(ctx: DemoContext) -> None:
     """The regulation's rules over the fresh mirror, as of the demo's date."""
-    from collections import Counter
-
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.rules import check, parse_rule_settings
-
     db = open_mirror(ctx.db_path)
     try:
         result = check(db, parse_rule_settings({}), as_of=ctx.as_of)
@@ -116,9 +118,6 @@ def step_check(ctx: DemoContext) -> None:
 
 
 def _pdf_available() -> bool:
-    from asurso_sync.documents.output import load_weasyprint
-    from asurso_sync.errors import MissingExtra
-
     try:
         load_weasyprint()
     except MissingExtra as exc:
@@ -143,8 +142,6 @@ def demo_documents(
     folder per document, the PDFs made in a pool of `workers` processes (default: one per
     CPU). Returns {(kind, class name or None): files} so that the archive can reuse the
     per-class prints instead of rendering them again."""
-    from asurso_sync.documents import KINDS, render
-
     workers = workers or os.cpu_count() or 1
     made: dict[tuple[str, str | None], list[Path]] = {}
     for code in DEMO_KINDS:
@@ -166,12 +163,45 @@ def step_reports(ctx: DemoContext) -> None:
     """D1, D2, D5, D6, D7 and D8 of the demo school; PDF/A when WeasyPrint is installed."""
     fmt = "pdf" if _pdf_available() else "html"
     folder = ctx.out / "reports"
-    made = demo_documents(ctx.db_path, folder, fmt=fmt)
+    if ctx.classes:
+        made = class_sample(ctx.db_path, folder, ctx.classes, fmt=fmt)
+    else:
+        made = demo_documents(ctx.db_path, folder, fmt=fmt)
     ctx.results["reports"] = made
     files = sum(len(paths) for paths in made.values())
-    ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8 as {fmt.upper()} ({files} files)")
+    sample = f" for {', '.join(ctx.classes)}" if ctx.classes else ""
+    ctx.say(f"reports: {folder} — D1, D2, D5, D6, D7, D8{sample} as {fmt.upper()} ({files} files)")
     if fmt == "html":
         ctx.say("reports: PDF/A and the archive need the pdf extra: pip install 'asurso-sync[pdf]'")
+
+
+def class_sample(
+    db_path: Path, out_dir: Path, classes: tuple[str, ...], *, fmt: str = "html"
+) -> dict[tuple[str, str | None], list[Path]]:
+    """`demo --classes`: every demo document, but only each named class's copy (and D1 only
+    for the class's first teacher with remarks: one teacher's list shows the document)."""
+    made: dict[tuple[str, str | None], list[Path]] = {}
+    for name in classes:
+        db = open_mirror(db_path)
+        try:
+            row = db.execute(
+                "SELECT min(v.teacher_id) FROM violations v JOIN classes c ON c.id = v.class_id "
+                "WHERE c.name = ? AND c.deleted_at IS NULL",
+                [name],
+            ).fetchone()
+        finally:
+            db.close()
+        for code in DEMO_KINDS:
+            teacher = str(row[0]) if code == "D1" and row and row[0] else None
+            made[(code, name)] = render(
+                db_path,
+                code,
+                out_dir / f"{code}_{KINDS[code][1]}",
+                fmt=fmt,
+                class_name=name,
+                teacher=teacher,
+            )
+    return made
 
 
 def demo_archive(
@@ -217,12 +247,18 @@ def step_archive(ctx: DemoContext) -> None:
         ctx.say("archive: skipped (the archive keeps PDF/A prints: install the pdf extra)")
         return
     store = ctx.out / "archive_store"
-    config = Config(
-        archive=ArchiveSettings(path=str(store)), mirror=MirrorSettings(path=str(ctx.db_path))
-    )
+    archive = ArchiveSettings(path=str(store))
+    if ctx.classes:  # a class sample seals the year without the whole school's term reports
+        archive = replace(archive, year_reports=())
+    config = Config(archive=archive, mirror=MirrorSettings(path=str(ctx.db_path)))
     cache = RenderCache.for_mirror(ctx.db_path)  # the per-class prints, rendered once
     for (kind, class_name), paths in made.items():
-        if class_name is not None and any(p.suffix == ".pdf" for p in paths):
+        # the per-class prints only (a --classes sample's D1 is one teacher's list)
+        if (
+            kind in PER_CLASS_KINDS
+            and class_name is not None
+            and any(p.suffix == ".pdf" for p in paths)
+        ):
             cache.remember(ctx.db_path, kind, paths, fmt="pdf", class_name=class_name)
     bags = demo_archive(config, ctx.db_path, today=ctx.as_of)
     ctx.results["archive"] = bags
@@ -243,16 +279,8 @@ STEPS: list[Step] = [
     ("check", step_check),
     ("reports", step_reports),
     ("archive", step_archive),
+    ("web", step_web),  # last: the page's account and the `serve` command
 ]
-
-
-def add_step(name: str, func: Callable[[DemoContext], None], after: str | None = None) -> None:
-    """Register a demo step (at the end, or right after the step named `after`)."""
-    names = [n for n, _ in STEPS]
-    if name in names:
-        return
-    index = names.index(after) + 1 if after in names else len(STEPS)
-    STEPS.insert(index, (name, func))
 
 
 def run_demo(
@@ -261,17 +289,22 @@ def run_demo(
     *,
     steps: list[Step] | None = None,
     as_of: dt.date = DEMO_AS_OF,
+    classes: tuple[str, ...] = (),
 ) -> DemoContext:
-    """Run every step in order; the simulator is stopped whatever happens."""
+    """Run every step in order, logging a line as each starts (`demo 3/5: check (5.2 s so
+    far)`; quiet under -q); the simulator is stopped whatever happens."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     if (out / "asurso.db").exists():
         raise AsursoSyncError(f"{out / 'asurso.db'} exists already: choose an empty --out DIR")
-    ctx = DemoContext(out=out, size=size, as_of=as_of)
+    ctx = DemoContext(out=out, size=size, as_of=as_of, classes=tuple(classes))
     try:
-        for name, func in steps or STEPS:
-            log.info("demo step: %s", name)
+        todo = steps or STEPS
+        started = time.monotonic()
+        for number, (name, func) in enumerate(todo, start=1):
+            so_far = time.monotonic() - started
+            log.info("demo %d/%d: %s (%.1f s so far)", number, len(todo), name, so_far)
             func(ctx)
     finally:
         if ctx.server is not None:

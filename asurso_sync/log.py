@@ -33,7 +33,7 @@ class RedactingFormatter(logging.Formatter):
 class _CurrentStderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is now, so CliRunner and cron both see the lines."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # noqa: D401
         return sys.stderr
 

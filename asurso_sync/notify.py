@@ -19,11 +19,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from asurso_sync.errors import AsursoSyncError, ConfigError, CredentialsError
-
-
-class EmailError(AsursoSyncError):
-    """The SMTP server could not be reached or refused the message."""
+from asurso_sync.errors import ConfigError, CredentialsError, EmailError
 
 
 @dataclass(frozen=True)
@@ -146,6 +142,7 @@ def send_email(
     password = smtp_password(settings, env)
     where = f"{settings.host}:{settings.port}"
     try:
+        smtp: smtplib.SMTP
         if settings.ssl:
             smtp = smtplib.SMTP_SSL(
                 settings.host,

@@ -11,22 +11,19 @@ import logging
 import os
 import shutil
 from datetime import UTC, datetime
-from importlib import import_module
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from asurso_sync.archive import status_section as archive_section
 from asurso_sync.config import Config
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.mirror.db import open_mirror
+from asurso_sync.mirror.status import mirror_status
+from asurso_sync.rules.summary import status_section as violations_section
+from asurso_sync.schedule import Scheduler, job_lines, local_time
 
 log = logging.getLogger(__name__)
-
-
-def _optional(module: str, name: str):
-    """A function another area provides, or None while that area is not installed."""
-    try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 def file_bytes(path: Path) -> int:
@@ -68,37 +65,24 @@ def disk_use(config: Config) -> dict[str, Any]:
 
 def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any]:
     """Everything `status` shows. Raises when there is no mirror yet (nothing to report)."""
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.mirror.status import mirror_status
-
     now = now or datetime.now(UTC)
     path = config.mirror_path
     if not path.exists():
         raise AsursoSyncError(f"no mirror at {path}: run `asurso-sync sync` first")
-    db = open_mirror(path)
+    db = open_mirror(path, readonly=True)
     try:
         data: dict[str, Any] = {
             "mirror": str(path),
             "generated_at": now.isoformat(timespec="seconds"),
         }
         data.update(mirror_status(db, now))
-        violations = _optional("asurso_sync.rules.summary", "status_section")
-        if violations is not None:
-            data["violations"] = violations(db)
+        data["violations"] = violations_section(db)
     finally:
         db.close()
-    data["jobs"] = _jobs(config, now)
-    archive = _optional("asurso_sync.archive", "status_section")
-    if archive is not None:
-        data["archive"] = archive(config, now.date())
+    data["jobs"] = Scheduler(config).overview(now)
+    data["archive"] = archive_section(config, now.date())
     data["disk"] = disk_use(config)
     return data
-
-
-def _jobs(config: Config, now: datetime) -> list[dict[str, Any]]:
-    from asurso_sync.schedule import Scheduler
-
-    return Scheduler(config).overview(now)
 
 
 def _size(n: int) -> str:
@@ -114,7 +98,7 @@ def _violation_lines(v: dict[str, Any] | None, top: int = 10) -> list[str]:
     if not v:
         return []
     last = v.get("last_check")
-    when = f"check {last['id']} as of {last['as_of']}" if last else "never checked"
+    when = f"check {last['id']} as of {_date(last['as_of'])}" if last else "never checked"
     lines = [f"violations: {v['open']} open ({when}); {v['fixed']} fixed, {v['excused']} excused"]
     if v["by_rule"]:
         lines.append("  by rule: " + ", ".join(f"{r} {n}" for r, n in v["by_rule"].items()))
@@ -131,7 +115,14 @@ def _violation_lines(v: dict[str, Any] | None, top: int = 10) -> list[str]:
     return lines
 
 
-def _archive_lines(a: dict[str, Any] | None) -> list[str]:
+def _date(value: str | None) -> str:
+    """`2032-01-01` -> `01.01.2032` (a date a person reads); None -> `—`."""
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value[:10]).strftime("%d.%m.%Y")
+
+
+def _archive_lines(a: dict[str, Any] | None, tz: ZoneInfo) -> list[str]:
     if not a:
         return []
     due = ", ".join(a["due"]) or "none"
@@ -142,30 +133,71 @@ def _archive_lines(a: dict[str, Any] | None) -> list[str]:
     ]
     for b in a["bags"]:
         check = (
-            f"{b['last_check']} {b['last_result']} at {b['last_check_at']}"
+            f"{b['last_check']} {b['last_result']} at {local_time(b['last_check_at'], tz)}"
             if b["last_check"]
             else "never checked"
         )
-        lines.append(f"  {b['bag']}: {check}; retain until {b['retain_until'] or '—'}")
+        lines.append(f"  {b['bag']}: {check}; retain until {_date(b['retain_until'])}")
+        for c in b.get("copies", []):
+            copy_check = (
+                f"{c['last_check']} {c['result']} at {local_time(c['last_check_at'], tz)}"
+                if c["last_check"]
+                else "never checked"
+            )
+            lines.append(f"    copy {c['location']}: {copy_check}")
+    if a.get("chain_head"):
+        lines.append(f"  register chain head: {a['chain_head']}")
     return lines
 
 
-def render_ops(data: dict[str, Any]) -> list[str]:
+def _sync_lines(data: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    health = data["health"]
+    if health["last_ok_run"] is None:
+        last = "no successful run yet"
+    else:
+        last = f"last ok run {health['last_ok_run']} at {local_time(health['last_ok_at'], tz)}"
+    lines = [f"sync: {health['state']} ({last}; {health['failed_since_last_ok']} failed since)"]
+    skipped = health.get("skipped_scopes") or []
+    if skipped:
+        first = skipped[0]
+        ids = ", ".join(f"{k}={v}" for k, v in first.items() if k not in ("endpoint", "error"))
+        lines.append(
+            f"  {len(skipped)} scope(s) skipped and left as they were (the next sync tries them "
+            f"again); first: {first['endpoint']} {ids}: {first['error']}"
+        )
+    for run in data["runs"]:
+        line = (
+            f"  run {run['id']}: {run['status']} {run['mode']} started "
+            f"{local_time(run['started_at'], tz)} journals={run['journals']} "
+            f"requests={run['requests']}"
+        )
+        if run.get("portal_version"):
+            line += f" portal={run['portal_version']}"
+        if run["error"]:
+            line += f" — {run['error']}"
+        lines.append(line)
+    lines.append("rows (live / marked deleted):")
+    for table, counts in data["tables"].items():
+        if counts["rows"] or counts["deleted"]:
+            lines.append(f"  {table}: {counts['rows']} / {counts['deleted']}")
+    return lines
+
+
+def render_status(data: dict[str, Any], tz: ZoneInfo) -> str:
+    """`status` as text: every time school-local (`02.12.2026 02:16`)."""
+    lines = [f"mirror: {data['mirror']}"]
+    lines.extend(_sync_lines(data, tz))
+    lines.extend(render_ops(data, tz))
+    return "\n".join(lines)
+
+
+def render_ops(data: dict[str, Any], tz: ZoneInfo) -> list[str]:
     """Text lines for the sections this module composes: jobs, violations, archive, disk."""
     lines: list[str] = []
-    jobs = data.get("jobs")
-    if jobs:
-        lines.append("jobs:")
-        for j in jobs:
-            if not j["enabled"]:
-                lines.append(f"  {j['job']}: disabled")
-                continue
-            last = f"{j['last_status']} {j['last_run']}" if j["last_run"] else "never run"
-            lines.append(f"  {j['job']}: last {last}; next {j['next_run'] or '—'}")
-            if j["last_status"] == "failed" and j["last_error"]:
-                lines.append(f"    error: {j['last_error']}")
+    if data.get("jobs"):
+        lines.extend(job_lines(data["jobs"], tz))
     lines.extend(_violation_lines(data.get("violations")))
-    lines.extend(_archive_lines(data.get("archive")))
+    lines.extend(_archive_lines(data.get("archive"), tz))
     disk = data.get("disk")
     if disk:
         lines.append(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import sqlite3
 
 from click.testing import CliRunner
 from mirror_factory import MirrorFactory
@@ -115,3 +117,21 @@ def test_check_table_and_errors(tmp_path):
     missing = runner.invoke(cli, ["--config", str(config), "check"])
     assert missing.exit_code == 1
     assert "no mirror at" in missing.stderr
+
+
+def test_check_dry_run_reads_the_mirror_read_only_and_records_nothing(tmp_path):
+    _f, _lesson, _a, _student, config = _setup(tmp_path)
+    mirror = tmp_path / "asurso.db"
+    before = hashlib.sha256(mirror.read_bytes()).hexdigest()
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "check", "--dry-run", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["status"] for r in rows} == {"new"} and {"R01", "R05"} <= {r["rule"] for r in rows}
+    assert hashlib.sha256(mirror.read_bytes()).hexdigest() == before
+    with sqlite3.connect(mirror) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM check_runs), (SELECT count(*) FROM violations)"
+        ).fetchone()
+    assert counts == (0, 0)

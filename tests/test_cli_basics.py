@@ -3,7 +3,7 @@
 import click
 from click.testing import CliRunner
 
-from asurso_sync.cli import App, _Group, cli
+from asurso_sync.cli.app import App, _Group, cli
 from asurso_sync.errors import AuthError, ConfigError
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from conftest import SMALL_AS_OF, copy_mirror
+from mirrors import SMALL_AS_OF, copy_mirror
 from sqlite_utils import Database
 
 from asurso_sync.config import Config

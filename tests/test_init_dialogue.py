@@ -172,3 +172,34 @@ def test_an_existing_config_is_not_overwritten(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == f"Error: {config} already exists; pass --force to replace it\n"
     assert config.read_text(encoding="utf-8") == "[mirror]\n"
+
+
+def test_a_school_id_needs_no_name(portal, tmp_path):
+    app, server = portal
+    admin = account(app, "admin")
+    config = tmp_path / "asurso-sync.toml"
+    args = ["--config", str(config), "init", "--portal", server.url, "--school-id", "107"]
+    result = run([*args, "--login", admin["login"]], input=admin["password"] + "\n")
+    assert result.exit_code == 0, result.output
+    assert "School name" not in result.output  # the id is enough: no question about the name
+    assert result.stdout.startswith("School: id 107\nPassword: \nLogin ok (role: Администратор).")
+    assert tomllib.loads(config.read_text(encoding="utf-8"))["portal"] == {
+        "base_url": server.url,
+        "school_id": 107,
+    }
+    assert stat.S_IMODE(config.stat().st_mode) == 0o640
+
+
+def test_the_dialogue_asks_again_when_no_school_matches(portal, tmp_path):
+    app, server = portal
+    admin = account(app, "admin")
+    config = tmp_path / "asurso-sync.toml"
+    answers = [server.url, "гимназия", "Школа № 30", admin["login"], admin["password"]]
+    result = run(["--config", str(config), "--quiet", "init", "--no-check"], "\n".join(answers))
+    assert result.exit_code == 0, result.output
+    assert "No school on the portal matches 'гимназия'; try another part of the name." in (
+        result.stdout
+    )
+    assert result.stdout.count("School name (or a part of it):") == 2
+    assert "School: МБОУ Школа № 30 (id 108)" in result.stdout
+    assert tomllib.loads(config.read_text(encoding="utf-8"))["portal"]["school_id"] == 108

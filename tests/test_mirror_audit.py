@@ -3,6 +3,7 @@
 import sqlite3
 
 import pytest
+from mirrors import copy_mirror
 
 from asurso_sync.mirror.audit import os_user, record_action
 from asurso_sync.mirror.db import open_mirror
@@ -26,8 +27,6 @@ def test_the_audit_log_refuses_updates_and_deletes():
 
 
 def test_a_check_is_recorded(small_mirror, tmp_path):
-    from tests.conftest import copy_mirror
-
     db = open_mirror(copy_mirror(small_mirror, tmp_path))
     before = db["audit_log"].count
     result = check(db, parse_rule_settings({}))
@@ -41,8 +40,6 @@ def test_a_check_is_recorded(small_mirror, tmp_path):
 
 
 def test_a_sync_run_is_recorded(small_mirror, tmp_path):
-    from tests.conftest import copy_mirror
-
     db = open_mirror(copy_mirror(small_mirror, tmp_path))
     rows = list(db.query("SELECT command, detail FROM audit_log WHERE command = 'sync'"))
     assert {"command": "sync", "detail": "run 1 ok"} in rows

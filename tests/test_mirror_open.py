@@ -7,11 +7,11 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from mirrors import copy_mirror
 
 from asurso_sync.cli import cli
 from asurso_sync.errors import MirrorDamaged, MirrorOutdated
 from asurso_sync.mirror.db import open_mirror
-from tests.conftest import copy_mirror
 
 
 @pytest.mark.parametrize(

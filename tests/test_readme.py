@@ -93,3 +93,18 @@ def test_the_roles_and_the_russian_quick_start_are_there():
     ):
         assert heading in README.splitlines(), heading
     assert "--host 127.0.0.1" in README and "new" in README and "fixed" in README
+
+
+def test_ci_runs_the_developers_checks_and_the_readmes_test_command_verbatim():
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    setup = README[README.index("Run the tests:") :]
+    test_command = setup[setup.index("```bash\n") + 8 : setup.index("\n```")]
+    assert test_command in ci.splitlines()
+    developers = README[README.index("## Developers") :]
+    for check in (
+        ".venv/bin/ruff check asurso_sync tests bench",
+        ".venv/bin/ruff format --check asurso_sync tests bench",
+        ".venv/bin/mypy",
+    ):
+        assert check in developers and check in ci.splitlines(), check
+    assert "libharfbuzz-subset0" in ci and "libharfbuzz-subset0" in README

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from conftest import SCHOOL_AS_OF, SMALL_AS_OF, copy_mirror
+from mirrors import SCHOOL_AS_OF, SMALL_AS_OF, copy_mirror
 
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.rules import RULES_BY_ID, check, evaluate, parse_rule_settings

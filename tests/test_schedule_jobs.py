@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import copy_mirror
+from altered_portal import Altered
+from mirrors import copy_mirror
 
 from asurso_sync.config import load_config
 from asurso_sync.mirror.db import open_mirror
@@ -137,3 +138,37 @@ def test_fixity_jobs_with_an_empty_store_and_a_failing_one_does_not_stop_the_nex
     weekly = sched.run_slot("weekly-report", samara(2026, 5, 18, 7, 0))
     assert (weekly["status"], weekly["error"]) == ("ok", None)
     assert list((tmp_path / "reports" / "2026-W20").glob("*.html"))
+
+
+def test_a_partial_nightly_sync_still_checks_and_fails_the_job_with_its_one_line(
+    small_school, tmp_path, monkeypatch
+):
+    """A journal that answers garbage: the rest commits and is checked; the job is recorded
+    failed with the sync's line, so `schedule --once` exits non-zero and `status` shows it."""
+
+    def garbage_first_journal(body, query):
+        return {"journals": "garbage"} if query.get("sgId") == [str(first_group)] else None
+
+    plain = make_app(small_school, as_of=dt.date(2026, 5, 20), latency_ms=0)
+    first_group = min(small_school.groups)
+    app = Altered(plain, {"/webapi/grade/journal": garbage_first_journal})
+    server = serve(app, host="127.0.0.1", port=0)
+    try:
+        admin = next(a for a in plain.accounts if a["role"] == "admin")
+        monkeypatch.setenv("ASURSO_LOGIN", admin["login"])
+        monkeypatch.setenv("ASURSO_PASSWORD", admin["password"])
+        config = write_config(
+            tmp_path,
+            "asurso.db",
+            f'[portal]\nbase_url = "{server.url}"\nschool_id = {admin["school_id"]}\n',
+        )
+        row = Scheduler(config).run_slot("nightly", samara(2026, 5, 20, 2, 30))
+    finally:
+        server.shutdown()
+    assert (row["job"], row["status"]) == ("nightly", "failed")
+    assert row["error"].startswith("JobError: run 1 is partial: ")
+    assert "scopes skipped (" in row["error"] and "; check: check 1 as of " in row["error"]
+    db = open_mirror(config.mirror_path)
+    assert [r["status"] for r in db.query("SELECT status FROM sync_runs")] == ["partial"]
+    assert db.execute("SELECT count(*) FROM check_runs").fetchone()[0] == 1
+    db.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 
 from asurso_sync.cli import cli
 from asurso_sync.config import load_config
+from asurso_sync.errors import SyncLocked
 from asurso_sync.mirror.db import open_mirror
-from asurso_sync.schedule import JobsFailed, Scheduler
+from asurso_sync.mirror.lock import SyncLock
+from asurso_sync.schedule import JobsFailed, Scheduler, next_job_line
 from asurso_sync.schedule.runs import iso
 
 SAMARA = ZoneInfo("Europe/Samara")
@@ -302,6 +306,10 @@ def test_list_and_print_cron(config, tmp_path):
         "  term-report: term reports the day after each term ends; next —; last never run"
         in result.stdout.splitlines()
     )
+    nightly = next(ln for ln in result.stdout.splitlines() if ln.startswith("  nightly: "))
+    assert re.fullmatch(
+        r"  nightly: nightly sync and checks; next \d\d\.\d\d\.\d{4} 02:30; last never run", nightly
+    )
     result = CliRunner().invoke(cli, ["--config", str(config.path), "schedule", "--print-cron"])
     assert result.exit_code == 0
     line = result.stdout.strip()
@@ -326,3 +334,94 @@ def test_a_second_scheduler_is_refused_and_a_cron_run_just_skips(config, caplog)
     assert "another scheduler is already running jobs on this mirror" in caplog.text
     assert rec.calls == []
     assert job_rows(config) == []  # nothing recorded while another scheduler works
+
+
+def _cron_config(tmp_path):
+    path = tmp_path / "asurso-sync.toml"
+    path.write_text(
+        '[mirror]\npath = "m.db"\n[portal]\nbase_url = "http://127.0.0.1:9"\nschool_id = 1\n'
+        '[schedule]\ndisabled = ["weekly-report", "monthly-report", "term-report", '
+        '"fixity-fast", "fixity-full"]\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    db = open_mirror(config.mirror_path)
+    start = datetime.now(UTC) - timedelta(days=2)
+    db.table("job_runs").insert(
+        {"job": "scheduler", "scheduled_for": iso(start), "started_at": iso(start)}
+        | {"status": "started"}
+    )
+    db.close()
+    return path, config
+
+
+def test_a_busy_sync_lock_is_no_failure_the_nightly_job_runs_at_the_next_tick(tmp_path):
+    """`schedule --once` during a manual sync: skip (exit 0, one line), retry next time."""
+    path, config = _cron_config(tmp_path)
+    env = {"ASURSO_LOGIN": "admin", "ASURSO_PASSWORD": "x"}
+    with SyncLock(config.mirror_path):  # a manual `asurso-sync sync` is running
+        result = CliRunner().invoke(cli, ["--config", str(path), "schedule", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.splitlines()
+    assert line.startswith("nightly: busy (slot ")
+    assert line.endswith(
+        "— another sync is already running on this mirror ("
+        + line.split("on this mirror (")[1].split(")")[0]
+        + "); wait for it to finish; it runs at the next tick once the lock is free"
+    )
+    assert "Error" not in result.stderr
+    assert [(r["job"], r["status"]) for r in job_rows(config)] == [
+        ("scheduler", "started"),
+        ("nightly", "busy"),
+    ]
+    # the next tick, the lock free: the same slot runs (here it fails on the unreachable portal)
+    clock = Clock(datetime.now(UTC))
+    rec = Recorder()
+    done = Scheduler(config, jobs=rec.jobs(), clock=clock).run_once()
+    assert [(r["job"], r["status"], r["scheduled_for"]) for r in done] == [
+        ("nightly", "ok", job_rows(config)[1]["scheduled_for"])
+    ]
+    # and the following tick has nothing left to do for that slot
+    assert Scheduler(config, jobs=rec.jobs(), clock=clock).run_once() == []
+
+
+def test_the_service_retries_a_busy_slot_once_the_lock_is_free(config):
+    clock = Clock(samara(2025, 11, 26, 12, 0))
+    calls = []
+
+    def nightly(ctx, slot):
+        calls.append(slot)
+        if len(calls) == 1:
+            raise SyncLocked("another sync is already running on this mirror")
+        return "fine"
+
+    sched = Scheduler(config, jobs={"nightly": nightly}, clock=clock)
+    sched.run_due()
+    aps = sched.build(BackgroundScheduler)  # built, never started: its job list is the plan
+    clock.now = samara(2025, 11, 27, 2, 30, 1)
+    sched._fire("nightly")
+    retry = aps.get_job("retry-nightly")
+    assert retry.args == ("nightly", samara(2025, 11, 27, 2, 30))
+    assert retry.trigger.run_date == clock.now + timedelta(minutes=10)
+    clock.now += timedelta(minutes=10)
+    retry.func(*retry.args)
+    assert calls == [samara(2025, 11, 27, 2, 30)] * 2
+    assert [r["status"] for r in job_rows(config)] == ["started", "busy", "ok"]
+
+
+def test_once_with_nothing_due_names_the_next_job(config, tmp_path):
+    runner = CliRunner()
+    args = ["--config", str(config.path), "schedule", "--once"]
+    first = runner.invoke(cli, args)  # the first start only sets the baseline
+    assert first.exit_code == 0, first.output
+    [line] = first.stdout.splitlines()
+    assert line.startswith("nothing due; next: ")
+    rows = Scheduler(config).overview(samara(2025, 11, 26, 12, 0))
+    assert next_job_line(rows, SAMARA, samara(2025, 11, 26, 12, 0)) == (
+        "nothing due; next: nightly at 27.11.2025 02:30"
+    )
+    assert next_job_line(rows, SAMARA, samara(2025, 11, 27, 1, 0)) == (
+        "nothing due; next: nightly at 02:30"
+    )
+    quiet = runner.invoke(cli, ["--config", str(config.path), "-q", "schedule", "--once"])
+    assert (quiet.exit_code, quiet.stdout) == (0, "")

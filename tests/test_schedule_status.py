@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
-from conftest import copy_mirror
+from mirrors import copy_mirror
 
 from asurso_sync.cli import cli
 from asurso_sync.config import load_config
 from asurso_sync.mirror.db import open_mirror
-from asurso_sync.status import collect_status, file_bytes
+from asurso_sync.status import collect_status, file_bytes, render_ops, render_status
 
 
 def _config(tmp_path, small_mirror):
@@ -101,11 +103,45 @@ def test_status_command_text_and_json_include_jobs_and_disk(tmp_path, small_mirr
     }
     text = CliRunner().invoke(cli, ["--config", str(config.path), "status"]).stdout
     lines = text.splitlines()
-    assert "jobs:" in lines
+    assert "jobs (times in Europe/Samara):" in lines
     assert "  fixity-full: disabled" in lines
     assert "    error: MissingExtra: WeasyPrint is not installed" in lines
-    assert any(ln.startswith("  nightly: last ok 2026-05-20T02:30:01+04:00; next ") for ln in lines)
+    nightly = next(ln for ln in lines if ln.startswith("  nightly: "))
+    assert nightly.startswith("  nightly: nightly sync and checks; next ")
+    assert nightly.endswith("; last ok 20.05.2026 02:30")
     assert any(ln.startswith("disk: mirror ") for ln in lines)
+    assert "None" not in text
+
+
+def test_status_times_are_school_local_and_a_mirror_never_synced_says_so():
+    data = {
+        "mirror": "/srv/m.db",
+        "health": {
+            "state": "failing",
+            "last_ok_run": None,
+            "last_ok_at": None,
+            "failed_since_last_ok": 1,
+        },
+        "runs": [
+            {
+                "id": 1,
+                "status": "failed",
+                "mode": "full",
+                "started_at": "2026-12-01T22:16:05+00:00",
+                "journals": 0,
+                "requests": 3,
+                "error": "the portal refused the login",
+            }
+        ],
+        "tables": {"marks": {"rows": 0, "deleted": 0}},
+    }
+    assert render_status(data, ZoneInfo("Europe/Samara")).splitlines() == [
+        "mirror: /srv/m.db",
+        "sync: failing (no successful run yet; 1 failed since)",
+        "  run 1: failed full started 02.12.2026 02:16 journals=0 requests=3"
+        " — the portal refused the login",
+        "rows (live / marked deleted):",
+    ]
 
 
 def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
@@ -128,7 +164,8 @@ def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
     total = sum(by_rule.values())
     assert total > 0
     assert (
-        f"violations: {total} open (check {result.check_id} as of {result.as_of}); "
+        f"violations: {total} open (check {result.check_id} as of "
+        f"{dt.date.fromisoformat(str(result.as_of)):%d.%m.%Y}); "
         "0 fixed, 0 excused"
     ) in lines
     assert "  by rule: " + ", ".join(f"{r} {n}" for r, n in by_rule.items()) in lines
@@ -140,8 +177,6 @@ def test_status_text_after_a_check_shows_open_violations_per_rule_and_teacher(
 
 
 def test_archive_lines_name_each_bag_and_its_last_check():
-    from asurso_sync.status import render_ops
-
     archive = {
         "store": "/srv/archive",
         "bags": [
@@ -166,10 +201,90 @@ def test_archive_lines_name_each_bag_and_its_last_check():
         "due": [],
         "full_checks_overdue": ["ej-107-2025-2026-summary-v1"],
     }
-    assert render_ops({"archive": archive}) == [
+    assert render_ops({"archive": archive}, ZoneInfo("Europe/Samara")) == [
         "archive: 2 bag(s) in /srv/archive; 1 failed check(s); due for destruction: none; "
         "full checks overdue: ej-107-2025-2026-summary-v1",
-        "  ej-107-2025-2026-journal-v1: fixity_fast failed at 2026-07-05T00:30:00+00:00; "
-        "retain until 2032-01-01",
-        "  ej-107-2025-2026-summary-v1: never checked; retain until 2052-01-01",
+        "  ej-107-2025-2026-journal-v1: fixity_fast failed at 05.07.2026 04:30; "
+        "retain until 01.01.2032",
+        "  ej-107-2025-2026-summary-v1: never checked; retain until 01.01.2052",
+    ]
+
+
+def test_a_partial_run_names_its_skipped_scopes_and_each_run_its_portal_version():
+    data = {
+        "mirror": "/srv/m.db",
+        "health": {
+            "state": "partial",
+            "last_ok_run": 7,
+            "last_ok_at": "2026-12-01T22:40:00+00:00",
+            "failed_since_last_ok": 0,
+            "skipped_scopes": [
+                {
+                    "endpoint": "grade/journal",
+                    "error": "the portal's answer to grade/journal has a wrong 'journals'",
+                    "subject_group_id": 1201,
+                    "term_id": 26904,
+                }
+            ],
+        },
+        "runs": [
+            {
+                "id": 7,
+                "status": "partial",
+                "mode": "incremental",
+                "started_at": "2026-12-01T22:30:00+00:00",
+                "journals": 90,
+                "requests": 140,
+                "error": None,
+                "portal_version": "5.44.7850.27567",
+            }
+        ],
+        "tables": {},
+    }
+    assert render_status(data, ZoneInfo("Europe/Samara")).splitlines() == [
+        "mirror: /srv/m.db",
+        "sync: partial (last ok run 7 at 02.12.2026 02:40; 0 failed since)",
+        "  1 scope(s) skipped and left as they were (the next sync tries them again); first: "
+        "grade/journal subject_group_id=1201, term_id=26904: the portal's answer to "
+        "grade/journal has a wrong 'journals'",
+        "  run 7: partial incremental started 02.12.2026 02:30 journals=90 requests=140"
+        " portal=5.44.7850.27567",
+        "rows (live / marked deleted):",
+    ]
+
+
+def test_archive_lines_show_every_copy_apart_from_the_store_and_the_chain_head():
+    archive = {
+        "store": "/srv/archive",
+        "bags": [
+            {
+                "bag": "ej-107-2025-2026-journal-v1",
+                "retain_until": "2032-01-01",
+                "last_check": "fixity_full",
+                "last_check_at": "2026-07-05T00:30:00+00:00",
+                "last_result": "ok",
+                "last_full_check_at": "2026-07-05T00:30:00+00:00",
+                "copies": [
+                    {
+                        "location": "/media/usb",
+                        "last_check": "fixity_full",
+                        "last_check_at": "2026-07-06T08:00:00+00:00",
+                        "result": "failed",
+                        "fast": False,
+                    }
+                ],
+            }
+        ],
+        "problems": 1,
+        "due": [],
+        "full_checks_overdue": [],
+        "chain_head": "9f2c",
+    }
+    assert render_ops({"archive": archive}, ZoneInfo("Europe/Samara")) == [
+        "archive: 1 bag(s) in /srv/archive; 1 failed check(s); due for destruction: none; "
+        "full checks overdue: none",
+        "  ej-107-2025-2026-journal-v1: fixity_full ok at 05.07.2026 04:30; "
+        "retain until 01.01.2032",
+        "    copy /media/usb: fixity_full failed at 06.07.2026 12:00",
+        "  register chain head: 9f2c",
     ]

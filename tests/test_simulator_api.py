@@ -7,17 +7,11 @@ import datetime as dt
 
 import pytest
 from bs4 import BeautifulSoup
+from simclient import logged_in
 
 from asurso_sync.simulator import build_school, make_app
-from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
-HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(size="small", seed=1, year_start=2025)
 
 
 @pytest.fixture

@@ -7,18 +7,12 @@ import json
 
 import httpx
 import pytest
+from simclient import HEADERS, login
 
-from asurso_sync.simulator import FaultSpec, build_school, make_app, serve
+from asurso_sync.simulator import FaultSpec, make_app, serve
 from asurso_sync.simulator.faults import FaultPlan
-from tests.simclient import login
 
 AS_OF = dt.date(2026, 5, 20)
-HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(size="small", seed=1, year_start=2025)
 
 
 def client(app):

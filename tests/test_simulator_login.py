@@ -8,17 +8,11 @@ import json
 
 import httpx
 import pytest
+from simclient import HEADERS, account, hashes, login, login_form
 
-from asurso_sync.simulator import build_school, make_app
-from tests.simclient import account, hashes, login, login_form
+from asurso_sync.simulator import make_app
 
 AS_OF = dt.date(2026, 5, 20)
-HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(size="small", seed=1, year_start=2025)
 
 
 @pytest.fixture

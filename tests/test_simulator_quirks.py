@@ -12,12 +12,12 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
+from simclient import account, hashes, logged_in, login, sim_client
 
 from asurso_sync.cli import cli
-from asurso_sync.simulator import QUIRKS, build_school, make_app
+from asurso_sync.simulator import QUIRKS, make_app
 from asurso_sync.simulator.model import cutoff
 from asurso_sync.simulator.quirks import parse_quirks
-from tests.simclient import account, hashes, logged_in, login, sim_client
 
 AS_OF = dt.date(2026, 5, 20)
 YEAR_ID = 125
@@ -40,11 +40,6 @@ def real(name: str):
 
 def keys(item: dict) -> set[str]:
     return set(item) - {"_note"}
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(size="small", seed=1, year_start=2025)
 
 
 def app_with(school, quirks: str | None = None):

@@ -8,20 +8,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from simclient import logged_in
 
 from asurso_sync.cli import cli
 from asurso_sync.simulator import build_school, ground_truth, make_app
 from asurso_sync.simulator.truth import truth_key
-from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
-HEADERS = {"Referer": "http://sim/", "X-Requested-With": "XMLHttpRequest"}
 CHECKABLE = [f"R{i:02d}" for i in (*range(1, 22), 25)]
-
-
-@pytest.fixture(scope="module")
-def school():
-    return build_school(size="small", seed=1, year_start=2025)
 
 
 @pytest.fixture(scope="module")

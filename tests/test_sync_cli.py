@@ -7,6 +7,7 @@ import json
 import re
 from unittest.mock import patch
 
+import pypdf
 import pytest
 from click.testing import CliRunner
 
@@ -178,16 +179,19 @@ def test_demo_small_serves_syncs_and_summarises(tmp_path):
 
 
 def test_demo_checks_renders_and_archives_the_year(tmp_path):
-    """The whole job: sync, check, the six documents and two sealed bags the validator accepts."""
+    """The whole job: sync, check, the six documents as PDF/A (class 5а's copies: the whole
+    school's PDFs are bench/bench_demo.py's work) and two sealed bags the validator accepts."""
     import bagit
 
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["-q", "demo", "--out", str(out), "--size", "small"])
+    args = ["-q", "demo", "--out", str(out), "--size", "small", "--classes", "5а"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[2].startswith("check: ") and " findings of 25 rules as of 2026-06-30 " in lines[2]
     assert lines[3] == (
-        f"reports: {out / 'reports'} — D1, D2, D5, D6, D7, D8 as PDF (" + lines[3].split("(")[1]
+        f"reports: {out / 'reports'} — D1, D2, D5, D6, D7, D8 for 5а as PDF ("
+        + lines[3].split("(")[1]
     )
     folders = sorted(p.name for p in (out / "reports").iterdir())
     assert folders == [
@@ -198,7 +202,12 @@ def test_demo_checks_renders_and_archives_the_year(tmp_path):
         "D7_journal",
         "D8_summary-sheet",
     ]
-    assert len(list((out / "reports" / "D7_journal").glob("*.pdf"))) == 3
+    for folder in folders:
+        pdfs = list((out / "reports" / folder).glob("*.pdf"))
+        assert pdfs and all(_is_pdf_a(p) for p in pdfs), folder
+    assert [p.name for p in (out / "reports" / "D7_journal").glob("*.pdf")] == [
+        "D7_journal_2025-2026_5а.pdf"
+    ]
     bags = sorted(p.name for p in (out / "archive_store").iterdir() if p.name.startswith("ej-"))
     assert bags == ["ej-107-2025-2026-journal-v1", "ej-107-2025-2026-summary-v1"]
     assert lines[4].startswith(
@@ -209,6 +218,16 @@ def test_demo_checks_renders_and_archives_the_year(tmp_path):
     )
     for bag in bags:
         bagit.Bag(str(out / "archive_store" / bag)).validate()
+    # the bag holds every class's journal, the sampled one reused from the reports step
+    prints = out / "archive_store" / bags[0] / "data" / "print"
+    assert sorted(p.name for p in prints.iterdir()) == ["5a", "5b", "5v"]
     db = open_mirror(out / "asurso.db")
     assert db["check_runs"].count == 1
     assert db["violations"].count > 0
+
+
+def _is_pdf_a(path):
+    """PDF/A-3u: the claim in the XMP metadata (pdfaid part 3, conformance U)."""
+    root = pypdf.PdfReader(path).trailer["/Root"]
+    meta = root["/Metadata"].get_object().get_data().decode("utf-8")
+    return 'pdfaid:part="3"' in meta and 'pdfaid:conformance="U"' in meta

@@ -11,13 +11,13 @@ import datetime as dt
 import shutil
 
 import pytest
+from altered_portal import Altered, mirror_rows
 from click.testing import CliRunner
 
 from asurso_sync.cli import cli
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app, serve
-from tests.altered_portal import Altered, mirror_rows
 
 AS_OF = dt.date(2026, 5, 20)
 ACCEPT = "if the portal really deleted them, run `asurso-sync sync --accept-deletions`"

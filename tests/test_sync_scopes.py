@@ -9,7 +9,10 @@ import datetime as dt
 import shutil
 
 import pytest
+from altered_portal import Altered
+from altered_portal import mirror_rows as rows
 from click.testing import CliRunner
+from mirrors import copy_mirror
 
 from asurso_sync.cli import cli
 from asurso_sync.demo import sync_simulator
@@ -19,9 +22,6 @@ from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.mirror.status import sync_health
 from asurso_sync.simulator import make_app, serve
-from tests.altered_portal import Altered
-from tests.altered_portal import mirror_rows as rows
-from tests.conftest import copy_mirror
 
 BEFORE, AS_OF = dt.date(2026, 5, 6), dt.date(2026, 5, 20)
 SCOPE_SQL = {

@@ -12,13 +12,13 @@ import shutil
 import httpx
 import pytest
 from bs4 import BeautifulSoup
+from simclient import logged_in
 
 from asurso_sync.demo import sync_simulator
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app
-from tests.simclient import logged_in
 
 AS_OF = dt.date(2026, 5, 20)
 PLACEHOLDER = "---Не указана---"

@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from altered_portal import Altered, mirror_rows
+from mirrors import copy_mirror
+
 from asurso_sync.demo import sync_simulator
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app
-from tests.altered_portal import Altered, mirror_rows
-from tests.conftest import copy_mirror
 
 AS_OF = dt.date(2026, 5, 20)
 

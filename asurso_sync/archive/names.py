@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.errors import ArchiveError
 
 KINDS = ("journal", "summary")
 RETENTION_CLASS = {"journal": "journal-5y", "summary": "summary-25y"}
@@ -54,10 +54,6 @@ _BAG_RE = re.compile(
     r"^ej-(?P<school>\d+)-(?P<y1>\d{4})-(?P<y2>\d{4})-(?P<kind>journal|summary)"
     r"-v(?P<version>[1-9]\d*)$"
 )
-
-
-class ArchiveError(AsursoSyncError):
-    """A user-facing archive problem (bad year, unknown bag, refused destruction, ...)."""
 
 
 def transliterate(text: str) -> str:

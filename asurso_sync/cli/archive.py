@@ -11,7 +11,7 @@ import click
 
 from asurso_sync import archive as arch
 from asurso_sync.archive.clock import fmt_day, fmt_moment
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

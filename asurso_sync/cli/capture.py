@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.portal.capture import build_capture, digest, to_fixtures, write_capture
 from asurso_sync.portal.doctor import diagnose
 from asurso_sync.portal.session import credentials

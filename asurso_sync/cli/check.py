@@ -6,8 +6,19 @@ import datetime as dt
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.errors import AsursoSyncError
+from asurso_sync.mirror.db import open_mirror
+from asurso_sync.rules import check as run_check
+from asurso_sync.rules import evaluate, load_rule_settings
+from asurso_sync.rules.output import (
+    SEVERITY_RANK,
+    render_csv,
+    render_json,
+    render_table,
+    result_items,
+    worst_severity,
+)
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -46,30 +57,32 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     default=None,
     help="Exit 3 when a new or open finding of this severity or worse is found.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Evaluate only: open the mirror read-only and record nothing (findings show as new).",
+)
 @click.pass_obj
 def check(
-    app: App, as_of: dt.date | None, rule_ids: tuple[str, ...], fmt: str, fail_on: str | None
+    app: App,
+    as_of: dt.date | None,
+    rule_ids: tuple[str, ...],
+    fmt: str,
+    fail_on: str | None,
+    dry_run: bool,
 ) -> None:
     """Check the mirror against the regulation's rules R01–R25."""
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.rules import check as run_check
-    from asurso_sync.rules import load_rule_settings
-    from asurso_sync.rules.output import (
-        SEVERITY_RANK,
-        render_csv,
-        render_json,
-        render_table,
-        result_items,
-        worst_severity,
-    )
-
     settings = load_rule_settings(app.config)
     path = app.config.mirror_path
     if not path.exists():
         raise AsursoSyncError(f"no mirror at {path}: run `asurso-sync sync` first")
-    db = open_mirror(path)
+    db = open_mirror(path, readonly=dry_run)
     try:
-        result = run_check(db, settings, as_of=as_of, rule_ids=list(rule_ids) or None)
+        chosen = list(rule_ids) or None
+        if dry_run:
+            result = evaluate(db, settings, as_of, chosen)
+        else:
+            result = run_check(db, settings, as_of=as_of, rule_ids=chosen)
         items = result_items(db, result)
     finally:
         db.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from asurso_sync.cli import App, cli
-from asurso_sync.portal.doctor import diagnose, format_table, store_result
+from asurso_sync.cli.app import App, cli
+from asurso_sync.mirror.doctor_runs import store_doctor_run
+from asurso_sync.portal.doctor import diagnose, format_table
 from asurso_sync.portal.session import credentials
 
 
@@ -25,6 +26,6 @@ def doctor(app: App, as_json: bool, no_store: bool) -> None:
     )
     click.echo(result.to_json() if as_json else format_table(result))
     if not no_store:
-        store_result(app.config.mirror_path, result)
+        store_doctor_run(app.config.mirror_path, result.record())
     if not result.ok:
         raise click.exceptions.Exit(1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.errors import ConfigError
 from asurso_sync.portal.session import (
     SHORT_LIVED,

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from asurso_sync.archive import register_head, register_rows
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.documents import KINDS, ReportError, period_for, render, resolve_kind
 from asurso_sync.documents.cache import RenderCache
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
+from asurso_sync.schedule import Scheduler, job_lines, local_time, next_job_line, runs
 
 
 def cron_line(app: App) -> str:
@@ -26,7 +27,8 @@ def cron_line(app: App) -> str:
     "--once",
     is_flag=True,
     help="Run the jobs that are due (missed since their last run) and exit: for cron "
-    "and systemd timers. Exit 1 with one line on stderr when a job fails.",
+    "and systemd timers. Exit 1 with one line on stderr when a job fails; a job the sync "
+    "lock keeps busy waits for the next run (exit 0).",
 )
 @click.option(
     "--list",
@@ -40,36 +42,30 @@ def cron_line(app: App) -> str:
 def schedule(app: App, once: bool, list_jobs: bool, as_json: bool, print_cron: bool) -> None:
     """Run the nightly sync + checks, the weekly/monthly/term reports and the archive's fixity
     checks at their times in the school's time zone, until stopped (Ctrl-C, SIGTERM)."""
-    from asurso_sync.schedule import Scheduler
-
     if sum((once, list_jobs, print_cron)) > 1:
         raise click.UsageError("use only one of --once, --list, --print-cron")
     if print_cron:
         click.echo(cron_line(app))
         return
     scheduler = Scheduler(app.config)
+    tz = scheduler.settings.tz
     if list_jobs:
         rows = scheduler.overview()
         if as_json:
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
-            click.echo(render_jobs(rows, scheduler.settings.timezone))
+            click.echo("\n".join(job_lines(rows, tz)))
         return
     if once:
-        for row in scheduler.run_once():
-            click.echo(f"{row['job']}: {row['status']} (slot {row['scheduled_for']})")
+        done = scheduler.run_once()
+        if app.quiet:
+            return
+        for row in done:
+            line = f"{row['job']}: {row['status']} (slot {local_time(row['scheduled_for'], tz)})"
+            if row["status"] == runs.BUSY:
+                line += f" — {row['error']}; it runs at the next tick once the lock is free"
+            click.echo(line)
+        if not done:
+            click.echo(next_job_line(scheduler.overview(), tz, scheduler.clock()))
         return
     scheduler.run_forever()
-
-
-def render_jobs(rows: list[dict], timezone: str) -> str:
-    lines = [f"jobs (times in {timezone}):"]
-    for r in rows:
-        if not r["enabled"]:
-            lines.append(f"  {r['job']}: disabled")
-            continue
-        last = f"{r['last_status']} at {r['last_run']}" if r["last_run"] else "never run"
-        lines.append(f"  {r['job']}: {r['what']}; next {r['next_run'] or '—'}; last {last}")
-        if r["last_status"] == "failed" and r["last_error"]:
-            lines.append(f"      error: {r['last_error']}")
-    return "\n".join(lines)

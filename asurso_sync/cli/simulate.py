@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from asurso_sync.cli import cli
+from asurso_sync.cli.app import cli
 from asurso_sync.errors import ConfigError
 from asurso_sync.simulator import (
     QUIRKS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from asurso_sync.cli import App, cli
+from asurso_sync.cli.app import App, cli
 from asurso_sync.errors import SyncPartial
 from asurso_sync.sync import run_sync
 

@@ -173,6 +173,7 @@ def render(
     now: Any = None,
     workers: int | None = None,
     by_class: dict[str | None, list[Path]] | None = None,
+    issued_by: str | None = None,
 ) -> list[Path]:
     """Render one kind of document into `out_dir`; returns every file written.
 
@@ -185,7 +186,8 @@ def render(
     `progress(done, total)` is called after each document; `now` fixes the moment of issue;
     `workers` > 1 makes the PDFs in that many processes; `by_class`, when given, receives
     {class name (None for a school-wide document): files}.
-    Each D1 list written is recorded as issued to its teacher (`issued_lists`).
+    Each D1 list written is recorded as issued to its teacher (`issued_lists`), by `issued_by`
+    (the web page's login) or else the operating-system user.
     """
     if fmt not in ("html", "pdf"):
         raise ReportError(f"--format must be html or pdf, not {fmt!r}")
@@ -210,7 +212,7 @@ def render(
     docs = MODULES[code].build(database, request, rs)
     out = ensure_dir(Path(out_dir))
     made = _write(docs, out, fmt, rs, progress, workers)
-    by = os_user()
+    by = issued_by or os_user()
     for doc in docs:
         if doc.issued is not None:
             teacher_id, period_slug = doc.issued

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from asurso_sync import __version__
 from asurso_sync.documents.settings import ReportSettings
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.errors import ReportError
 
 MONTHS_EN = [
     "January",
@@ -44,10 +44,6 @@ MONTHS = [
 ]
 WEEKDAYS = ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"]
 LIVE = "deleted_at IS NULL"
-
-
-class ReportError(AsursoSyncError):
-    """A document cannot be made as asked (unknown class, no data for the period, ...)."""
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ SYNCED_TABLES: dict[str, tuple[str, ...]] = {
 
 
 def _table(db: Database, name: str, columns: dict, pk, foreign_keys=()) -> None:
-    db[name].create({**columns, **HISTORY}, pk=pk, foreign_keys=list(foreign_keys))
+    db.table(name).create({**columns, **HISTORY}, pk=pk, foreign_keys=list(foreign_keys))
 
 
 @migrations()
@@ -287,7 +287,7 @@ def m001_portal_tables(db: Database) -> None:
 
 @migrations()
 def m002_bookkeeping(db: Database) -> None:
-    db["sync_runs"].create(
+    db.table("sync_runs").create(
         {
             "id": int,
             "started_at": str,
@@ -305,7 +305,7 @@ def m002_bookkeeping(db: Database) -> None:
         },
         pk="id",
     )
-    db["changes"].create(
+    db.table("changes").create(
         {
             "id": int,
             "run_id": int,
@@ -320,9 +320,9 @@ def m002_bookkeeping(db: Database) -> None:
         pk="id",
         foreign_keys=[("run_id", "sync_runs", "id")],
     )
-    db["changes"].create_index(["table_name", "row_key"])
-    db["changes"].create_index(["run_id"])
-    db["check_runs"].create(
+    db.table("changes").create_index(["table_name", "row_key"])
+    db.table("changes").create_index(["run_id"])
+    db.table("check_runs").create(
         {
             "id": int,
             "run_at": str,
@@ -333,7 +333,7 @@ def m002_bookkeeping(db: Database) -> None:
         },
         pk="id",
     )
-    db["violations"].create(
+    db.table("violations").create(
         {
             "id": str,
             "rule": str,
@@ -362,9 +362,9 @@ def m002_bookkeeping(db: Database) -> None:
         },
         pk="id",
     )
-    db["violations"].create_index(["rule", "status"])
-    db["violations"].create_index(["teacher_id", "status"])
-    db["job_runs"].create(
+    db.table("violations").create_index(["rule", "status"])
+    db.table("violations").create_index(["teacher_id", "status"])
+    db.table("job_runs").create(
         {
             "id": int,
             "job": str,
@@ -377,7 +377,7 @@ def m002_bookkeeping(db: Database) -> None:
         pk="id",
     )
     # Who ran what (152-ФЗ ст. 19 ч. 2 п. 8): append-only.
-    db["audit_log"].create(
+    db.table("audit_log").create(
         {
             "id": int,
             "at": str,
@@ -399,15 +399,15 @@ def m002_bookkeeping(db: Database) -> None:
 
 @migrations()
 def m003_indexes(db: Database) -> None:
-    db["lessons"].create_index(["subject_group_id", "date"])
-    db["lessons"].create_index(["class_id", "date"])
-    db["assignments"].create_index(["lesson_id"])
-    db["marks"].create_index(["lesson_id"])
-    db["marks"].create_index(["student_id"])
-    db["attendance"].create_index(["student_id"])
-    db["students"].create_index(["class_id"])
-    db["subject_groups"].create_index(["class_id"])
-    db["plan_lessons"].create_index(["subject_group_id"])
+    db.table("lessons").create_index(["subject_group_id", "date"])
+    db.table("lessons").create_index(["class_id", "date"])
+    db.table("assignments").create_index(["lesson_id"])
+    db.table("marks").create_index(["lesson_id"])
+    db.table("marks").create_index(["student_id"])
+    db.table("attendance").create_index(["student_id"])
+    db.table("students").create_index(["class_id"])
+    db.table("subject_groups").create_index(["class_id"])
+    db.table("plan_lessons").create_index(["subject_group_id"])
 
 
 @migrations()
@@ -421,8 +421,8 @@ def m004_rules_violation_keys(db: Database) -> None:
         ("entered_at", str),
         ("key", str),
     ):
-        db["violations"].add_column(column, kind)
-    db["check_runs"].add_column("notices", str)
+        db.table("violations").add_column(column, kind)
+    db.table("check_runs").add_column("notices", str)
 
 
 @migrations()
@@ -516,6 +516,16 @@ def m021_sync_scope_digests(db: Database) -> None:
     # The digest of each journal page / КТП answer as last saved (issue 14): an unchanged answer
     # is not compared row by row again. run_id: the last run that saw this very answer.
     db.table("sync_scope_digests").create({"scope": str, "digest": str, "run_id": int}, pk="scope")
+
+
+@migrations()
+def m011_web_indexes(db: Database) -> None:
+    # the web page's remarks filters (class, period, status) and its sync/job error lists
+    db.table("violations").create_index(["class_id", "status"], if_not_exists=True)
+    db.table("violations").create_index(["lesson_date"], if_not_exists=True)
+    db.table("violations").create_index(["subject_group_id"], if_not_exists=True)
+    db.table("sync_runs").create_index(["status"], if_not_exists=True)
+    db.table("job_runs").create_index(["status"], if_not_exists=True)
 
 
 @migrations()

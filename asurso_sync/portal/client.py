@@ -39,6 +39,10 @@ from asurso_sync.portal import adapter
 
 log = logging.getLogger(__name__)
 
+# What a caller may pass instead of the network (the simulator in process, a test's mock);
+# named here so that only portal/ knows httpx.
+Transport = httpx.AsyncBaseTransport
+
 RETRY_STATUS = {429, 500, 502, 503, 504}
 # The long login form every asurso.ru client sends (Samara: cid 2 Россия, sid 1 Самарская обл.,
 # sft 2 общеобразовательная); the portal keys the login on scid.

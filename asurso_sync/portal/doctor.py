@@ -14,14 +14,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AsursoSyncError, AuthError, LayoutError
-from asurso_sync.mirror.db import open_mirror
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient, is_family_role, tls_context
 
@@ -131,6 +129,18 @@ class DoctorResult:
             return "a sync would work"
         failed = [r.endpoint for r in self.rows if r.failed and r.required]
         return "a sync would fail: " + (self.cause or "failed " + ", ".join(failed))
+
+    def record(self) -> dict[str, Any]:
+        """The row the caller keeps (the mirror's `doctor_runs`; the web page shows the latest)."""
+        return {
+            "run_at": self.run_at,
+            "portal_url": self.portal_url,
+            "server_version": self.server_version,
+            "ok": int(self.ok),
+            "cause": self.cause or ("" if self.ok else self.verdict()),
+            "report_path": self.report_path,
+            "result": self.to_json(),
+        }
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -529,33 +539,3 @@ def format_table(result: DoctorResult) -> str:
     lines.append("")
     lines.append(result.verdict())
     return "\n".join(lines)
-
-
-def store_result(mirror_path: str | Path, result: DoctorResult) -> None:
-    """Keep the last results in the mirror's `doctor_runs` (the web page shows the latest)."""
-    db = open_mirror(mirror_path)
-    try:
-        with db.conn:
-            db.table("doctor_runs").insert(
-                {
-                    "run_at": result.run_at,
-                    "portal_url": result.portal_url,
-                    "server_version": result.server_version,
-                    "ok": int(result.ok),
-                    "cause": result.cause or ("" if result.ok else result.verdict()),
-                    "report_path": result.report_path,
-                    "result": result.to_json(),
-                }
-            )
-    finally:
-        db.close()
-
-
-def last_result(mirror_path: str | Path) -> dict[str, Any] | None:
-    """The latest stored doctor run (for `status` and the web page), or None."""
-    db = open_mirror(mirror_path)
-    try:
-        rows = list(db.query("SELECT * FROM doctor_runs ORDER BY id DESC LIMIT 1"))
-    finally:
-        db.close()
-    return rows[0] if rows else None

@@ -16,10 +16,10 @@ from asurso_sync.rules.engine import (
     RULES,
     RULES_BY_ID,
     CheckResult,
-    check,
     default_as_of,
     evaluate,
 )
+from asurso_sync.rules.lifecycle import check
 from asurso_sync.rules.settings import RuleSettings, load_rule_settings, parse_rule_settings
 
 __all__ = [

@@ -205,20 +205,6 @@ def evaluate(
     )
 
 
-def check(
-    db: Database,
-    settings: RuleSettings,
-    as_of: dt.date | None = None,
-    rule_ids: list[str] | tuple[str, ...] | None = None,
-    now: dt.datetime | None = None,
-) -> CheckResult:
-    """Evaluate and record: a `check_runs` row and the violations' lifecycle."""
-    from asurso_sync.rules.lifecycle import save_check
-
-    result = evaluate(db, settings, as_of, rule_ids)
-    return save_check(db, result, now=now)
-
-
 def _finish(ctx: Context, found: list[Finding]) -> list[Finding]:
     """Attribute a teacher, drop exempted findings, excuse entries inside unlock windows."""
     db = ctx.db

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 from asurso_sync.mirror.audit import record_action
 from asurso_sync.rules.base import Finding
-from asurso_sync.rules.engine import OK_SYNC, CheckResult
+from asurso_sync.rules.engine import OK_SYNC, CheckResult, evaluate
+from asurso_sync.rules.settings import RuleSettings
 
 LIVE = ("new", "open", "excused")
 ROW_FIELDS = tuple(x.name for x in fields(Finding) if x.name != "key")
@@ -115,3 +116,15 @@ def _row(f: Finding, vid: str, old: dict | None, check_id: int, as_of: str) -> d
         }
     )
     return row
+
+
+def check(
+    db: Database,
+    settings: RuleSettings,
+    as_of: dt.date | None = None,
+    rule_ids: list[str] | tuple[str, ...] | None = None,
+    now: dt.datetime | None = None,
+) -> CheckResult:
+    """Evaluate and record: a `check_runs` row and the violations' lifecycle."""
+    result = evaluate(db, settings, as_of, rule_ids)
+    return save_check(db, result, now=now)

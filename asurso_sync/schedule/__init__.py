@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from asurso_sync.errors import JobsFailed, ScheduleLocked
+from asurso_sync.schedule.lines import job_lines, local_time, next_job_line
 from asurso_sync.schedule.plan import DatesTrigger, build_triggers, due_jobs, next_fire_time
-from asurso_sync.schedule.scheduler import JobsFailed, ScheduleLocked, Scheduler
+from asurso_sync.schedule.scheduler import Scheduler
 from asurso_sync.schedule.settings import (
     JOB_NAMES,
     ScheduleSettings,
@@ -39,8 +41,11 @@ __all__ = [
     "Scheduler",
     "build_triggers",
     "due_jobs",
+    "job_lines",
     "job_overview",
+    "local_time",
     "next_fire_time",
+    "next_job_line",
     "parse_schedule_settings",
     "schedule_settings",
 ]

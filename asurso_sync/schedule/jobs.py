@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from asurso_sync.archive import run_full_checks, verify
 from asurso_sync.config import Config
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.documents import render
+from asurso_sync.documents.common import terms
+from asurso_sync.errors import JobError
+from asurso_sync.mirror.db import open_mirror
 from asurso_sync.notify import EmailSettings, send_reports
+from asurso_sync.rules import check, load_rule_settings
 from asurso_sync.schedule.settings import ScheduleSettings
+from asurso_sync.sync import run_sync
 
 log = logging.getLogger(__name__)
-
-
-class JobError(AsursoSyncError):
-    """A scheduled job found a problem it must report as a failure (e.g. a damaged bag)."""
 
 
 @dataclass
@@ -66,8 +68,6 @@ def ended_term_number(terms: list[dict], slot_day: date) -> int | None:
 
 def _render(ctx: JobContext, kinds: tuple[str, ...], folder: str, **period) -> list[Path]:
     """Render each kind for one period; returns the files a reader opens (html or pdf)."""
-    from asurso_sync.documents import render
-
     out = ctx.reports_dir / folder
     files: list[Path] = []
     for kind in kinds:
@@ -91,18 +91,20 @@ def _deliver(ctx: JobContext, title: str, files: list[Path]) -> str:
 
 
 def job_nightly(ctx: JobContext, slot: datetime) -> str:
-    """The nightly incremental sync, then the checks over the fresh mirror."""
-    from asurso_sync.sync import run_sync
+    """The nightly incremental sync, then the checks over the fresh mirror.
 
+    A partial sync (some scopes skipped, left as they were) still committed the rest, so the
+    checks run over it; the job then fails with the sync's one line, so that the administrator
+    hears of it. The next night's sync tries the skipped scopes again."""
     result = run_sync(ctx.config)
-    return f"sync {result.summary()}; check: {run_checks(ctx.config)}"
+    checked = run_checks(ctx.config)
+    if result.skipped:
+        raise JobError(f"{result.skipped_line()}; check: {checked}")
+    return f"sync {result.summary()}; check: {checked}"
 
 
 def run_checks(config: Config) -> str:
     """Every rule as of the last sync's day (the rules' default), recorded; counts only."""
-    from asurso_sync.mirror.db import open_mirror
-    from asurso_sync.rules import check, load_rule_settings
-
     settings = load_rule_settings(config)
     db = open_mirror(config.mirror_path)
     try:
@@ -131,9 +133,6 @@ def job_monthly_report(ctx: JobContext, slot: datetime) -> str:
 
 
 def job_term_report(ctx: JobContext, slot: datetime) -> str:
-    from asurso_sync.documents.common import terms
-    from asurso_sync.mirror.db import open_mirror
-
     db = open_mirror(ctx.config.mirror_path)
     try:
         number = ended_term_number(terms(db), ctx.local(slot).date())
@@ -154,14 +153,10 @@ def _fixity_outcome(results: list, kind: str) -> str:
 
 
 def job_fixity_fast(ctx: JobContext, slot: datetime) -> str:
-    from asurso_sync.archive import verify
-
     return _fixity_outcome(verify(ctx.config, full=False), "fast")
 
 
 def job_fixity_full(ctx: JobContext, slot: datetime) -> str:
-    from asurso_sync.archive import run_full_checks
-
     return _fixity_outcome(run_full_checks(ctx.config, ctx.local(slot).date()), "full")
 
 

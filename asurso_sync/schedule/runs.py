@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from asurso_sync.errors import SyncLocked
 from asurso_sync.log import redact
 
 log = logging.getLogger(__name__)
 
 SCHEDULER = "scheduler"  # the pseudo-job recorded at each start: the catch-up baseline
 DONE = ("ok", "failed")  # statuses that count as "this slot was run"
+BUSY = "busy"  # the mirror's lock was held (a manual sync): the slot stays due, retried later
 
 
 def iso(dt: datetime) -> str:
@@ -39,7 +41,9 @@ def last_runs(db: Database) -> dict[str, datetime]:
         "AND job != ? GROUP BY job",
         [*DONE, SCHEDULER],
     ).fetchall():
-        runs[job] = parse_iso(scheduled)
+        when = parse_iso(scheduled)
+        if when is not None:
+            runs[job] = when
     manual = last_successful_sync(db)
     if manual is not None and (runs.get("nightly") is None or manual > runs["nightly"]):
         runs["nightly"] = manual
@@ -71,6 +75,7 @@ def record_start(
             "INSERT INTO job_runs (job, scheduled_for, started_at, status) VALUES (?, ?, ?, ?)",
             [job, iso(scheduled_for), iso(now), status],
         )
+    assert cursor.lastrowid is not None
     return cursor.lastrowid
 
 
@@ -106,11 +111,15 @@ def run_recorded(
     clock: Callable[[], datetime],
 ) -> dict:
     """Run one job and record its outcome; an exception is recorded, logged and swallowed so
-    that one failing job never stops the others. Returns the finished `job_runs` row."""
+    that one failing job never stops the others. A held sync lock is no failure: the run is
+    recorded `busy` and the slot stays due. Returns the finished `job_runs` row."""
     run_id = record_start(db, job, scheduled_for, clock())
     log.info("job %s (slot %s) started", job, iso(scheduled_for))
     try:
         summary = work()
+    except SyncLocked as exc:
+        log.info("job %s: the mirror is busy (%s); it runs once the lock is free", job, exc)
+        record_finish(db, run_id, BUSY, clock(), redact(str(exc))[:1000])
     except Exception as exc:  # noqa: BLE001 - every failure must be recorded, not raised
         error = redact(f"{type(exc).__name__}: {exc}")[:1000]
         log.error("job %s failed: %s", job, error)
@@ -119,4 +128,4 @@ def run_recorded(
     else:
         log.info("job %s finished%s", job, f": {summary}" if summary else "")
         record_finish(db, run_id, "ok", clock(), None)
-    return db["job_runs"].get(run_id)
+    return db.table("job_runs").get(run_id)

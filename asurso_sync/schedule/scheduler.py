@@ -26,7 +26,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlite_utils import Database
 
 from asurso_sync.config import Config
-from asurso_sync.errors import AsursoSyncError
+from asurso_sync.errors import AsursoSyncError, JobsFailed, ScheduleLocked
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.notify import EmailSettings, email_settings, send_failure
 from asurso_sync.schedule import runs
@@ -37,12 +37,7 @@ from asurso_sync.schedule.settings import JOB_NAMES, ScheduleSettings, schedule_
 log = logging.getLogger(__name__)
 
 
-class ScheduleLocked(AsursoSyncError):
-    """Another scheduler (the `schedule` service or a cron run) is working on this mirror."""
-
-
-class JobsFailed(AsursoSyncError):
-    """`schedule --once`: at least one job failed (cron sees exit 1 and one line)."""
+BUSY_RETRY = timedelta(minutes=10)  # the service retries a slot the sync lock kept busy
 
 
 def utc_now() -> datetime:
@@ -151,12 +146,12 @@ class Scheduler:
         if self.config.mirror_path.exists():
             db = self.open_db()
             try:
-                for row in db.query(
+                for found in db.query(
                     "SELECT * FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs "
                     "WHERE job != ? GROUP BY job)",
                     [runs.SCHEDULER],
                 ):
-                    last[row["job"]] = row
+                    last[found["job"]] = found
             finally:
                 db.close()
         out = []
@@ -191,9 +186,29 @@ class Scheduler:
             db.close()
         if row["status"] == "failed":
             self._notify_failure(name, row["error"])
+        elif row["status"] == runs.BUSY and self.scheduler is not None:
+            self.scheduler.add_job(
+                self._retry,
+                "date",
+                run_date=self.clock() + BUSY_RETRY,
+                args=[name, slot],
+                id=f"retry-{name}",
+                name=f"retry-{name}",
+                replace_existing=True,
+            )
         if name == "nightly":
             self.refresh_triggers()
         return row
+
+    def _retry(self, name: str, slot: datetime) -> None:
+        """The service's retry of a slot the sync lock kept busy (unless it has run since)."""
+        db = self.open_db()
+        try:
+            done = runs.last_runs(db).get(name)
+        finally:
+            db.close()
+        if done is None or done < slot:
+            self.run_slot(name, slot)
 
     def _notify_failure(self, name: str, error: str) -> None:
         if self.email is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from asurso_sync.documents import resolve_kind
 from asurso_sync.errors import AsursoSyncError, ConfigError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -129,10 +130,6 @@ def schedule_settings(config) -> ScheduleSettings:
 
 def _check_report_kinds(settings: ScheduleSettings) -> None:
     """An unknown document name fails at start, not at 07:00 on a Monday."""
-    try:
-        from asurso_sync.documents import resolve_kind
-    except ImportError:  # a slim install without the documents package
-        return
     for key in ("weekly_reports", "monthly_reports", "term_reports"):
         for kind in getattr(settings, key):
             try:

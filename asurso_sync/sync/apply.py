@@ -376,13 +376,20 @@ class Applier:
                 [json.dumps(unknown_codes)],
                 detect=False,
             )
-        if unknown_types or unknown_codes:
+        if unknown_types:
             log.warning(
-                "kept %d assignment type id(s) and %d absence code(s) the portal's lists "
-                "do not name: %s",
+                "kept %d assignment type id(s) the portal's list does not name (%s): marks on "
+                "them are checked only by R08; once the portal names them, list each name in "
+                "[rules] oral_types, written_types or kr_types",
                 len(unknown_types),
+                ", ".join(map(str, unknown_types)),
+            )
+        if unknown_codes:
+            log.warning(
+                "kept %d absence code(s) the portal's list does not name (%s): map each in "
+                "[rules.codes] (Н, О, осв or reasons), else R11 warns about it",
                 len(unknown_codes),
-                ", ".join(map(str, [*unknown_types, *unknown_codes])),
+                ", ".join(unknown_codes),
             )
         saved.merge()
         self.check_guard(list(SYNCED_TABLES))

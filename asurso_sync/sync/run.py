@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlite_utils import Database
 
 from asurso_sync.config import Config, PortalSettings
@@ -39,7 +38,7 @@ from asurso_sync.mirror.runs import (
     skipped_scopes,
     start_run,
 )
-from asurso_sync.portal.client import PortalClient, is_family_role
+from asurso_sync.portal.client import PortalClient, Transport, is_family_role
 from asurso_sync.portal.session import credentials
 from asurso_sync.sync.apply import Applier, Guard
 from asurso_sync.sync.fetch import (
@@ -120,7 +119,7 @@ def sync_mirror(
     password: str,
     options: SyncOptions = SyncOptions(),
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     progress: Progress | None = None,
     backoff_s: float = 0.5,
 ) -> SyncResult:
@@ -146,7 +145,7 @@ def _run(
     password: str,
     options: SyncOptions,
     tz: ZoneInfo,
-    transport: httpx.AsyncBaseTransport | None,
+    transport: Transport | None,
     progress: Progress | None,
     backoff_s: float,
 ) -> SyncResult:
