@@ -21,6 +21,7 @@ from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.mirror.status import sync_health
+from asurso_sync.portal import adapter
 from asurso_sync.simulator import make_app, serve
 
 BEFORE, AS_OF = dt.date(2026, 5, 6), dt.date(2026, 5, 20)
@@ -245,3 +246,53 @@ def test_an_unchanged_answer_is_confirmed_by_its_digest_and_nothing_rewritten(
         "access": db.table("classes").count,
     }
     assert db.execute("SELECT max(last_seen_run) FROM marks").fetchone() == seen_before
+
+
+def test_an_unchanged_journal_answer_is_not_parsed_again_but_a_renamed_subject_is_saved(
+    small_school, small_mirror, tmp_path, monkeypatch
+):
+    # issue 14: an answer byte-for-byte the one saved is confirmed by its digest, unread; the
+    # rows also depend on the school lists (the group's subject name), so a rename is saved.
+    path = copy_mirror(small_mirror, tmp_path)
+    parsed: list[int] = []
+    real_parse = adapter.parse_journal
+
+    def counting(raw, *, sg_id, term_id, class_id, subject_name):
+        parsed.append(sg_id)
+        return real_parse(
+            raw, sg_id=sg_id, term_id=term_id, class_id=class_id, subject_name=subject_name
+        )
+
+    monkeypatch.setattr(adapter, "parse_journal", counting)
+    sync_simulator(path, small_school, AS_OF)
+    assert parsed == []
+    db = open_mirror(path)
+    subject_id, old_name = db.execute(
+        "SELECT id, name FROM subjects WHERE id IN (SELECT subject_id FROM subject_groups) "
+        "ORDER BY id LIMIT 1"
+    ).fetchone()
+    groups = {
+        r[0] for r in db.execute("SELECT id FROM subject_groups WHERE subject_id = ?", [subject_id])
+    }
+    db.close()
+
+    def rename(body, query):
+        return [{**s, "name": "Новое имя"} if s["id"] == subject_id else s for s in body]
+
+    app = Altered(make_app(small_school, as_of=AS_OF), {"/webapi/subjects": rename})
+    result = sync_simulator(path, app=app, as_of=AS_OF)
+    db = open_mirror(path)
+    assert set(parsed) == groups
+    assert db.execute(
+        "SELECT DISTINCT subject_name FROM lessons WHERE subject_group_id IN "
+        f"({','.join('?' * len(groups))})",
+        sorted(groups),
+    ).fetchall() == [("Новое имя",)]
+    assert (
+        result.counts["lessons"]["updated"]
+        == db.execute(
+            f"SELECT count(*) FROM lessons WHERE subject_group_id IN ({','.join('?' * len(groups))})",
+            sorted(groups),
+        ).fetchone()[0]
+    )
+    assert old_name != "Новое имя"

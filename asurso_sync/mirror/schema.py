@@ -526,3 +526,11 @@ def m011_web_indexes(db: Database) -> None:
     db.table("violations").create_index(["subject_group_id"], if_not_exists=True)
     db.table("sync_runs").create_index(["status"], if_not_exists=True)
     db.table("job_runs").create_index(["status"], if_not_exists=True)
+
+
+@migrations()
+def m050_perf_scope_summaries(db: Database) -> None:
+    # What an unchanged journal answer held that the end of a run needs (row counts, the pupils,
+    # group members, assignment types and absence codes it named), so that an answer identical
+    # to the saved one is neither parsed nor compared again (issue 14). NULL: none kept.
+    db.table("sync_scope_digests").add_column("summary", str)

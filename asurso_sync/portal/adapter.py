@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
-from bs4 import BeautifulSoup, SoupStrainer
-from bs4.element import Tag
+import lxml.html
+from bs4.dammit import UnicodeDammit
+from lxml.etree import _Element
 
 from asurso_sync.errors import LayoutError
 
@@ -586,6 +588,60 @@ def _mark_value(obj: dict, endpoint: str, ctx: str) -> Any:
     return value
 
 
+def _plain_marks(marks: list, lesson_of: dict[int, int], sg_id: int) -> list[dict[str, Any]]:
+    """The journal's marks as rows, when every one is plain (integer ids, a whole-number or
+    text mark, a number or no weight, an ISO date or none), without a function call per field;
+    anything else raises `LayoutError`, and the caller reads the answer the careful way."""
+    rows = []
+    for m in marks:
+        if type(m) is not dict:
+            raise LayoutError("grade/journal", "marks")
+        a_id = m.get("assignmentId")
+        student_id = m.get("studentId")
+        value = m.get("mark", m)
+        weight = m.get("weight")
+        date = m.get("date")
+        if (
+            type(a_id) is not int
+            or type(student_id) is not int
+            or not (weight is None or type(weight) is int or type(weight) is float)
+            or not (date is None or (type(date) is str and len(date) >= 19))
+        ):
+            raise LayoutError("grade/journal", "marks")
+        if type(value) is int:
+            shown: str | None = str(value)
+            numeric: int | None = value
+        elif type(value) is str:
+            shown = value
+            numeric = int(value) if value.strip().lstrip("-").isdigit() else None
+        elif value is None:
+            shown = numeric = None
+        else:
+            raise LayoutError("grade/journal", "marks")
+        if date:
+            try:
+                dt.date.fromisoformat(date[:10])
+            except ValueError:
+                raise LayoutError("grade/journal", "marks") from None
+        lesson_id = lesson_of.get(a_id)
+        if lesson_id is None:
+            continue  # a mark on an assignment the journal does not list: nothing to key it to
+        rows.append(
+            {
+                "assignment_id": a_id,
+                "student_id": student_id,
+                "lesson_id": lesson_id,
+                "subject_group_id": sg_id,
+                "mark": shown,
+                "mark_value": numeric,
+                "duty_mark": int(bool(m.get("dutyMark"))),
+                "weight": weight,
+                "entered_at": date[:19] if date else None,
+            }
+        )
+    return rows
+
+
 def parse_journal(
     raw: Any, *, sg_id: int, term_id: int, class_id: int, subject_name: str | None
 ) -> Records:
@@ -596,6 +652,15 @@ def parse_journal(
     `totals` without `termId` are the requested term's; `totals`, `marks`, `attendance` may be
     missing or null.
     """
+    try:
+        return _journal_records(raw, sg_id, term_id, class_id, subject_name, precise=False)
+    except LayoutError:
+        return _journal_records(raw, sg_id, term_id, class_id, subject_name, precise=True)
+
+
+def _journal_records(
+    raw: Any, sg_id: int, term_id: int, class_id: int, subject_name: str | None, precise: bool
+) -> Records:
     ep = "grade/journal"
     out: Records = {
         k: []
@@ -612,18 +677,27 @@ def parse_journal(
     where = f"subject group {sg_id}, term {term_id}"
     for journal in req_list(raw, "journals", ep, where):
         if ident(journal, "subjectGroupId", ep, where) == sg_id:
-            _journal_rows(out, journal, sg_id, term_id, class_id, subject_name)
+            _journal_rows(out, journal, sg_id, term_id, class_id, subject_name, precise)
     return out
 
 
 def _journal_rows(
-    out: Records, journal: dict, sg_id: int, term_id: int, class_id: int, subject_name: str | None
+    out: Records,
+    journal: dict,
+    sg_id: int,
+    term_id: int,
+    class_id: int,
+    subject_name: str | None,
+    precise: bool,
 ) -> None:
+    """Add one journal's rows to `out`. `precise=False` leaves out where in the answer a bad
+    value sits (naming it per row costs more than the rest of the parse): `parse_journal` reads
+    a bad answer again with `precise=True` for the error it raises."""
     ep = "grade/journal"
     where = f"subject group {sg_id}, term {term_id}"
     for s in req_list(journal, "students", ep, where):
-        sid = ident(s, "id", ep, f"{where}, students")
-        ctx = f"{where}, pupil {sid}"
+        sid = ident(s, "id", ep, (f"{where}, students" if precise else ""))
+        ctx = f"{where}, pupil {sid}" if precise else ""
         out["subject_group_students"].append({"subject_group_id": sg_id, "student_id": sid})
         out["journal_students"].append(
             {
@@ -638,12 +712,12 @@ def _journal_rows(
         )
     lesson_of: dict[int, int] = {}
     for cm in req_list(journal, "classMeeting", ep, where):
-        lesson_id = ident(cm, "id", ep, f"{where}, classMeeting")
-        lctx = f"{where}, lesson {lesson_id}"
+        lesson_id = ident(cm, "id", ep, (f"{where}, classMeeting" if precise else ""))
+        lctx = f"{where}, lesson {lesson_id}" if precise else ""
         topic = homework = None
         for a in opt_list(cm, "assignments", ep, lctx):
-            a_id = ident(a, "id", ep, f"{lctx}, assignments")
-            actx = f"{lctx}, assignment {a_id}"
+            a_id = ident(a, "id", ep, (f"{lctx}, assignments" if precise else ""))
+            actx = f"{lctx}, assignment {a_id}" if precise else ""
             type_id = ident(a, "typeId", ep, actx)
             name = text(a, "assignmentName", ep, actx)
             lesson_of[a_id] = lesson_id
@@ -682,10 +756,16 @@ def _journal_rows(
             }
         )
     lessons = {row["id"] for row in out["lessons"]}
-    for m in opt_list(journal, "marks", ep, where):
-        a_id = ident(m, "assignmentId", ep, f"{where}, marks")
-        student_id = ident(m, "studentId", ep, f"{where}, mark on assignment {a_id}")
-        ctx = f"{where}, mark of pupil {student_id} on assignment {a_id}"
+    marks = opt_list(journal, "marks", ep, where)
+    if not precise:
+        out["marks"] += _plain_marks(marks, lesson_of, sg_id)
+        marks = []
+    for m in marks:
+        a_id = ident(m, "assignmentId", ep, (f"{where}, marks" if precise else ""))
+        student_id = ident(
+            m, "studentId", ep, (f"{where}, mark on assignment {a_id}" if precise else "")
+        )
+        ctx = f"{where}, mark of pupil {student_id} on assignment {a_id}" if precise else ""
         if a_id not in lesson_of:
             continue  # a mark on an assignment the journal does not list: nothing to key it to
         out["marks"].append(
@@ -700,9 +780,11 @@ def _journal_rows(
             }
         )
     for a in opt_list(journal, "attendance", ep, where):
-        lesson_id = ident(a, "classmeetingId", ep, f"{where}, attendance")
-        student_id = ident(a, "studentId", ep, f"{where}, attendance on lesson {lesson_id}")
-        ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}"
+        lesson_id = ident(a, "classmeetingId", ep, (f"{where}, attendance" if precise else ""))
+        student_id = ident(
+            a, "studentId", ep, (f"{where}, attendance on lesson {lesson_id}" if precise else "")
+        )
+        ctx = f"{where}, absence of pupil {student_id} on lesson {lesson_id}" if precise else ""
         if lesson_id not in lessons:
             continue  # an absence on a lesson the journal does not list: nothing to key it to
         out["attendance"].append(
@@ -715,10 +797,14 @@ def _journal_rows(
             }
         )
     for total in opt_list(journal, "totals", ep, where):
-        t_id = opt_ident(total, "termId", ep, f"{where}, totals") or term_id
-        for pm in opt_list(total, "marks", ep, f"{where}, totals of term {t_id}"):
-            student_id = ident(pm, "studentId", ep, f"{where}, totals of term {t_id}")
-            ctx = f"{where}, period mark of pupil {student_id}"
+        t_id = opt_ident(total, "termId", ep, (f"{where}, totals" if precise else "")) or term_id
+        for pm in opt_list(
+            total, "marks", ep, (f"{where}, totals of term {t_id}" if precise else "")
+        ):
+            student_id = ident(
+                pm, "studentId", ep, (f"{where}, totals of term {t_id}" if precise else "")
+            )
+            ctx = f"{where}, period mark of pupil {student_id}" if precise else ""
             value = _mark_value(pm, ep, ctx)
             out["period_marks"].append(
                 {
@@ -848,14 +934,28 @@ ACCESS_LAYOUTS: dict[str, dict[str, str]] = {
 }
 
 
-def _cells(tr: Tag) -> list[str]:
-    return [
-        " ".join(cell.get_text(" ").split()) for cell in tr.find_all(["td", "th"], recursive=False)
-    ]
+def _cells(tr: _Element) -> list[str]:
+    """The text of a row's own cells, whitespace collapsed (comments are not text)."""
+    return [" ".join(" ".join(cell.itertext()).split()) for cell in tr if cell.tag in _CELLS]
 
 
-def _own_rows(table: Tag) -> list[Tag]:
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+_CELLS = ("td", "th")
+
+
+def _tree(page: bytes) -> _Element:
+    """The page's element tree; the bytes decoded as a browser would (BOM, <meta> charset,
+    else what the bytes look like), so a page saved in windows-1251 or UTF-8 both read."""
+    text = UnicodeDammit(page, is_html=True).unicode_markup or ""
+    return lxml.html.document_fromstring(text) if text.strip() else lxml.html.Element("html")
+
+
+def _own_rows(table: _Element) -> list[_Element]:
+    """The table's rows, not those of a table nested in one of its cells."""
+    return [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
+
+
+def _has_class(el: _Element, name: str) -> bool:
+    return name in (el.get("class") or "").split()
 
 
 def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
@@ -868,31 +968,43 @@ def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
     return None
 
 
+_STAMP = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+
+
 def _stamp(value: str, column: str) -> str | None:
-    """`dd.mm.yyyy HH:MM` (or a bare date) → ISO; `-` or empty → None."""
+    """`dd.mm.yyyy HH:MM` (or a bare date, or with seconds) → ISO; `-` or empty → None."""
     value = value.strip()
     if value in ("", "-", "—"):
         return None
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
+    found = _STAMP.fullmatch(value)
+    if found is not None:
+        d, m, y, hh, mm, ss = found.groups()
         try:
-            return dt.datetime.strptime(value, fmt).strftime("%Y-%m-%dT%H:%M:%S")
+            moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
         except ValueError:
-            continue
+            pass
+        else:
+            return moment.strftime("%Y-%m-%dT%H:%M:%S")
     raise LayoutError(ACCESS_ENDPOINT, column, f"unreadable value {value!r}")
 
 
-def _subtitle_class(table: Tag) -> str | None:
-    """2013: the class named in the `div.subtitle` before the table ("5а, <class teacher>")."""
-    sub = table.find_previous(class_="subtitle")
-    if sub is None:
-        return None
-    return sub.get_text(" ").split(",")[0].strip() or None
+def _subtitles(root: _Element) -> dict[_Element, str | None]:
+    """2013: each table's class, named in the last `.subtitle` before it ("5а, <teacher>")."""
+    out: dict[_Element, str | None] = {}
+    last: str | None = None
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "table":
+            out[el] = last
+        if _has_class(el, "subtitle"):
+            last = " ".join(el.itertext()).split(",")[0].strip() or None
+    return out
 
 
 def access_report_layout(page: bytes) -> str | None:
     """Which known layout the page's table has ("contract", "2013", "2018"), even without rows."""
-    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["table"]))
-    for table in soup.find_all("table"):
+    for table in _tree(page).iter("table"):
         for tr in _own_rows(table):
             found = _layout_of(_cells(tr))
             if found is not None:
@@ -910,15 +1022,17 @@ def parse_access_report(
     `LayoutError`, never an empty report.
     """
     ep = ACCESS_ENDPOINT
-    soup = BeautifulSoup(page, "html.parser", parse_only=SoupStrainer(["h2", "div", "table"]))
-    if soup.find("h2", class_="main-report-title") is None:
+    root = _tree(page)
+    if not any(_has_class(h2, "main-report-title") for h2 in root.iter("h2")):
         raise LayoutError(ep, "h2.main-report-title")
+    subtitles = _subtitles(root)
     names = class_ids or {}
     rows: list[dict[str, Any]] = []
     data_rows = 0
     understood = 0
     found = False
-    for table in soup.find_all("table"):
+    tables = list(root.iter("table"))
+    for table in tables:
         trs = _own_rows(table)
         for i, tr in enumerate(trs):
             layout = _layout_of(_cells(tr))
@@ -931,13 +1045,12 @@ def parse_access_report(
                 if len(cells) < len(col):
                     continue  # a spacer row
                 data_rows += 1
-                row = _access_row(kind, col, cells, table, class_id, names)
+                row = _access_row(kind, col, cells, subtitles.get(table), class_id, names)
                 understood += 1
                 if row is not None:
                     rows.append(row)
             break
     if not found:
-        tables = soup.find_all("table", class_="table-print") or soup.find_all("table")
         if not tables:
             raise LayoutError(ep, "table.table-print")
         raise LayoutError(
@@ -955,7 +1068,7 @@ def _access_row(
     kind: str,
     col: dict[str, int],
     cells: list[str],
-    table: Tag,
+    subtitle: str | None,
     class_id: int,
     names: dict[str, int],
 ) -> dict[str, Any] | None:
@@ -963,7 +1076,7 @@ def _access_row(
     user = cells[col["user"]].strip()
     if when is None or user in ("", "-", "—"):
         return None  # 2013: "-" = marks never changed in this group
-    class_name = cells[col["class"]] if "class" in col else _subtitle_class(table)
+    class_name = cells[col["class"]] if "class" in col else subtitle
     cid = class_id if class_id not in (None, -1) else names.get(class_name or "")
     subject = cells[col["subject"]] if "subject" in col else None
     role = cells[col["role"]] if "role" in col else None

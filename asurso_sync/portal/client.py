@@ -572,10 +572,18 @@ class PortalClient:
     # --- calls -------------------------------------------------------------------------------
 
     async def get(
-        self, path: str, params: dict | None = None, parse: Callable[[Any], Any] | None = None
+        self,
+        path: str,
+        params: dict | None = None,
+        parse: Callable[[Any], Any] | None = None,
+        unchanged: Callable[[bytes], Any] | None = None,
     ) -> Any:
-        """GET a JSON endpoint under /webapi/, parsed by `parse` (retried on a bad layout)."""
-        return await self._call("GET", "webapi/" + path, params=params, parse=parse)
+        """GET a JSON endpoint under /webapi/, parsed by `parse` (retried on a bad layout).
+        `unchanged(body)` sees the answer's bytes first: what it returns (unless None) is the
+        result, and the answer is not decoded or parsed at all."""
+        return await self._call(
+            "GET", "webapi/" + path, params=params, parse=parse, unchanged=unchanged
+        )
 
     async def post_html(
         self, path: str, data: dict[str, str], parse: Callable[[bytes], Any] | None = None
@@ -595,6 +603,7 @@ class PortalClient:
         parse: Callable[[Any], Any] | None = None,
         warn_ok: bool = False,
         hold: bool = True,
+        unchanged: Callable[[bytes], Any] | None = None,
     ) -> Any:
         endpoint = path.removeprefix("webapi/")
         if auth and hold and self._generation == 0:
@@ -628,7 +637,7 @@ class PortalClient:
                     warnings += 1
                     await self._ack_security_warning()
                     continue
-                return self._check(response, endpoint, expect, parse)
+                return self._check(response, endpoint, expect, parse, unchanged)
             except _Retry as retry:
                 attempt += 1
                 if attempt > self.settings.max_retries:
@@ -734,6 +743,7 @@ class PortalClient:
         endpoint: str,
         expect: str,
         parse: Callable[[Any], Any] | None,
+        unchanged: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Turn one answer into a value, a `_Retry`, or a final error."""
         status = response.status_code
@@ -769,6 +779,10 @@ class PortalClient:
             raise PortalError(
                 f"the portal answered {endpoint} with HTTP {status}" + (f": {text}" if text else "")
             )
+        if unchanged is not None:
+            same = unchanged(response.content)
+            if same is not None:
+                return same
         if expect == "bytes":
             body: Any = response.content
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from asurso_sync.portal import adapter
@@ -134,9 +135,11 @@ async def fetch_journal(
     sg_id: int,
     term_id: int,
     subject_name: str | None,
+    unchanged: Callable[[bytes], Records | None] | None = None,
 ) -> Records:
     """One class journal page (one subject group, one term): lessons, assignments, marks,
-    attendance, period marks, the group's pupils (`subject_group_students`, `journal_students`)."""
+    attendance, period marks, the group's pupils (`subject_group_students`, `journal_students`).
+    `unchanged(body)`: see `PortalClient.get` (an answer known already is not parsed)."""
     params = {"yearId": year_id, "classId": class_id, "grade": -1, "sgId": sg_id, "termId": term_id}
     return await client.get(
         "grade/journal",
@@ -144,6 +147,7 @@ async def fetch_journal(
         parse=lambda raw: adapter.parse_journal(
             raw, sg_id=sg_id, term_id=term_id, class_id=class_id, subject_name=subject_name
         ),
+        unchanged=unchanged,
     )
 
 

@@ -1,4 +1,7 @@
-"""Serve the simulator over HTTP (or HTTPS) on a background thread (threaded wsgiref)."""
+"""Serve the simulator over HTTP (or HTTPS) on a background thread (threaded wsgiref).
+
+Connections are kept alive (HTTP/1.1, as the real portal's IIS does): a client that sends many
+requests pays one TCP (and TLS) connect per connection, not one per request."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import sys
 import threading
 from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.headers import Headers
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -21,7 +25,57 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
         super().handle_error(request, client_address)
 
 
+class _Http11Handler(ServerHandler):
+    http_version = "1.1"
+    headers: Headers  # set by start_response (not in the stubs)
+    request_handler: _QuietHandler
+
+    def cleanup_headers(self) -> None:
+        """An answer without Content-Length ends where the connection does: say so, and close."""
+        super().cleanup_headers()
+        if "Content-Length" not in self.headers:
+            self.headers["Connection"] = "close"
+        if self.headers.get("Connection", "").lower() == "close":
+            self.request_handler.close_connection = True
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """One connection: its requests, one after the other, until the client closes it, asks to
+    close it, falls silent for `timeout` seconds, or an answer has no Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # the client's delayed ACK hold each answer's body ~40 ms on a kept-alive connection
+    disable_nagle_algorithm = True
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self._one_request()
+        while not self.close_connection:
+            self._one_request()
+
+    def _one_request(self) -> None:
+        self.close_connection = True
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except (TimeoutError, ConnectionError, ssl.SSLError):
+            return  # an idle keep-alive connection, or a client that hung up
+        if not self.raw_requestline:
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():  # an error answer was sent; the connection closes
+            return
+        wfile: Any = self.wfile
+        handler = _Http11Handler(
+            self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=False
+        )
+        handler.request_handler = self
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """No access log on stderr (it would show tokens in query strings)."""
 

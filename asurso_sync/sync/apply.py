@@ -93,10 +93,19 @@ class Applier:
         self.codes_seen: set[str] = set()
         self.failed_sgs: set[int] = set()
         self.journals = 0
-        self.digests: dict[str, str] = dict(
-            db.execute("SELECT scope, digest FROM sync_scope_digests").fetchall()
-        )
+        # A journal's digest counts only with its summary (what `_confirm` needs of it).
+        self.digests: dict[str, str] = {}
+        self.summaries: dict[str, str] = {}
+        for scope, digest, summary in db.execute(
+            "SELECT scope, digest, summary FROM sync_scope_digests"
+        ):
+            if summary is not None:
+                self.summaries[scope] = summary
+            elif scope.startswith("journal"):
+                continue
+            self.digests[scope] = digest
         self.unchanged_scopes = 0
+        self.confirmed: list[str] = []
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -111,6 +120,7 @@ class Applier:
         digest = key = None
         if item.kind in DIGESTED:
             key = scope_key(item.kind, item.scope)
+            taken_as_unchanged = UNCHANGED in item.records
             given = item.records.pop(DIGEST, None) or item.records.pop(UNCHANGED, None)
             if given:
                 digest = given[0]["digest"]
@@ -122,14 +132,22 @@ class Applier:
                 self._confirm(item, key, saved)
                 saved.merge()
                 return
+            if taken_as_unchanged:  # never: the fetch compared with these very digests
+                raise RuntimeError(f"{key}: an answer taken as unchanged has no saved digest")
         conn.execute("SAVEPOINT scope")
         try:
+            summary = _seen(item.records) if item.kind == "journal" else None
             getattr(self, f"_{item.kind}")(item, saved)
             if key is not None:
                 conn.execute(
-                    "INSERT OR REPLACE INTO sync_scope_digests (scope, digest, run_id) "
-                    "VALUES (?, ?, ?)",
-                    [key, digest, self.clock.run_id],
+                    "INSERT OR REPLACE INTO sync_scope_digests (scope, digest, run_id, summary) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        key,
+                        digest,
+                        self.clock.run_id,
+                        None if summary is None else json.dumps(summary),
+                    ],
                 )
         except SCOPE_ERRORS as exc:
             conn.execute("ROLLBACK TO scope")
@@ -152,23 +170,21 @@ class Applier:
         """An answer exactly as the one the mirror last saved for this scope: nothing to compare
         or write; only what the end of the run needs (who was seen) is taken from it."""
         self.unchanged_scopes += 1
-        self.db.execute(
-            "UPDATE sync_scope_digests SET run_id = ? WHERE scope = ?", [self.clock.run_id, key]
-        )
-        r = batch.records
-        for table, rows in r.items():
+        self.confirmed.append(key)  # marked seen by this run in one statement, in `finish`
+        if batch.kind == "journal":
+            # a journal answer is not even parsed when unchanged: what it held is in its summary
+            seen = json.loads(self.summaries[key])
+            for table, count in seen["counts"].items():
+                saved.count_unchanged(table, count)
+            saved.students |= {(s,) for s in seen["students"]}
+            saved.members |= {(sg, s) for sg, s in seen["members"]}
+            saved.types |= set(seen["types"])
+            saved.codes |= set(seen["codes"])
+            saved.journals += 1
+            return
+        for table, rows in batch.records.items():
             if table in SYNCED_TABLES:
                 saved.count_unchanged(table, len(rows))
-        if batch.kind == "journal":
-            saved.students |= {(s["id"],) for s in r.get("journal_students", [])}
-            for table in ("marks", "attendance", "period_marks"):
-                saved.students |= {(row["student_id"],) for row in r[table]}
-            saved.members |= {
-                (m["subject_group_id"], m["student_id"]) for m in r["subject_group_students"]
-            }
-            saved.types |= {a["type_id"] for a in r["assignments"]}
-            saved.codes |= {a["reason"] for a in r["attendance"]}
-            saved.journals += 1
 
     def _skip(self, item: Skipped) -> None:
         self.skipped.append(item)
@@ -315,6 +331,12 @@ class Applier:
     def finish(self) -> dict[str, dict[str, int]]:
         """Compare the tables several batches filled, add the ids the lists did not name, and
         check the deletion guard; returns the counts per table."""
+        if self.confirmed:
+            self.db.execute(
+                f"UPDATE sync_scope_digests SET run_id = ? WHERE scope {IN_JSON}",
+                [self.clock.run_id, json.dumps(self.confirmed)],
+            )
+            self.confirmed = []
         saved = _Saved(self)
         if self.school:
             failed_classes = {
@@ -473,3 +495,20 @@ class _Saved:
 
 def _next_day(day: str) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def _seen(r: Records) -> dict[str, Any]:
+    """What the end of a run needs of one journal answer (kept as its digest's summary): its
+    row counts, the pupils it named, the group's members, assignment types, absence codes."""
+    students = {s["id"] for s in r.get("journal_students", [])}
+    for table in ("marks", "attendance", "period_marks"):
+        students |= {row["student_id"] for row in r[table]}
+    return {
+        "counts": {table: len(rows) for table, rows in r.items() if table in SYNCED_TABLES},
+        "students": sorted(students),
+        "members": sorted(
+            {(m["subject_group_id"], m["student_id"]) for m in r["subject_group_students"]}
+        ),
+        "types": sorted({a["type_id"] for a in r["assignments"]}),
+        "codes": list({a["reason"] for a in r["attendance"]}),
+    }
