@@ -37,7 +37,7 @@ def one(paths, suffix):
     return found[0]
 
 
-def school(kes: bool = False, **rules) -> MirrorFactory:
+def escalation_school(kes: bool = False, **rules) -> MirrorFactory:
     """A topic missing on 10.09 (R01, first found by the check of 15.09, still open) and
     homework missing on 10.11 (R02, first found by the check of 12.11): the first is past a
     30-day fix-by on 20.11, the second is not. With `kes`, the КТП carries КЭС."""
@@ -54,7 +54,7 @@ def school(kes: bool = False, **rules) -> MirrorFactory:
 
 
 def test_z1_a_remark_past_its_fix_by_date_is_marked_in_d1_with_the_days_overdue(tmp_path):
-    f = school()
+    f = escalation_school()
     paths = render(f.db, "D1", tmp_path, month="2025-11", teacher="Петрова", now=ISSUED)
     rows = read_csv(one(paths, ".remarks.csv"))
     setting = "по настройке школы ([rules] {})"
@@ -80,7 +80,7 @@ def test_z1_a_remark_past_its_fix_by_date_is_marked_in_d1_with_the_days_overdue(
 
 
 def test_z1_fix_days_is_the_rules_setting_one_source_for_d1_and_the_check(tmp_path):
-    f = school()
+    f = escalation_school()
     settings = ReportSettings(rules=parse_rule_settings({"fix_days": 60}))
     paths = render(f.db, "D1", tmp_path, month="2025-11", teacher="Петрова", now=ISSUED,
                    settings=settings)  # fmt: skip
@@ -108,7 +108,7 @@ def teacher_totals(html: str) -> list[list[str]]:
 
 
 def test_z1_d2_counts_the_overdue_remarks_per_teacher(tmp_path):
-    f = school()
+    f = escalation_school()
     paths = render(f.db, "D2", tmp_path, month="2025-11", now=ISSUED)
     html = one(paths, ".html").read_text(encoding="utf-8")
     # lessons, topic n/%, homework n/%, task n/%, absence, marks, late, КТП, просрочено
@@ -133,7 +133,7 @@ def test_7_4_kes_not_checkable_is_said_in_d1_and_d2_exactly_when_the_check_notic
         "КЭС в КТП не проверялись: портал не передаёт их в планировании уроков (п. 7.4)."
     )
     for kes, expected in ((False, 1), (True, 0)):
-        f = school(kes=kes)
+        f = escalation_school(kes=kes)
         notices = f.db.execute("SELECT notices FROM check_runs ORDER BY id DESC").fetchone()[0]
         assert ("КЭС" in notices) is not kes
         for kind in ("D1", "D2"):

@@ -160,7 +160,8 @@ def test_a_partial_nightly_sync_still_checks_and_fails_the_job_with_its_one_line
         config = write_config(
             tmp_path,
             "asurso.db",
-            f'[portal]\nbase_url = "{server.url}"\nschool_id = {admin["school_id"]}\n',
+            f'[portal]\nbase_url = "{server.url}"\nschool_id = {admin["school_id"]}\n'
+            "max_retries = 1\n",
         )
         row = Scheduler(config).run_slot("nightly", samara(2026, 5, 20, 2, 30))
     finally:
