@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from documents_fixture import build_documents_mirror
 
 from asurso_sync.cli import cli
-from asurso_sync.cli.report import Progress
+from asurso_sync.cli.progress import Progress
 
 
 def setup(tmp_path, extra: str = "") -> str:
@@ -144,7 +144,7 @@ def test_out_folder_modes(tmp_path):
 def test_progress_in_a_log_says_every_tenth_once_it_is_slow(caplog):
     ticks = iter(range(0, 1000, 2))  # each document takes 2 s
     progress = Progress("D4 progress", quiet=False, tty=False, clock=lambda: next(ticks))
-    caplog.set_level(logging.INFO, logger="asurso_sync.cli.report")
+    caplog.set_level(logging.INFO, logger="asurso_sync.cli.progress")
     for done in range(1, 21):
         progress(done, 20)
     assert [r.getMessage() for r in caplog.records] == [
@@ -158,4 +158,22 @@ def test_progress_in_a_log_says_every_tenth_once_it_is_slow(caplog):
         "D4 progress: 16 of 20 documents, about 8 s left",
         "D4 progress: 18 of 20 documents, about 4 s left",
         "D4 progress: 20 of 20 documents, about 0 s left",
+    ]
+
+
+def test_a_sync_counts_its_journals_in_a_log_the_same_way(caplog):
+    ticks = iter(range(0, 1000, 1))  # each journal takes 1 s
+    progress = Progress("sync", quiet=False, unit="journals", tty=False, clock=lambda: next(ticks))
+    caplog.set_level(logging.INFO, logger="asurso_sync.cli.progress")
+    for done in range(1, 11):
+        progress(done, 10)
+    assert [r.getMessage() for r in caplog.records] == [
+        "sync: 3 of 10 journals, about 7 s left",
+        "sync: 4 of 10 journals, about 6 s left",
+        "sync: 5 of 10 journals, about 5 s left",
+        "sync: 6 of 10 journals, about 4 s left",
+        "sync: 7 of 10 journals, about 3 s left",
+        "sync: 8 of 10 journals, about 2 s left",
+        "sync: 9 of 10 journals, about 1 s left",
+        "sync: 10 of 10 journals, about 0 s left",
     ]

@@ -4,71 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import click
 
 from asurso_sync.archive import register_head, register_rows
 from asurso_sync.cli.app import App, cli
+from asurso_sync.cli.progress import Progress
 from asurso_sync.documents import KINDS, ReportError, period_for, render, resolve_kind
 from asurso_sync.documents.cache import RenderCache
 
 log = logging.getLogger(__name__)
-
-
-class Progress:
-    """Progress of many documents: a bar with counts and an estimate on a terminal; in a log a
-    plain line at every tenth of the work once it takes more than a few seconds, and the last
-    one; nothing under `-q`."""
-
-    QUIET_SECONDS = 3.0  # work shorter than this logs only its last line
-
-    def __init__(
-        self,
-        label: str,
-        *,
-        quiet: bool,
-        tty: bool | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.label = label
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty() if tty is None else tty
-        self.clock = clock
-        self.bar: Any = None
-        self.done = 0
-        self.next_line = 0
-        self.started = clock()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet or total <= 1:
-            return
-        if self.tty:
-            if self.bar is None:
-                self.bar = click.progressbar(
-                    length=total,
-                    label=self.label,
-                    file=sys.stderr,
-                    show_pos=True,
-                    show_eta=True,
-                )
-                self.bar.__enter__()
-            self.bar.update(done - self.done)
-        else:
-            elapsed = self.clock() - self.started
-            if done == total or (done >= self.next_line and elapsed >= self.QUIET_SECONDS):
-                left = elapsed / done * (total - done) if done else 0.0
-                log.info("%s: %d of %d documents, about %.0f s left", self.label, done, total, left)
-                self.next_line = done + max(1, total // 10)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 @cli.command()

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from asurso_sync.cli.app import App, cli
+from asurso_sync.cli.progress import Progress
 from asurso_sync.errors import SyncPartial
 from asurso_sync.sync import run_sync
-
-
-class _Bar:
-    """A progress bar on stderr, only on a TTY; created once the total is known."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="journals", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 @cli.command()
@@ -51,7 +27,7 @@ def sync(app: App, full: bool, since, accept_deletions: bool) -> None:
     """Log in, pull the journals and update the mirror (each journal all or nothing)."""
     if full and since:
         raise click.UsageError("use either --full or --since, not both")
-    bar = _Bar(sys.stderr.isatty() and not app.quiet)
+    bar = Progress("sync", quiet=app.quiet, unit="journals")
     try:
         result = run_sync(
             app.config,
