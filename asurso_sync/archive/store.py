@@ -152,6 +152,33 @@ def _check_one(register: sqlite3.Connection, where: Path, name: str, full: bool)
     return result
 
 
+def _check_logged(
+    register: sqlite3.Connection,
+    where: Path,
+    name: str,
+    full: bool,
+    place: Path,
+    **details: Any,
+) -> VerifyResult:
+    """Check one bag and log the fixity event against `place` (the store or a medium), with
+    the problems, the files and bytes read and `details` (why it was checked)."""
+    result = _check_one(register, where, name, full)
+    log_event(
+        register,
+        "fixity_full" if full else "fixity_fast",
+        name,
+        place,
+        result.ok,
+        {
+            "problems": [str(p) for p in result.problems],
+            "files": result.files,
+            "bytes": result.bytes_hashed,
+            **details,
+        },
+    )
+    return result
+
+
 def _chain_result(chain: ChainCheck) -> VerifyResult:
     result = VerifyResult(bag=REGISTER_CHECK, full=True, files=chain.events)
     result.problems.extend(Problem("chain", "register.sqlite", p) for p in chain.problems)
@@ -203,19 +230,13 @@ def verify(
             present = {p.name for p in bag_dirs(store)}
             names = sorted(present | (set(ingest_records(register)) - set(gone)))
         for i, name in enumerate(names, 1):
-            result = _check_one(register, where, name, full)
-            log_event(
+            result = _check_logged(
                 register,
-                "fixity_full" if full else "fixity_fast",
+                where,
                 name,
+                full,
                 where.resolve() if medium else store,
-                result.ok,
-                {
-                    "problems": [str(p) for p in result.problems],
-                    "files": result.files,
-                    "bytes": result.bytes_hashed,
-                    **({"medium": True} if medium else {}),
-                },
+                **({"medium": True} if medium else {}),
             )
             if not result.ok:
                 log.warning(
@@ -344,20 +365,7 @@ def get(config: Config, bag: str, out_dir: Path, *, class_name: str | None = Non
     refuse_inside_store(store, Path(out_dir), "the output folder")
     register = open_register(store)
     try:
-        result = _check_one(register, store, bag, True)
-        log_event(
-            register,
-            "fixity_full",
-            bag,
-            store,
-            result.ok,
-            {
-                "problems": [str(p) for p in result.problems],
-                "files": result.files,
-                "bytes": result.bytes_hashed,
-                "for": "get",
-            },
-        )
+        result = _check_logged(register, store, bag, True, store, **{"for": "get"})
     finally:
         register.close()
     if not result.ok:
@@ -602,20 +610,7 @@ def destroy(config: Config, bag: str, act_number: str, *, today: date | None = N
                     "it cannot be destroyed before then"
                 )
             chain = check_chain(register)
-            result = _check_one(register, store, bag, True)
-            log_event(
-                register,
-                "fixity_full",
-                bag,
-                store,
-                result.ok,
-                {
-                    "problems": [str(p) for p in result.problems],
-                    "files": result.files,
-                    "bytes": result.bytes_hashed,
-                    "for": "destroy",
-                },
-            )
+            result = _check_logged(register, store, bag, True, store, **{"for": "destroy"})
             problems = [str(p) for p in result.problems] + chain.problems
             if problems:
                 raise ArchiveError(
