@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from typing import Protocol
 
 from asurso_sync.simulator import names as N
-from asurso_sync.simulator.calendar import DAY
+from asurso_sync.simulator.calendar import DAY, Period
 from asurso_sync.simulator.draw import LETTERS, Ids, after_lesson, person, some_time, ts
 from asurso_sync.simulator.model import (
     Absence,
@@ -179,23 +180,37 @@ class EdgeCases:
         for i, (day, name) in enumerate(zip(slots, names, strict=True)):
             if i == cancelled:
                 continue
-            term = s.calendar.term_at(day)
-            lesson = Lesson(b.lesson_id(), g.id, k.id, day, number, term.id, plan_lessons[i].id)
-            s.lessons[lesson.id] = lesson
-            entry = after_lesson(rng, day, number)
-            b.new_assignment(lesson, 10, name, 10, entry)
-            b.new_assignment(lesson, 3, self.task(), 10, entry, due=day + 7 * DAY)
+            self._held_on_time(g, day, number, name, plan_lessons[i].id)
+        self._period_marks_before_the_end(g, terms)
+
+    def _held_on_time(
+        self, g: Group, day: dt.date, number: int, name: str, plan_lesson_id: int | None
+    ) -> None:
+        """A lesson held, with its topic and homework entered on the day."""
+        b, s = self.b, self.s
+        term = s.calendar.term_at(day)
+        lesson = Lesson(b.lesson_id(), g.id, g.class_id, day, number, term.id, plan_lesson_id)
+        s.lessons[lesson.id] = lesson
+        entry = after_lesson(self.rng, day, number)
+        b.new_assignment(lesson, 10, name, 10, entry)
+        b.new_assignment(lesson, 3, self.task(), 10, entry, due=day + 7 * DAY)
+
+    def _period_marks_before_the_end(self, g: Group, terms: Sequence[Period]) -> None:
+        """Every pupil's period mark, entered four to eight days before each term ends."""
+        rng = self.rng
         for term in terms:
             day = term.end - rng.randint(4, 8) * DAY
             start = rng.randint(10 * 60, 19 * 60)
             for i, sid in enumerate(g.student_ids):
                 value = rng.choice(("4", "5"))
-                s.period_marks.append(PeriodMark(g.id, term.id, sid, ts(day, start + i), value))
+                self.s.period_marks.append(
+                    PeriodMark(g.id, term.id, sid, ts(day, start + i), value)
+                )
 
     def second_half_year_group(self) -> None:
         """The same course in the second half-year (terms 3–4), same pupils, no КТП: not a
         subgroup of the first one, and not held to the 31 August КТП deadline."""
-        b, s, rng = self.b, self.s, self.rng
+        b, s = self.b, self.s
         first = s.groups[max(s.groups)]  # the first-half-year group made just before
         terms = s.calendar.terms[2:]
         weekday = 3
@@ -217,18 +232,8 @@ class EdgeCases:
         )
         s.groups[g.id] = g
         for day, name in zip(slots, b.topic_names(g.id, len(slots)), strict=True):
-            term = s.calendar.term_at(day)
-            lesson = Lesson(b.lesson_id(), g.id, g.class_id, day, number, term.id, None)
-            s.lessons[lesson.id] = lesson
-            entry = after_lesson(rng, day, number)
-            b.new_assignment(lesson, 10, name, 10, entry)
-            b.new_assignment(lesson, 3, self.task(), 10, entry, due=day + 7 * DAY)
-        for term in terms:
-            day = term.end - rng.randint(4, 8) * DAY
-            start = rng.randint(10 * 60, 19 * 60)
-            for i, sid in enumerate(g.student_ids):
-                value = rng.choice(("4", "5"))
-                s.period_marks.append(PeriodMark(g.id, term.id, sid, ts(day, start + i), value))
+            self._held_on_time(g, day, number, name, None)
+        self._period_marks_before_the_end(g, terms)
 
     def class_teacher_reason(self) -> None:
         """A reason «УП» entered by the class teacher three days after the lesson, with no «Н»
