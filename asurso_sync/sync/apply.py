@@ -46,6 +46,7 @@ STICKY: dict[str, frozenset[str]] = {
     "lessons": frozenset({"subject_name"}),
     "teachers": frozenset({"name"}),
 }
+NOTHING_STICKY: frozenset[str] = frozenset()
 # School-wide lists that never come back empty from a working portal.
 MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
 
@@ -450,9 +451,6 @@ class _Saved:
         seen: set[tuple] | None = None,
     ) -> None:
         a = self.applier
-        sticky = STICKY.get(table)
-        if sticky:
-            rows = [{k: v for k, v in r.items() if v is not None or k not in sticky} for r in rows]
         stats = save_rows(
             a.db,
             table,
@@ -463,6 +461,7 @@ class _Saved:
             detect_deletions=detect,
             was_empty=a.was_empty[table],
             seen=seen,
+            sticky=STICKY.get(table, NOTHING_STICKY),
         )
         self._add(table, stats)
 
