@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
+from operator import contains, itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -53,6 +54,15 @@ class TableStats:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def add(self, other: TableStats) -> None:
+        self.fetched += other.fetched
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.restored += other.restored
+        self.unchanged += other.unchanged
+        self.changes += other.changes
 
 
 @dataclass
@@ -106,7 +116,7 @@ _SHAPES: dict[tuple[int, int, str], _Shape] = {}
 
 
 def _shape(db: Database, table: str) -> _Shape:
-    key = (id(db.conn), db.execute("PRAGMA schema_version").fetchone()[0], table)
+    key = (id(db.conn), db.conn.execute("PRAGMA schema_version").fetchone()[0], table)
     shape = _SHAPES.get(key)
     if shape is None:
         if len(_SHAPES) > 1000:
@@ -197,9 +207,9 @@ def save_rows(
     key_of_record = shape.key_of_record
     existing: dict[tuple, tuple] = {}
     if where is None:
-        query = db.execute(shape.select)
+        query = db.conn.execute(shape.select)
     else:
-        query = db.execute(f"{shape.select} WHERE {where}", list(params))
+        query = db.conn.execute(f"{shape.select} WHERE {where}", list(params))
     for record in query:
         existing[key_of_record(record)] = record
     if was_empty is None:
@@ -461,8 +471,9 @@ def _insert(shape: _Shape, clock: RunClock, rows: list[Row]) -> tuple[str, list[
     take = (*cols, "entered_at") if portal_time else cols
     values: list[tuple]
     try:
-        if any(c in row for row in rows for c in absent):
-            raise KeyError(absent)
+        for column in absent:
+            if any(map(contains, rows, repeat(column))):
+                raise KeyError(column)
         values = list(map(_getter_of(take), rows))
     except KeyError:  # rows of several shapes: every column, a missing one as NULL
         cols = shape.data_cols

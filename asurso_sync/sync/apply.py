@@ -17,6 +17,7 @@ import json
 import logging
 import pickle
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -53,6 +54,9 @@ MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects
 # Scopes whose answer is compared by digest first (an access report by its raw page, which
 # then is not even parsed when unchanged: see `sync.fetch`).
 DIGESTED = {"journal", "plan", "access"}
+
+STUDENT, TYPE, REASON = itemgetter("student_id"), itemgetter("type_id"), itemgetter("reason")
+MEMBER = itemgetter("subject_group_id", "student_id")
 
 IN_JSON = "IN (SELECT value FROM json_each(?))"
 UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
@@ -262,8 +266,8 @@ class Applier:
             detect=False,
             seen=saved.members,
         )
-        saved.types |= {a["type_id"] for a in r["assignments"]}
-        saved.codes |= {a["reason"] for a in r["attendance"]}
+        saved.types.update(map(TYPE, r["assignments"]))
+        saved.codes.update(map(REASON, r["attendance"]))
         saved.journals += 1
 
     def _new_pupils(self, r: Records, saved: _Saved) -> None:
@@ -275,8 +279,7 @@ class Applier:
             if (s["id"],) not in known:
                 new.setdefault(s["id"], s)
         for table in ("marks", "attendance", "period_marks"):
-            for row in r[table]:
-                sid = row["student_id"]
+            for sid in dict.fromkeys(map(STUDENT, r[table])):
                 if (sid,) not in known and sid not in new:
                     new[sid] = {"id": sid, "class_id": None, "full_name": None}
         if new:
@@ -473,18 +476,20 @@ class _Saved:
         self._add(table, TableStats(fetched=rows, unchanged=rows))
 
     def _add(self, table: str, stats: TableStats) -> None:
-        total = self.stats.setdefault(table, TableStats())
-        for name, value in stats.as_dict().items():
-            setattr(total, name, getattr(total, name) + value)
-        if table not in self.tables:
+        total = self.stats.get(table)
+        if total is None:
+            self.stats[table] = stats
             self.tables.append(table)
+        else:
+            total.add(stats)
 
     def merge(self) -> None:
         a = self.applier
         for table, stats in self.stats.items():
-            total = a.stats.setdefault(table, TableStats())
-            for name, value in stats.as_dict().items():
-                setattr(total, name, getattr(total, name) + value)
+            total = a.stats.get(table)
+            if total is None:
+                a.stats[table] = total = TableStats()
+            total.add(stats)
         a.students |= self.students
         a.members |= self.members
         a.types_seen |= self.types
@@ -501,13 +506,11 @@ def _seen(r: Records) -> dict[str, Any]:
     row counts, the pupils it named, the group's members, assignment types, absence codes."""
     students = {s["id"] for s in r.get("journal_students", [])}
     for table in ("marks", "attendance", "period_marks"):
-        students |= {row["student_id"] for row in r[table]}
+        students.update(map(STUDENT, r[table]))
     return {
         "counts": {table: len(rows) for table, rows in r.items() if table in SYNCED_TABLES},
         "students": sorted(students),
-        "members": sorted(
-            {(m["subject_group_id"], m["student_id"]) for m in r["subject_group_students"]}
-        ),
-        "types": sorted({a["type_id"] for a in r["assignments"]}),
-        "codes": list({a["reason"] for a in r["attendance"]}),
+        "members": sorted(set(map(MEMBER, r["subject_group_students"]))),
+        "types": sorted(set(map(TYPE, r["assignments"]))),
+        "codes": list(set(map(REASON, r["attendance"]))),
     }
