@@ -9,6 +9,11 @@ Entry-time columns follow `docs/design.md` (portal date, else observed/initial f
 `last_seen_at`/`last_seen_run` advance when a run compares the row; the sync does not compare
 a scope whose answer is byte-for-byte (or record-for-record) the one it saved before — then
 `sync_scope_digests.run_id` is the last run that saw the scope's rows unchanged.
+
+Saving is most of a first sync's local work (hundreds of thousands of new rows), so new rows
+take a short path: a scope the mirror holds nothing of is inserted without comparing row by
+row, and an INSERT binds only the portal's columns — the history columns, the same for every
+row of a run, are constants of the statement.
 """
 
 from __future__ import annotations
@@ -453,7 +458,7 @@ def _write(db: Database, shape: _Shape, clock: RunClock, plan: _Plan) -> None:
         )
 
 
-_INSERTS: dict[tuple[_Shape, tuple[str, ...], bool, RunClock], str] = {}
+_INSERTS: dict[tuple[str, tuple[str, ...], bool, RunClock], str] = {}
 
 
 def _insert(shape: _Shape, clock: RunClock, rows: list[Row]) -> tuple[str, list[tuple]]:
@@ -480,7 +485,7 @@ def _insert(shape: _Shape, clock: RunClock, rows: list[Row]) -> tuple[str, list[
         portal_time = shape.has_entry
         take = (*cols, "entered_at") if portal_time else cols
         values = [tuple(map(row.get, take)) for row in rows]
-    key = (shape, cols, portal_time, clock)
+    key = (shape.select, cols, portal_time, clock)
     sql = _INSERTS.get(key)
     if sql is None:
         if len(_INSERTS) > 1000:
