@@ -251,6 +251,7 @@ class PortalClient:
             "x-requested-with": ("X-Requested-With", "XMLHttpRequest"),
             "accept": ("Accept", "application/json, text/javascript, */*; q=0.01"),
             "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+            "connection": ("Connection", "keep-alive"),
             "user-agent": ("User-Agent", "asurso-sync"),
         }
         self._timeouts = httpx.Timeout(settings.timeout_s).as_dict()

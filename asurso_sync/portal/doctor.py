@@ -21,7 +21,7 @@ import httpx
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AsursoSyncError, AuthError, LayoutError
 from asurso_sync.portal import adapter
-from asurso_sync.portal.client import PortalClient, is_family_role, tls_context
+from asurso_sync.portal.client import PortalClient, is_family_role, network_transport
 
 
 @dataclass
@@ -476,8 +476,8 @@ def _login_facts(client: PortalClient) -> dict[str, Any]:
 
 
 def base_transport(settings: PortalSettings) -> httpx.AsyncBaseTransport:
-    """The network transport with the config's TLS trust and proxy."""
-    return httpx.AsyncHTTPTransport(verify=tls_context(settings), proxy=settings.proxy or None)
+    """The network transport a sync uses, with the config's TLS trust and proxy."""
+    return network_transport(settings)
 
 
 def diagnose(

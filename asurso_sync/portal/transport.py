@@ -315,9 +315,17 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(
                 f"no connection to {host}:{port} within {timeout:g} s", request=request
             ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            conn.close()
+            raise httpx.ConnectError(
+                f"the TLS certificate of {host} was not accepted: {exc.verify_message}",
+                request=request,
+            ) from exc
         except (OSError, ssl.SSLError) as exc:
             conn.close()
-            raise httpx.ConnectError(f"{exc}", request=request) from exc
+            raise httpx.ConnectError(
+                f"no connection to {host}:{port}: {exc}", request=request
+            ) from exc
         self.connections_made += 1
         return conn
 
