@@ -337,6 +337,51 @@ def test_a_connection_dropped_mid_body_is_an_error_the_client_retries():
     )
 
 
+def test_an_answer_closed_unread_drops_its_connection_and_the_pool_waits_for_a_free_one():
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        close = "Connection: close" if seen.path == "/last" else "X-Kept: yes"
+        writer.write(sized(f"body of {seen.path}".encode(), close))
+        return seen.path != "/last"
+
+    async def go():
+        async with Server(answer) as server:
+            async with httpx.AsyncClient(
+                transport=LeanTransport(max_connections=1),
+                base_url=server.url,
+                timeout=httpx.Timeout(5.0, pool=0.1),
+            ) as client:
+                held = await client.send(client.build_request("GET", "/held"), stream=True)
+                with pytest.raises(httpx.PoolTimeout) as caught:
+                    await client.get("/waiting")
+                await held.aclose()  # its body unread: the connection is closed, not reused
+                texts = [(await client.get(p)).text for p in ("/next", "/last", "/after")]
+            return str(caught.value), texts, [(s.path, s.connection) for s in server.requests]
+
+    assert asyncio.run(go()) == (
+        "no free connection to 127.0.0.1 within 0.1 s",
+        ["body of /next", "body of /last", "body of /after"],
+        [("/held", 1), ("/next", 2), ("/last", 2), ("/after", 3)],
+    )
+
+
+def test_a_refused_connection_is_a_connect_error_with_its_cause():
+    async def go():
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()  # nothing listens on the port now
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await client.get(f"http://127.0.0.1:{port}/")
+        return port, str(caught.value), type(caught.value.__cause__)
+
+    port, message, cause = asyncio.run(go())
+    assert (message, cause) == (
+        f"no connection to 127.0.0.1:{port}: [Errno 111] Connect call failed ('127.0.0.1', {port})",
+        ConnectionRefusedError,
+    )
+
+
 # --- time-outs and the size cap -----------------------------------------------------------
 
 

@@ -26,7 +26,6 @@ import collections
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
@@ -208,7 +207,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if pool is None:
             pool = self._pools[key] = _Pool()
         timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
-        message = _message(request, await request.aread())
+        message, asks_close = _message(request, await request.aread())
         method = request.method.encode("ascii")
         head_only = method == b"HEAD"
         retry_ok = method in IDEMPOTENT
@@ -234,7 +233,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 self._release(pool, conn, reuse=False)
                 raise
             break
-        keep = keep and not _asks_close(request)
+        keep = keep and not asks_close
         stream = _Body(self, pool, conn, request, framing, length, keep, timeouts.get("read"))
         if framing == "none" or (framing == "length" and length == 0):
             stream.finish()
@@ -258,18 +257,23 @@ class LeanTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None],
         fresh: bool,
     ) -> _Connection:
-        """An idle connection, a new one, or (at the limit) the next one released."""
+        """An idle connection, a new one, or (at the limit) the next one released; `fresh`:
+        a new one, closing the oldest idle one if the limit is reached."""
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         while True:
-            now = time.monotonic()
             idle = pool.idle
-            while idle:
-                conn = idle.pop()
-                if not fresh and conn.usable(now):
-                    conn.used += 1
-                    return conn
-                conn.close()
+            if not fresh:
+                now = time.monotonic()
+                while idle:
+                    conn = idle.pop()
+                    if conn.usable(now):
+                        conn.used += 1
+                        return conn
+                    conn.close()
+                    pool.open -= 1
+            elif idle and pool.open >= self.max_connections:
+                idle.pop(0).close()
                 pool.open -= 1
             if pool.open < self.max_connections:
                 pool.open += 1
@@ -480,15 +484,19 @@ class _Body(httpx.AsyncByteStream):
             ) from None
 
 
-def _message(request: httpx.Request, body: bytes) -> bytes:
-    """The request's bytes on the wire: request line, httpx's headers as they are, body."""
+def _message(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
+    """The request's bytes on the wire (request line, httpx's headers as they are, body), and
+    whether it asks to close the connection after the answer."""
     url = request.url
     parts = [request.method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n"]
-    chunked = False
+    chunked = close = False
     for name, value in request.headers.raw:
         parts += (name, b": ", value, b"\r\n")
-        if name.lower() == b"transfer-encoding" and value.lower() == b"chunked":
+        lower = name.lower()
+        if lower == b"transfer-encoding" and value.lower() == b"chunked":
             chunked = True
+        elif lower == b"connection" and b"close" in value.lower():
+            close = True
     parts.append(b"\r\n")
     if chunked:
         if body:
@@ -496,7 +504,7 @@ def _message(request: httpx.Request, body: bytes) -> bytes:
         parts.append(b"0\r\n\r\n")
     else:
         parts.append(body)
-    return b"".join(parts)
+    return b"".join(parts), close
 
 
 async def _send(
@@ -621,14 +629,3 @@ def _framing(
             )
         return "length", int(next(iter(lengths))), keep
     return "close", 0, False
-
-
-def _asks_close(request: httpx.Request) -> bool:
-    value = request.headers.get("connection")
-    return value is not None and "close" in value.lower()
-
-
-def network_stream_info(response: httpx.Response, name: str) -> Any:
-    """`get_extra_info(name)` of the connection an answer came on (e.g. "ssl_object")."""
-    stream = response.extensions.get("network_stream")
-    return None if stream is None else stream.get_extra_info(name)
