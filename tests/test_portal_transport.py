@@ -19,7 +19,8 @@ import pytest
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AnswerTooLarge, PortalError
-from asurso_sync.portal.client import RUSSIAN_CA_HINT, PortalClient
+from asurso_sync.portal.client import RUSSIAN_CA_HINT, PortalClient, network_transport
+from asurso_sync.portal.doctor import Recorder
 from asurso_sync.portal.transport import LeanTransport
 
 TLS = Path(__file__).resolve().parent / "fixtures" / "simulator_tls"
@@ -254,6 +255,44 @@ def test_gzip_answers_are_decoded_by_the_client():
             return found, server.requests[0].headers["accept-encoding"]
 
     assert asyncio.run(go()) == (PARSED, "gzip, deflate")
+
+
+def test_a_corrupt_gzip_answer_is_retried_like_a_broken_body():
+    packed = gzip.compress(json.dumps(SCHOOLS).encode())
+
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        body = packed if len(server.requests) > 1 else b"not gzip at all"
+        writer.write(sized(body, "Content-Type: application/json", "Content-Encoding: gzip"))
+        return True
+
+    async def go():
+        async with server:
+            client = portal(server.url)
+            return await schools(client), client.retries
+
+    server = Server(answer)
+    assert asyncio.run(go()) == (PARSED, 1)
+
+
+def test_the_doctor_records_a_gzip_answer_and_passes_it_on_decoded():
+    packed = gzip.compress(json.dumps(SCHOOLS).encode())
+
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        writer.write(sized(packed, "Content-Type: application/json", "Content-Encoding: gzip"))
+        return True
+
+    async def go():
+        async with Server(answer) as server:
+            settings = PortalSettings(base_url=server.url, school_id=39)
+            recorder = Recorder(network_transport(settings))
+            async with PortalClient(settings, "admin", "pw", transport=recorder) as client:
+                found = await client.search_schools("Школа")
+            return found, [(e.path, e.status, e.body) for e in recorder.exchanges]
+
+    assert asyncio.run(go()) == (
+        PARSED,
+        [("/webapi/schools/search", 200, json.dumps(SCHOOLS).encode())],
+    )
 
 
 # --- servers that close connections --------------------------------------------------------

@@ -728,7 +728,7 @@ class PortalClient:
                         f"attempts ([sync] request_deadline_s); is {self.origin} reachable?"
                     )
                 ) from None
-            except httpx.TransportError as exc:
+            except (httpx.TransportError, httpx.DecodingError) as exc:  # a corrupt gzip body too
                 problem = certificate_problem(exc)
                 if problem is not None:
                     raise PortalError(

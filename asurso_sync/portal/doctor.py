@@ -63,9 +63,13 @@ class Recorder(httpx.AsyncBaseTransport):
                 time.monotonic() - started,
             )
         )
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
+        # `body` is decoded: its headers must no longer say gzip (nor the encoded length)
+        headers = [
+            (name, value)
+            for name, value in response.headers.raw
+            if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def last(self, path: str) -> Exchange | None:
         return next((e for e in reversed(self.exchanges) if e.path.endswith(path)), None)
