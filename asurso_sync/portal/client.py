@@ -1,10 +1,15 @@
-"""The portal client: login, retries, re-login, pacing; the only module that speaks HTTP.
+"""The portal client: login, retries, re-login, pacing; every request to the portal.
 
 One `PortalClient` is one session of one account. Every call goes through `_call`, which owns
 the failure policy: bounded retries with exponential backoff and jitter on connection errors,
 time-outs, 429/5xx and broken 200 bodies (truncated, not JSON, a changed layout); one re-login
 per 401 (up to the retry budget); the SecurityWarning interstitial acknowledged and the call
 repeated. Each failure that survives the retries becomes one clear `AsursoSyncError`.
+
+Requests go straight to an httpx transport (`transport.py`'s lean keep-alive one, unless a
+proxy applies or a test passes its own): the client builds each request itself (base URL,
+headers, its cookie jar, time-outs) and reads each answer once into an `Answer`, as httpx's
+`AsyncClient` would, at a fraction of its cost per request.
 """
 
 from __future__ import annotations
