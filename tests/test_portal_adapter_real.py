@@ -580,6 +580,29 @@ def test_access_report_unknown_header_is_an_error_not_an_empty_report():
         adapter.parse_access_report(page.replace("Пользователь", "Сотрудник").encode(), 105007)
 
 
+def test_access_report_contract_rows_read_markup_in_cells_and_skip_a_nested_table():
+    page = """<html><body><h2 class="main-report-title">Доступ к журналу</h2>
+    <table class="table-print">
+      <tr><th>ФИО</th><th>Роль</th><th>Класс</th><th>Дата и время входа</th></tr>
+      <tr><td>Петрова<br>М.И.</td><td>Учитель</td><td>5а</td><td>08.12.2025 14:05:09</td></tr>
+      <tr><td colspan="4"><table><tr><td>Сидоров</td><td>Учитель</td><td>5а</td>
+          <td>31.02.2025 10:00</td></tr></table></td></tr>
+      <tr><td>Орлова  И.А.<!-- note --></td><td>Завуч</td><td>5а</td><td>1.9.2025</td></tr>
+    </table></body></html>""".encode()
+    rows = adapter.parse_access_report(page, 105007)
+    assert [(r["user_name"], r["role"], r["entered_at"], r["layout"]) for r in rows] == [
+        ("Петрова М.И.", "Учитель", "2025-12-08T14:05:09", "contract"),
+        ("Орлова И.А.", "Завуч", "2025-09-01T00:00:00", "contract"),
+    ]
+
+
+def test_access_report_impossible_date_is_an_error_naming_its_column():
+    page = (REAL / "vendorshape_journalaccess_2018_7col.html").read_text(encoding="utf-8")
+    broken = page.replace("08.12.2018 14:05", "31.02.2018 14:05")
+    with pytest.raises(LayoutError, match="Дата"):
+        adapter.parse_access_report(broken.encode(), 105007)
+
+
 # --- strict where it matters -----------------------------------------------------------------
 
 

@@ -13,12 +13,13 @@ the endpoint, the key and the ids around it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from typing import Any
 
-import lxml.html
 from bs4.dammit import UnicodeDammit
+from lxml import etree
 from lxml.etree import _Element
 
 from asurso_sync.errors import LayoutError
@@ -936,22 +937,32 @@ ACCESS_LAYOUTS: dict[str, dict[str, str]] = {
 
 def _cells(tr: _Element) -> list[str]:
     """The text of a row's own cells, whitespace collapsed (comments are not text)."""
-    return [" ".join(" ".join(cell.itertext()).split()) for cell in tr if cell.tag in _CELLS]
+    return [_cell_text(cell) for cell in tr if cell.tag in _CELLS]
+
+
+def _cell_text(cell: _Element) -> str:
+    if len(cell):  # markup inside the cell: its text pieces joined by spaces
+        return " ".join(" ".join(cell.itertext()).split())
+    return " ".join(cell.text.split()) if cell.text else ""
 
 
 _CELLS = ("td", "th")
+# The plain etree HTML parser: lxml.html's would make a Python object per element.
+_HTML = etree.HTMLParser()
 
 
 def _tree(page: bytes) -> _Element:
     """The page's element tree; the bytes decoded as a browser would (BOM, <meta> charset,
     else what the bytes look like), so a page saved in windows-1251 or UTF-8 both read."""
     text = UnicodeDammit(page, is_html=True).unicode_markup or ""
-    return lxml.html.document_fromstring(text) if text.strip() else lxml.html.Element("html")
+    root = etree.fromstring(text, _HTML) if text.strip() else None
+    return root if root is not None else etree.Element("html")
 
 
 def _own_rows(table: _Element) -> list[_Element]:
     """The table's rows, not those of a table nested in one of its cells."""
-    return [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
+    depth = int(table.xpath("count(ancestor-or-self::table)"))
+    return list(table.xpath(".//tr[count(ancestor::table) = $depth]", depth=depth))
 
 
 def _has_class(el: _Element, name: str) -> bool:
@@ -976,30 +987,41 @@ def _stamp(value: str, column: str) -> str | None:
     value = value.strip()
     if value in ("", "-", "—"):
         return None
+    moment = _moment(value)
+    if moment is None:
+        raise LayoutError(ACCESS_ENDPOINT, column, f"unreadable value {value!r}")
+    return moment
+
+
+@functools.lru_cache(maxsize=4096)
+def _moment(value: str) -> str | None:
+    """`_stamp`'s reading of one value (a report repeats the same minutes: read each once)."""
     found = _STAMP.fullmatch(value)
-    if found is not None:
-        d, m, y, hh, mm, ss = found.groups()
-        try:
-            moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
-        except ValueError:
-            pass
-        else:
-            return moment.strftime("%Y-%m-%dT%H:%M:%S")
-    raise LayoutError(ACCESS_ENDPOINT, column, f"unreadable value {value!r}")
+    if found is None:
+        return None
+    d, m, y, hh, mm, ss = (int(part or 0) for part in found.groups())
+    try:
+        dt.datetime(y, m, d, hh, mm, ss)  # a real date and time, or ValueError
+    except ValueError:
+        return None
+    return f"{y:04d}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}"
 
 
 def _subtitles(root: _Element) -> dict[_Element, str | None]:
     """2013: each table's class, named in the last `.subtitle` before it ("5а, <teacher>")."""
     out: dict[_Element, str | None] = {}
     last: str | None = None
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
+    for el in root.xpath(_TABLES_AND_SUBTITLES):
         if el.tag == "table":
             out[el] = last
         if _has_class(el, "subtitle"):
             last = " ".join(el.itertext()).split(",")[0].strip() or None
     return out
+
+
+_TABLES_AND_SUBTITLES = (
+    "//table | //*[contains(concat(' ', normalize-space(@class), ' '), ' subtitle ')]"
+)
 
 
 def access_report_layout(page: bytes) -> str | None:

@@ -21,7 +21,7 @@ import httpx
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AsursoSyncError, AuthError, LayoutError
 from asurso_sync.portal import adapter
-from asurso_sync.portal.client import PortalClient, is_family_role, tls_context
+from asurso_sync.portal.client import PortalClient, is_family_role, network_transport
 
 
 @dataclass
@@ -63,9 +63,13 @@ class Recorder(httpx.AsyncBaseTransport):
                 time.monotonic() - started,
             )
         )
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
+        # `body` is decoded: its headers must no longer say gzip (nor the encoded length)
+        headers = [
+            (name, value)
+            for name, value in response.headers.raw
+            if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def last(self, path: str) -> Exchange | None:
         return next((e for e in reversed(self.exchanges) if e.path.endswith(path)), None)
@@ -476,8 +480,8 @@ def _login_facts(client: PortalClient) -> dict[str, Any]:
 
 
 def base_transport(settings: PortalSettings) -> httpx.AsyncBaseTransport:
-    """The network transport with the config's TLS trust and proxy."""
-    return httpx.AsyncHTTPTransport(verify=tls_context(settings), proxy=settings.proxy or None)
+    """The network transport a sync uses, with the config's TLS trust and proxy."""
+    return network_transport(settings)
 
 
 def diagnose(
