@@ -51,6 +51,16 @@ NOTHING_STICKY: frozenset[str] = frozenset()
 # School-wide lists that never come back empty from a working portal.
 MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
 
+# Indexes no query of a run reads (they serve the rules, the documents and the web page): on a
+# table empty at the run's start they are dropped inside the run's transaction and built once
+# before it commits, which costs less than keeping them sorted row by row through a first
+# sync; a failed run rolls the drop back with everything else.
+UNREAD_INDEXES = (
+    "idx_marks_student_id",
+    "idx_attendance_student_id",
+    "idx_lessons_subject_group_id_date",
+)
+
 # Scopes whose answer is compared by digest first (an access report by its raw page, which
 # then is not even parsed when unchanged: see `sync.fetch`).
 DIGESTED = {"journal", "plan", "access"}
@@ -88,6 +98,7 @@ class Applier:
             ).fetchone()
             self.live[table] = live
             self.was_empty[table] = total == 0
+        self.deferred = self._defer_indexes()
         self.school: dict[str, Any] = {}
         self.diary: dict[str, Any] | None = None
         self.students: set[tuple] = set()
@@ -111,6 +122,19 @@ class Applier:
             self.digests[scope] = digest
         self.unchanged_scopes = 0
         self.confirmed: list[str] = []
+
+    def _defer_indexes(self) -> list[str]:
+        """Drop the unread indexes of the tables empty at the run's start; returns the
+        statements that build them again (`finish`)."""
+        statements = []
+        for name, table, sql in self.db.execute(
+            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND name {IN_JSON}",
+            [json.dumps(UNREAD_INDEXES)],
+        ).fetchall():
+            if self.was_empty.get(table):
+                self.db.execute(f"DROP INDEX [{name}]")
+                statements.append(sql)
+        return statements
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -335,6 +359,9 @@ class Applier:
     def finish(self) -> dict[str, dict[str, int]]:
         """Compare the tables several batches filled, add the ids the lists did not name, and
         check the deletion guard; returns the counts per table."""
+        for sql in self.deferred:
+            self.db.execute(sql)
+        self.deferred = []
         if self.confirmed:
             self.db.execute(
                 f"UPDATE sync_scope_digests SET run_id = ? WHERE scope {IN_JSON}",
