@@ -120,8 +120,14 @@ class _Shape:
 _SHAPES: dict[tuple[int, int, str], _Shape] = {}
 
 
-def _shape(db: Database, table: str) -> _Shape:
-    key = (id(db.conn), db.conn.execute("PRAGMA schema_version").fetchone()[0], table)
+def schema_version(db: Database) -> int:
+    """The mirror's schema version (`save_rows` takes it from a caller whose schema cannot
+    change meanwhile, instead of asking SQLite on every call)."""
+    return int(db.conn.execute("PRAGMA schema_version").fetchone()[0])
+
+
+def _shape(db: Database, table: str, version: int | None = None) -> _Shape:
+    key = (id(db.conn), schema_version(db) if version is None else version, table)
     shape = _SHAPES.get(key)
     if shape is None:
         if len(_SHAPES) > 1000:
@@ -196,6 +202,7 @@ def save_rows(
     was_empty: bool | None = None,
     seen: set[tuple] | None = None,
     sticky: frozenset[str] = frozenset(),
+    version: int | None = None,
 ) -> TableStats:
     """Apply the fetched `rows` of one scope of `table`: the mirror's rows matching the SQL
     condition `where` (with `params`; None: the whole table), further narrowed by `keep`.
@@ -204,10 +211,10 @@ def save_rows(
     fetched row whose key the mirror holds outside the scope is found by its key and updated.
     `was_empty` says whether the table was empty when the run began (no `insert` change rows
     then; None: look now). The keys of the fetched rows are added to `seen`. A None (or a
-    missing key) in a `sticky` column means «not sent»: the saved value stays. Call inside a
-    transaction.
+    missing key) in a `sticky` column means «not sent»: the saved value stays. `version` is
+    the `schema_version` when the caller knows it (None: look). Call inside a transaction.
     """
-    shape = _shape(db, table)
+    shape = _shape(db, table, version)
     rows = rows if isinstance(rows, list) else list(rows)
     key_of_record = shape.key_of_record
     existing: dict[tuple, tuple] = {}

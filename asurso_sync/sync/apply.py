@@ -23,7 +23,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from asurso_sync.errors import DeletionRefused
-from asurso_sync.mirror.history import RunClock, TableStats, mark_missing, save_rows
+from asurso_sync.mirror.history import (
+    RunClock,
+    TableStats,
+    mark_missing,
+    save_rows,
+    schema_version,
+)
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.sync.fetch import (
     DIGEST,
@@ -99,6 +105,7 @@ class Applier:
             self.live[table] = live
             self.was_empty[table] = total == 0
         self.deferred = self._defer_indexes()
+        self.schema = schema_version(db)  # no column changes during a run
         self.school: dict[str, Any] = {}
         self.diary: dict[str, Any] | None = None
         self.students: set[tuple] = set()
@@ -492,6 +499,7 @@ class _Saved:
             was_empty=a.was_empty[table],
             seen=seen,
             sticky=STICKY.get(table, NOTHING_STICKY),
+            version=a.schema,
         )
         self._add(table, stats)
 
