@@ -9,9 +9,10 @@ import pytest
 
 from asurso_sync.errors import SyncLocked
 from asurso_sync.mirror.db import open_mirror
-from asurso_sync.mirror.history import RunClock, save_table
+from asurso_sync.mirror.history import RunClock, save_rows, save_table
 from asurso_sync.mirror.lock import SyncLock
 from asurso_sync.mirror.runs import INTERRUPTED, close_stale_runs, start_run
+from asurso_sync.sync.apply import STICKY
 
 T1, T2, T3 = ("2026-05-20T17:00:00+00:00", "2026-05-27T17:00:00+00:00", "2026-06-03T17:00:00+00:00")
 L1, L2, L3 = "2026-05-20T21:00:00", "2026-05-27T21:00:00", "2026-06-03T21:00:00"
@@ -193,6 +194,108 @@ def test_unchanged_rows_only_advance_last_seen(journal_db):
     assert [
         (r["first_seen_run"], r["last_seen_run"], r["last_seen_at"]) for r in rows(db, "marks")
     ] == [(1, 2, T2)]
+
+
+def test_new_marks_take_the_portals_entry_time_or_the_runs_in_one_batch(journal_db):
+    db = journal_db
+    db["assignments"].insert_all([{"id": 301, "lesson_id": 90}, {"id": 302, "lesson_id": 90}])
+    marks = [
+        {**_mark("2026-05-19T14:07:00"), "assignment_id": 300},
+        {**_mark(None), "assignment_id": 301},
+        {**_mark(""), "assignment_id": 302},
+    ]
+    stats = save_table(db, "marks", marks, clock(2))
+    assert (stats.inserted, stats.changes) == (3, 0)  # the table was empty: no insert rows
+    assert [
+        (r["assignment_id"], r["entered_at"], r["entered_source"], r["last_absent_at"])
+        for r in rows(db, "marks")
+    ] == [
+        (300, "2026-05-19T14:07:00", "portal", L1),
+        (301, L2, "observed", L1),
+        (302, L2, "observed", L1),
+    ]
+
+
+def test_new_marks_without_an_entered_at_key_are_entered_at_the_run(journal_db):
+    db = journal_db
+    mark = {k: v for k, v in _mark().items() if k != "entered_at"}
+    save_table(db, "marks", [mark], clock(1))
+    assert rows(db, "marks") == [
+        {
+            **mark,
+            "entered_at": L1,
+            "entered_source": "initial",
+            "last_absent_at": None,
+            "first_seen_at": T1,
+            "last_seen_at": T1,
+            "first_seen_run": 1,
+            "last_seen_run": 1,
+            **HIST,
+        }
+    ]
+
+
+def _lesson(lesson_id, **extra):
+    return {"id": lesson_id, "subject_group_id": 12, "class_id": 1, "term_id": 4, **extra}
+
+
+def test_new_rows_that_send_different_columns_are_saved_whole(journal_db):
+    """In one batch a later row sends a column the first leaves out; in another a later row
+    leaves out a column the first sends: every value sent is saved, a column left out is NULL."""
+    db = journal_db
+    for batch in (
+        [_lesson(91, topic="Дроби"), _lesson(92, topic="Проценты", teacher_id=7)],
+        [_lesson(93, topic="Уравнения"), _lesson(94)],
+    ):
+        ids = [row["id"] for row in batch]
+        save_rows(db, "lessons", batch, clock(1), where="id IN (?, ?)", params=ids, was_empty=True)
+    assert [
+        {k: r[k] for k in ("id", "term_id", "topic", "teacher_id", "first_seen_run")}
+        for r in rows(db, "lessons")[1:]
+    ] == [
+        {"id": 91, "term_id": 4, "topic": "Дроби", "teacher_id": None, "first_seen_run": 1},
+        {"id": 92, "term_id": 4, "topic": "Проценты", "teacher_id": 7, "first_seen_run": 1},
+        {"id": 93, "term_id": 4, "topic": "Уравнения", "teacher_id": None, "first_seen_run": 1},
+        {"id": 94, "term_id": 4, "topic": None, "teacher_id": None, "first_seen_run": 1},
+    ]
+
+
+def test_a_key_sent_twice_is_saved_once_as_first_sent(journal_db):
+    db = journal_db
+    stats = save_rows(
+        db,
+        "lessons",
+        [_lesson(91, topic="Дроби"), _lesson(91, topic="Проценты")],
+        clock(1),
+        where="id > ?",
+        params=[90],
+        was_empty=True,
+    )
+    assert (stats.fetched, stats.inserted) == (1, 1)
+    assert [(r["id"], r["topic"]) for r in rows(db, "lessons")] == [(90, None), (91, "Дроби")]
+
+
+def test_a_sticky_column_the_portal_leaves_out_keeps_its_value(db):
+    """A pupil's name is not in every answer: a None (or no key) keeps the saved name, a new
+    name replaces it with an `update` change row."""
+    db["classes"].insert({"id": 1, "name": "5а"})
+    sticky = STICKY["students"]
+    pupil = {"id": 50, "class_id": 1, "full_name": "Иванов Иван", "free": 0}
+    with db.conn:
+        save_rows(db, "students", [pupil], clock(1), sticky=sticky)
+    stats = save_rows(
+        db, "students", [{**pupil, "full_name": None, "free": None}], clock(2), sticky=sticky
+    )
+    assert (stats.unchanged, stats.updated, stats.changes) == (1, 0, 0)
+    stats = save_rows(db, "students", [{"id": 50, "class_id": 1}], clock(2), sticky=sticky)
+    assert (stats.unchanged, stats.updated, stats.changes) == (1, 0, 0)
+    save_rows(db, "students", [{**pupil, "full_name": "Иванов Иван Петрович"}], clock(3))
+    assert [(r["full_name"], r["free"], r["last_seen_run"]) for r in rows(db, "students")] == [
+        ("Иванов Иван Петрович", 0, 3)
+    ]
+    assert changes(db) == [
+        (3, "students", "[50]", "update", "full_name", "Иванов Иван", "Иванов Иван Петрович")
+    ]
 
 
 def _hold_lock(path, ready, release):

@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from simclient import logged_in
 
+from asurso_sync.config import PortalSettings
 from asurso_sync.demo import sync_simulator
 from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.db import open_mirror
@@ -301,6 +302,32 @@ def test_each_fault_gives_the_same_mirror_or_one_clear_message(
         assert last == [{"status": "failed", "error": message}]
     else:
         assert content(open_mirror(path)) == reference
+
+
+def _indexes(path) -> list[tuple]:
+    db = open_mirror(path, readonly=True)
+    try:
+        return db.execute(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+def test_a_first_sync_ends_with_every_index_of_a_new_mirror(small_school, small_mirror, tmp_path):
+    """A first sync builds the indexes it never reads once at its end instead of row by row; a
+    first sync that fails rolls that back with the rest: either way the mirror has every index
+    a new mirror has."""
+    open_mirror(tmp_path / "new.db").close()
+    new = _indexes(tmp_path / "new.db")
+    assert {"idx_marks_student_id", "idx_attendance_student_id"} <= {n for n, _, _ in new}
+    assert _indexes(small_mirror) == new
+    failed = tmp_path / "failed.db"
+    settings = PortalSettings(base_url="http://simulator.test", max_retries=1)
+    with pytest.raises(AsursoSyncError):
+        sync_simulator(failed, small_school, AS_OF, faults="5xx=1,seed=1", settings=settings)
+    assert _indexes(failed) == new
+    assert open_mirror(failed).execute("SELECT count(*) FROM marks").fetchone() == (0,)
 
 
 def test_a_failed_run_leaves_the_mirror_unchanged(small_school, small_mirror, tmp_path):

@@ -9,6 +9,11 @@ Entry-time columns follow `docs/design.md` (portal date, else observed/initial f
 `last_seen_at`/`last_seen_run` advance when a run compares the row; the sync does not compare
 a scope whose answer is byte-for-byte (or record-for-record) the one it saved before — then
 `sync_scope_digests.run_id` is the last run that saw the scope's rows unchanged.
+
+Saving is most of a first sync's local work (hundreds of thousands of new rows), so new rows
+take a short path: a scope the mirror holds nothing of is inserted without comparing row by
+row, and an INSERT binds only the portal's columns — the history columns, the same for every
+row of a run, are constants of the statement.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
+from operator import contains, itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -54,11 +60,20 @@ class TableStats:
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
+    def add(self, other: TableStats) -> None:
+        self.fetched += other.fetched
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.restored += other.restored
+        self.unchanged += other.unchanged
+        self.changes += other.changes
+
 
 @dataclass
 class _Plan:
-    inserts: list[tuple] = field(default_factory=list)
-    touches: list[tuple] = field(default_factory=list)  # (rowid, now, run)
+    inserts: list[Row] = field(default_factory=list)
+    touches: list[int] = field(default_factory=list)  # rowids seen again
     updates: list[tuple[str, list]] = field(default_factory=list)
     changes: list[tuple] = field(default_factory=list)
 
@@ -81,6 +96,73 @@ def table_columns(db: Database, table: str) -> list[str]:
             _COLUMNS.clear()
         _COLUMNS[key] = columns
     return columns
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What saving into one table needs of its columns, worked out once per schema."""
+
+    table: str
+    pk: tuple[str, ...]
+    data_cols: tuple[str, ...]
+    has_entry: bool
+    read: tuple[str, ...]  # the columns `select` reads: rowid, data, deleted_at, entry time
+    select: str
+    key_of_record: Callable[[Sequence[Any]], tuple]
+    data_of_record: Callable[[Sequence[Any]], Any]
+    key_of_row: Callable[[Row], Any]  # a tuple, or for a one-column key its value
+    data_of_row: Callable[[Row], Any]
+    deleted_i: int
+    entered_i: int
+    source_i: int
+
+
+_SHAPES: dict[tuple[int, int, str], _Shape] = {}
+
+
+def schema_version(db: Database) -> int:
+    """The mirror's schema version (`save_rows` takes it from a caller whose schema cannot
+    change meanwhile, instead of asking SQLite on every call)."""
+    return int(db.conn.execute("PRAGMA schema_version").fetchone()[0])
+
+
+def _shape(db: Database, table: str, version: int | None = None) -> _Shape:
+    key = (id(db.conn), schema_version(db) if version is None else version, table)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        if len(_SHAPES) > 1000:
+            _SHAPES.clear()
+        shape = _SHAPES[key] = _make_shape(db, table)
+    return shape
+
+
+def _make_shape(db: Database, table: str) -> _Shape:
+    pk = SYNCED_TABLES[table]
+    columns = table_columns(db, table)
+    has_entry = "entered_source" in columns
+    data_cols = tuple(c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY))
+    read = (
+        "_rowid",
+        *data_cols,
+        "deleted_at",
+        *(("entered_at", "entered_source") if has_entry else ()),
+    )
+    at = {c: i for i, c in enumerate(read)}
+    return _Shape(
+        table=table,
+        pk=pk,
+        data_cols=data_cols,
+        has_entry=has_entry,
+        read=read,
+        select=f"SELECT rowid, {', '.join(f'[{c}]' for c in read[1:])} FROM [{table}]",
+        key_of_record=_getter([at[k] for k in pk]),
+        data_of_record=itemgetter(*[at[c] for c in data_cols]),
+        key_of_row=itemgetter(*pk),
+        data_of_row=itemgetter(*data_cols),
+        deleted_i=at["deleted_at"],
+        entered_i=at["entered_at"] if has_entry else 0,
+        source_i=at["entered_source"] if has_entry else 0,
+    )
 
 
 def save_table(
@@ -119,6 +201,8 @@ def save_rows(
     keep: Scope | None = None,
     was_empty: bool | None = None,
     seen: set[tuple] | None = None,
+    sticky: frozenset[str] = frozenset(),
+    version: int | None = None,
 ) -> TableStats:
     """Apply the fetched `rows` of one scope of `table`: the mirror's rows matching the SQL
     condition `where` (with `params`; None: the whole table), further narrowed by `keep`.
@@ -126,50 +210,91 @@ def save_rows(
     Rows of the scope that were not fetched are marked deleted (when `detect_deletions`); a
     fetched row whose key the mirror holds outside the scope is found by its key and updated.
     `was_empty` says whether the table was empty when the run began (no `insert` change rows
-    then; None: look now). The keys of the fetched rows are added to `seen`. Call inside a
-    transaction.
+    then; None: look now). The keys of the fetched rows are added to `seen`. A None (or a
+    missing key) in a `sticky` column means «not sent»: the saved value stays. `version` is
+    the `schema_version` when the caller knows it (None: look). Call inside a transaction.
     """
-    pk = SYNCED_TABLES[table]
-    columns = table_columns(db, table)
-    has_entry = "entered_source" in columns
-    data_cols = [c for c in columns if c not in HISTORY and not (has_entry and c in ENTRY)]
-    read = [
-        "_rowid",
-        *data_cols,
-        "deleted_at",
-        *(("entered_at", "entered_source") if has_entry else ()),
-    ]
-    at = {c: i for i, c in enumerate(read)}
-    key_of_record = _getter([at[k] for k in pk])
-    data_of_record = itemgetter(*[at[c] for c in data_cols])
-    data_of_row = itemgetter(*data_cols)
-    key_of_row = itemgetter(*pk)
-    deleted_i = at["deleted_at"]
-    entered_i, source_i = (at["entered_at"], at["entered_source"]) if has_entry else (0, 0)
-    sql = f"SELECT rowid, {', '.join(f'[{c}]' for c in read[1:])} FROM [{table}]"
+    shape = _shape(db, table, version)
+    rows = rows if isinstance(rows, list) else list(rows)
+    key_of_record = shape.key_of_record
     existing: dict[tuple, tuple] = {}
-    for record in db.execute(sql + (f" WHERE {where}" if where else ""), list(params)):
+    if where is None:
+        query = db.conn.execute(shape.select)
+    else:
+        query = db.conn.execute(f"{shape.select} WHERE {where}", list(params))
+    for record in query:
         existing[key_of_record(record)] = record
     if was_empty is None:
         was_empty = not existing if where is None else _empty(db, table)
-    fetched: dict[tuple, Row] = {}
-    single = len(pk) == 1
-    for row in rows:
-        key = (key_of_row(row),) if single else key_of_row(row)
-        if key not in fetched:
-            fetched[key] = row
+    fetched = _by_key(shape, rows)
     if where is not None and not was_empty:
         missing = [k for k in fetched if k not in existing]
         if missing:
-            for record in _by_keys(db, table, pk, sql, missing):
+            for record in _by_keys(db, table, shape.pk, shape.select, missing):
                 existing[key_of_record(record)] = record
-    stats = TableStats()
+    stats = TableStats(fetched=len(fetched))
     plan = _Plan()
+    if not existing:  # every fetched row is new (the common case of a first sync)
+        new = list(fetched.values())
+        if not was_empty:
+            plan.changes = [_change(clock, table, k, "insert", None, None, None) for k in fetched]
+    else:
+        new = _compare(shape, fetched, existing, clock, was_empty, sticky, plan, stats)
+    if new:
+        stats.inserted = len(new)
+        plan.inserts = new
+    if seen is not None:
+        seen.update(fetched)
+    if detect_deletions and existing:
+        deleted_i = shape.deleted_i
+        for key, gone in existing.items():
+            if key in fetched or gone[deleted_i] is not None:
+                continue
+            if keep is not None and not keep(dict(zip(shape.read, gone, strict=True))):
+                continue
+            _plan_delete(plan, table, key, gone[0], clock, stats)
+    _write(db, shape, clock, plan)
+    stats.changes = len(plan.changes)
+    return stats
+
+
+def _by_key(shape: _Shape, rows: list[Row]) -> dict[tuple, Row]:
+    """The fetched rows by key (a tuple); of two rows with one key the first counts."""
+    if len(shape.pk) == 1:
+        keys = list(zip(map(shape.key_of_row, rows)))
+    else:
+        keys = list(map(shape.key_of_row, rows))
+    fetched = dict(zip(keys, rows, strict=True))
+    if len(fetched) < len(rows):
+        fetched = {}
+        for key, row in zip(keys, rows, strict=True):
+            fetched.setdefault(key, row)
+    return fetched
+
+
+def _compare(
+    shape: _Shape,
+    fetched: dict[tuple, Row],
+    existing: dict[tuple, tuple],
+    clock: RunClock,
+    was_empty: bool,
+    sticky: frozenset[str],
+    plan: _Plan,
+    stats: TableStats,
+) -> list[Row]:
+    """Plan the updates, restores and «seen again» of the fetched rows the mirror holds;
+    returns the rows it does not hold (to insert)."""
+    table, has_entry = shape.table, shape.has_entry
+    data_of_row, data_of_record = shape.data_of_row, shape.data_of_record
+    deleted_i, entered_i, source_i = shape.deleted_i, shape.entered_i, shape.source_i
+    new: list[Row] = []
+    touches = plan.touches
     for key, row in fetched.items():
-        stats.fetched += 1
         record = existing.get(key)
         if record is None:
-            _plan_insert(plan, table, row, key, data_cols, has_entry, clock, was_empty, stats)
+            new.append(row)
+            if not was_empty:
+                plan.changes.append(_change(clock, table, key, "insert", None, None, None))
             continue
         try:
             same = data_of_row(row) == data_of_record(record)
@@ -184,23 +309,12 @@ def save_rows(
                 and (row["entered_at"] != record[entered_i] or record[source_i] != "portal")
             )
         ):
-            plan.touches.append((record[0], clock.now_utc, clock.run_id))
+            touches.append(record[0])
             stats.unchanged += 1
             continue
-        old = dict(zip(read, record, strict=True))
-        _plan_update(plan, table, row, old, key, data_cols, has_entry, clock, stats)
-    if seen is not None:
-        seen.update(fetched)
-    if detect_deletions:
-        for key, gone in existing.items():
-            if key in fetched or gone[deleted_i] is not None:
-                continue
-            if keep is not None and not keep(dict(zip(read, gone, strict=True))):
-                continue
-            _plan_delete(plan, table, key, gone[0], clock, stats)
-    _write(db, table, data_cols, has_entry, plan)
-    stats.changes = len(plan.changes)
-    return stats
+        old = dict(zip(shape.read, record, strict=True))
+        _plan_update(plan, table, row, old, key, shape.data_cols, has_entry, sticky, clock, stats)
+    return new
 
 
 def mark_missing(
@@ -224,7 +338,7 @@ def mark_missing(
     ).fetchall():
         if tuple(key) not in seen:
             _plan_delete(plan, table, tuple(key), rowid, clock, stats)
-    _write(db, table, [], False, plan)
+    _write(db, _shape(db, table), clock, plan)
     stats.changes = len(plan.changes)
     return stats
 
@@ -264,44 +378,23 @@ def _plan_delete(
     plan.changes.append(_change(clock, table, key, "delete", None, None, None))
 
 
-def _plan_insert(
-    plan: _Plan,
-    table: str,
-    row: Row,
-    key: tuple,
-    data_cols: list[str],
-    has_entry: bool,
-    clock: RunClock,
-    was_empty: bool,
-    stats: TableStats,
-) -> None:
-    values = list(map(row.get, data_cols))
-    values += [clock.now_utc, clock.now_utc, clock.run_id, clock.run_id, None, None]
-    if has_entry:
-        portal_time = row.get("entered_at")
-        if portal_time:
-            values += [portal_time, "portal"]
-        else:
-            values += [clock.now_local, "initial" if clock.initial else "observed"]
-        values.append(clock.prev_local)
-    plan.inserts.append(tuple(values))
-    stats.inserted += 1
-    if not was_empty:
-        plan.changes.append(_change(clock, table, key, "insert", None, None, None))
-
-
 def _plan_update(
     plan: _Plan,
     table: str,
     row: Row,
     old: Row,
     key: tuple,
-    data_cols: list[str],
+    data_cols: Sequence[str],
     has_entry: bool,
+    sticky: frozenset[str],
     clock: RunClock,
     stats: TableStats,
 ) -> None:
-    diffs = {c: row.get(c) for c in data_cols if c in row and row.get(c) != old[c]}
+    diffs = {
+        c: value
+        for c in data_cols
+        if c in row and (value := row[c]) != old[c] and (value is not None or c not in sticky)
+    }
     if (
         has_entry
         and row.get("entered_at")
@@ -312,7 +405,7 @@ def _plan_update(
     params: list[Any] = [clock.now_utc, clock.run_id]
     restored = old["deleted_at"] is not None
     if not diffs and not restored:
-        plan.touches.append((old["_rowid"], clock.now_utc, clock.run_id))
+        plan.touches.append(old["_rowid"])
         stats.unchanged += 1
         return
     if restored:
@@ -349,32 +442,18 @@ def _change(
     )
 
 
-def _write(db: Database, table: str, data_cols: list[str], has_entry: bool, plan: _Plan) -> None:
+def _write(db: Database, shape: _Shape, clock: RunClock, plan: _Plan) -> None:
     conn = db.conn
+    table = shape.table
     if plan.inserts:
-        names = [
-            *data_cols,
-            "first_seen_at",
-            "last_seen_at",
-            "first_seen_run",
-            "last_seen_run",
-            "deleted_at",
-            "deleted_run",
-        ]
-        if has_entry:
-            names += ["entered_at", "entered_source", "last_absent_at"]
-        sql = (
-            f"INSERT INTO [{table}] ({', '.join(f'[{n}]' for n in names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
-        conn.executemany(sql, plan.inserts)
+        sql, values = _insert(shape, clock, plan.inserts)
+        conn.executemany(sql, values)
     if plan.touches:
         # One UPDATE over the rowids as a JSON list: much faster than one statement per row.
-        _, now_utc, run_id = plan.touches[0]
         conn.execute(
             f"UPDATE [{table}] SET last_seen_at = ?, last_seen_run = ? "
             "WHERE rowid IN (SELECT value FROM json_each(?))",
-            [now_utc, run_id, json.dumps([t[0] for t in plan.touches])],
+            [clock.now_utc, clock.run_id, json.dumps(plan.touches)],
         )
     for sets, params in plan.updates:
         conn.execute(f"UPDATE [{table}] SET {sets} WHERE rowid = ?", params)
@@ -384,3 +463,80 @@ def _write(db: Database, table: str, data_cols: list[str], has_entry: bool, plan
             "old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             plan.changes,
         )
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...], bool, RunClock], str] = {}
+
+
+def _insert(shape: _Shape, clock: RunClock, rows: list[Row]) -> tuple[str, list[tuple]]:
+    """The INSERT of new rows and its parameters: only the portal's columns are bound per row;
+    the history columns, the same for every row of the run, are constants of the statement.
+
+    Columns no row has are left out (NULL); entry time is the portal's `entered_at` when set,
+    else the run's time (`initial` at the first import, `observed` after)."""
+    first = rows[0]
+    cols = tuple(c for c in shape.data_cols if c in first)
+    portal_time = shape.has_entry and "entered_at" in first
+    absent = [c for c in shape.data_cols if c not in first]
+    if shape.has_entry and not portal_time:
+        absent.append("entered_at")
+    take = (*cols, "entered_at") if portal_time else cols
+    values: list[tuple]
+    try:
+        for column in absent:
+            if any(map(contains, rows, repeat(column))):
+                raise KeyError(column)
+        values = list(map(_getter_of(take), rows))
+    except KeyError:  # rows of several shapes: every column, a missing one as NULL
+        cols = shape.data_cols
+        portal_time = shape.has_entry
+        take = (*cols, "entered_at") if portal_time else cols
+        values = [tuple(map(row.get, take)) for row in rows]
+    key = (shape.select, cols, portal_time, clock)
+    sql = _INSERTS.get(key)
+    if sql is None:
+        if len(_INSERTS) > 1000:
+            _INSERTS.clear()
+        sql = _INSERTS[key] = _insert_sql(shape, cols, portal_time, clock)
+    return sql, values
+
+
+def _insert_sql(shape: _Shape, cols: tuple[str, ...], portal_time: bool, clock: RunClock) -> str:
+    names = [*cols, "first_seen_at", "last_seen_at", "first_seen_run", "last_seen_run"]
+    now, run = _literal(clock.now_utc), _literal(clock.run_id)
+    exprs = [*(f"?{i}" for i in range(1, len(cols) + 1)), now, now, run, run]
+    if shape.has_entry:
+        names += ["entered_at", "entered_source", "last_absent_at"]
+        local = _literal(clock.now_local)
+        source = _literal("initial" if clock.initial else "observed")
+        if portal_time:
+            p = f"?{len(cols) + 1}"
+            none = f"{p} IS NULL OR {p} = ''"
+            exprs += [
+                f"CASE WHEN {none} THEN {local} ELSE {p} END",
+                f"CASE WHEN {none} THEN {source} ELSE 'portal' END",
+            ]
+        else:
+            exprs += [local, source]
+        exprs.append(_literal(clock.prev_local))
+    return (
+        f"INSERT INTO [{shape.table}] ({', '.join(f'[{n}]' for n in names)}) "
+        f"VALUES ({', '.join(exprs)})"
+    )
+
+
+def _literal(value: str | int | None) -> str:
+    """A value as an SQL literal (the run's own times and id, never the portal's data)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _getter_of(columns: tuple[str, ...]) -> Callable[[Row], tuple]:
+    """A function taking those items of a mapping, always as a tuple."""
+    if len(columns) == 1:
+        (column,) = columns
+        return lambda row: (row[column],)
+    return itemgetter(*columns)

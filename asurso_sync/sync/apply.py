@@ -17,12 +17,19 @@ import json
 import logging
 import pickle
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
 
 from asurso_sync.errors import DeletionRefused
-from asurso_sync.mirror.history import RunClock, TableStats, mark_missing, save_rows
+from asurso_sync.mirror.history import (
+    RunClock,
+    TableStats,
+    mark_missing,
+    save_rows,
+    schema_version,
+)
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.sync.fetch import (
     DIGEST,
@@ -46,12 +53,26 @@ STICKY: dict[str, frozenset[str]] = {
     "lessons": frozenset({"subject_name"}),
     "teachers": frozenset({"name"}),
 }
+NOTHING_STICKY: frozenset[str] = frozenset()
 # School-wide lists that never come back empty from a working portal.
 MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
+
+# Indexes no query of a run reads (they serve the rules, the documents and the web page): on a
+# table empty at the run's start they are dropped inside the run's transaction and built once
+# before it commits, which costs less than keeping them sorted row by row through a first
+# sync; a failed run rolls the drop back with everything else.
+UNREAD_INDEXES = (
+    "idx_marks_student_id",
+    "idx_attendance_student_id",
+    "idx_lessons_subject_group_id_date",
+)
 
 # Scopes whose answer is compared by digest first (an access report by its raw page, which
 # then is not even parsed when unchanged: see `sync.fetch`).
 DIGESTED = {"journal", "plan", "access"}
+
+STUDENT, TYPE, REASON = itemgetter("student_id"), itemgetter("type_id"), itemgetter("reason")
+MEMBER = itemgetter("subject_group_id", "student_id")
 
 IN_JSON = "IN (SELECT value FROM json_each(?))"
 UNDER_JOURNAL = "lesson_id IN (SELECT id FROM lessons WHERE subject_group_id = ? AND term_id = ?)"
@@ -83,6 +104,8 @@ class Applier:
             ).fetchone()
             self.live[table] = live
             self.was_empty[table] = total == 0
+        self.deferred = self._defer_indexes()
+        self.schema = schema_version(db)  # no column changes during a run
         self.school: dict[str, Any] = {}
         self.diary: dict[str, Any] | None = None
         self.students: set[tuple] = set()
@@ -106,6 +129,19 @@ class Applier:
             self.digests[scope] = digest
         self.unchanged_scopes = 0
         self.confirmed: list[str] = []
+
+    def _defer_indexes(self) -> list[str]:
+        """Drop the unread indexes of the tables empty at the run's start; returns the
+        statements that build them again (`finish`)."""
+        statements = []
+        for name, table, sql in self.db.execute(
+            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND name {IN_JSON}",
+            [json.dumps(UNREAD_INDEXES)],
+        ).fetchall():
+            if self.was_empty.get(table):
+                self.db.execute(f"DROP INDEX [{name}]")
+                statements.append(sql)
+        return statements
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -261,8 +297,8 @@ class Applier:
             detect=False,
             seen=saved.members,
         )
-        saved.types |= {a["type_id"] for a in r["assignments"]}
-        saved.codes |= {a["reason"] for a in r["attendance"]}
+        saved.types.update(map(TYPE, r["assignments"]))
+        saved.codes.update(map(REASON, r["attendance"]))
         saved.journals += 1
 
     def _new_pupils(self, r: Records, saved: _Saved) -> None:
@@ -274,8 +310,7 @@ class Applier:
             if (s["id"],) not in known:
                 new.setdefault(s["id"], s)
         for table in ("marks", "attendance", "period_marks"):
-            for row in r[table]:
-                sid = row["student_id"]
+            for sid in dict.fromkeys(map(STUDENT, r[table])):
                 if (sid,) not in known and sid not in new:
                     new[sid] = {"id": sid, "class_id": None, "full_name": None}
         if new:
@@ -331,6 +366,9 @@ class Applier:
     def finish(self) -> dict[str, dict[str, int]]:
         """Compare the tables several batches filled, add the ids the lists did not name, and
         check the deletion guard; returns the counts per table."""
+        for sql in self.deferred:
+            self.db.execute(sql)
+        self.deferred = []
         if self.confirmed:
             self.db.execute(
                 f"UPDATE sync_scope_digests SET run_id = ? WHERE scope {IN_JSON}",
@@ -450,9 +488,6 @@ class _Saved:
         seen: set[tuple] | None = None,
     ) -> None:
         a = self.applier
-        sticky = STICKY.get(table)
-        if sticky:
-            rows = [{k: v for k, v in r.items() if v is not None or k not in sticky} for r in rows]
         stats = save_rows(
             a.db,
             table,
@@ -463,6 +498,8 @@ class _Saved:
             detect_deletions=detect,
             was_empty=a.was_empty[table],
             seen=seen,
+            sticky=STICKY.get(table, NOTHING_STICKY),
+            version=a.schema,
         )
         self._add(table, stats)
 
@@ -474,18 +511,20 @@ class _Saved:
         self._add(table, TableStats(fetched=rows, unchanged=rows))
 
     def _add(self, table: str, stats: TableStats) -> None:
-        total = self.stats.setdefault(table, TableStats())
-        for name, value in stats.as_dict().items():
-            setattr(total, name, getattr(total, name) + value)
-        if table not in self.tables:
+        total = self.stats.get(table)
+        if total is None:
+            self.stats[table] = stats
             self.tables.append(table)
+        else:
+            total.add(stats)
 
     def merge(self) -> None:
         a = self.applier
         for table, stats in self.stats.items():
-            total = a.stats.setdefault(table, TableStats())
-            for name, value in stats.as_dict().items():
-                setattr(total, name, getattr(total, name) + value)
+            total = a.stats.get(table)
+            if total is None:
+                a.stats[table] = total = TableStats()
+            total.add(stats)
         a.students |= self.students
         a.members |= self.members
         a.types_seen |= self.types
@@ -502,13 +541,11 @@ def _seen(r: Records) -> dict[str, Any]:
     row counts, the pupils it named, the group's members, assignment types, absence codes."""
     students = {s["id"] for s in r.get("journal_students", [])}
     for table in ("marks", "attendance", "period_marks"):
-        students |= {row["student_id"] for row in r[table]}
+        students.update(map(STUDENT, r[table]))
     return {
         "counts": {table: len(rows) for table, rows in r.items() if table in SYNCED_TABLES},
         "students": sorted(students),
-        "members": sorted(
-            {(m["subject_group_id"], m["student_id"]) for m in r["subject_group_students"]}
-        ),
-        "types": sorted({a["type_id"] for a in r["assignments"]}),
-        "codes": list({a["reason"] for a in r["attendance"]}),
+        "members": sorted(set(map(MEMBER, r["subject_group_students"]))),
+        "types": sorted(set(map(TYPE, r["assignments"]))),
+        "codes": list(set(map(REASON, r["attendance"]))),
     }
