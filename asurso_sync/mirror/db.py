@@ -24,11 +24,9 @@ def open_mirror(
     *,
     memory: bool = False,
     readonly: bool = False,
-    threads: bool = False,
 ) -> Database:
     """The mirror database, created on first use with mode 0600 and migrated to the latest
-    shape; `readonly=True` opens an existing mirror as it is, for reading only. `threads=True`
-    lets one other thread use the connection (never two at once)."""
+    shape; `readonly=True` opens an existing mirror as it is, for reading only."""
     if memory or path is None:
         db = Database(memory=True)
         db.execute("PRAGMA foreign_keys=ON")
@@ -37,9 +35,7 @@ def open_mirror(
     path = Path(path)
     check_mirror_file(path, must_exist=readonly)
     if readonly:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=not threads
-        )
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         db = Database(conn)
         db.execute("PRAGMA busy_timeout=5000")
         _probe(db, path)
@@ -51,12 +47,10 @@ def open_mirror(
                 "pending): run `asurso-sync sync` once to upgrade it"
             )
         return db
-    return open_private_db(path, migrations, threads=threads)
+    return open_private_db(path, migrations)
 
 
-def open_private_db(
-    path: Path, schema: Migrations, *, threads: bool = False, what: str = "the mirror"
-) -> Database:
+def open_private_db(path: Path, schema: Migrations, *, what: str = "the mirror") -> Database:
     """A SQLite file only its owner reads (0600, its WAL files too), WAL, foreign keys, the
     schema's migrations applied: the mirror, and the web page's accounts beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +58,7 @@ def open_private_db(
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
     os.chmod(path, 0o600)
-    db = Database(sqlite3.connect(str(path), check_same_thread=not threads))
+    db = Database(sqlite3.connect(str(path)))
     _probe(db, path, what)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=5000")

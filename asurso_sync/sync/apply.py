@@ -88,7 +88,7 @@ class Guard:
 
 
 class Applier:
-    """Saves batches into the mirror; call from one thread, inside one transaction."""
+    """Saves batches into the mirror, one at a time, inside one transaction."""
 
     def __init__(self, db: Database, clock: RunClock, guard: Guard = Guard()) -> None:
         self.db = db
