@@ -107,6 +107,16 @@ def teacher_totals(html: str) -> list[list[str]]:
     ]
 
 
+def class_rows(html: str) -> list[list[str]]:
+    """D2's «По классам» table, row by row (the school's total last)."""
+    table = html[html.index("<h2>2. По классам</h2>") :]
+    table = table[: table.index("</table>")]
+    return [
+        [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    ]
+
+
 def test_z1_d2_counts_the_overdue_remarks_per_teacher(tmp_path):
     f = escalation_school()
     paths = render(f.db, "D2", tmp_path, month="2025-11", now=ISSUED)
@@ -117,6 +127,13 @@ def test_z1_d2_counts_the_overdue_remarks_per_teacher(tmp_path):
          "100,0", "0", "0", "0", "отст. 0", "1"],
     ]  # fmt: skip
     assert "открытые дольше 30 дн. с обнаружения, по школе: 1." in html
+    # the same count per class, beside the school's total
+    assert class_rows(html) == [
+        ["Класс", "Уроков", "С темой, %", "С ДЗ, %", "С заданием, %", "Оценок", "С опозданием",
+         "Не устранено в срок", "Динамика"],
+        ["5а", "1", "100,0", "0,0", "100,0", "0", "0", "1", "—"],
+        ["По школе", "1", "100,0", "0,0", "100,0", "0", "0", "1", "—"],
+    ]  # fmt: skip
     groups = read_csv(one(paths, ".groups.csv"))
     assert [groups[0][0], groups[0][-1]] == ["учитель", "просрочено"]
     assert [[r[0], r[2], r[-1]] for r in groups[1:]] == [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -167,17 +168,30 @@ def _plan_counts(db: Database, upto: str) -> dict:
     return out
 
 
-def overdue_counts(db: Database, req: Request, settings: ReportSettings) -> tuple[Counter, Counter]:
-    """Z-1: remarks open past their fix-by date on the day of issue, counted per
-    (teacher, group) and per teacher (a teacher's count includes remarks without a group);
-    only the asked class's when the report is for one class."""
+@dataclass(frozen=True)
+class Overdue:
+    """Z-1's counts: remarks open past their fix-by date on the day of issue, per (teacher,
+    group), per teacher and per (class, teacher) (the last two include remarks without a group,
+    such as the class teacher's)."""
+
+    per_group: Counter
+    per_teacher: Counter
+    per_class: Counter
+
+
+def overdue_counts(db: Database, req: Request, settings: ReportSettings) -> Overdue:
+    """Z-1's counts on the day of issue; only the asked class's when the report is for one
+    class."""
     moment = local_time(req.now or dt.datetime.now(dt.UTC), settings.timezone)
     late = overdue_remarks(db, moment.date(), settings.rules)
     if req.class_name:
         wanted = {c["id"] for c in classes(db, req.class_name)}
         late = [r for r in late if r["class_id"] in wanted]
-    per_group = Counter((r["teacher_id"], r["subject_group_id"]) for r in late)
-    return per_group, Counter(r["teacher_id"] for r in late)
+    return Overdue(
+        per_group=Counter((r["teacher_id"], r["subject_group_id"]) for r in late),
+        per_teacher=Counter(r["teacher_id"] for r in late),
+        per_class=Counter((r["class_id"], r["teacher_id"]) for r in late),
+    )
 
 
 def rollup(items: list[dict], label: str) -> dict:
@@ -221,9 +235,9 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         wanted = {t["id"] for t in teachers(db, req.teacher)}
         items = [r for r in items if r["teacher_id"] in wanted]
         prev_items = [r for r in prev_items if r["teacher_id"] in wanted]
-    per_group, per_teacher = overdue_counts(db, req, settings)
+    overdue = overdue_counts(db, req, settings)
     for r in items:
-        r["overdue"] = per_group[(r["teacher_id"], r["group_id"])]
+        r["overdue"] = overdue.per_group[(r["teacher_id"], r["group_id"])]
         with_shares(r)
         r["plan_text"] = f"{r['plan']}/{r['fact']}/{r['lag']}" if r["has_plan"] else "нет КТП"
     by_teacher, by_class = _groups(items, "teacher"), _groups(items, "class_name")
@@ -233,16 +247,21 @@ def build(db: Database, req: Request, settings: ReportSettings) -> list[Doc]:
         row = rollup(its, name)
         prev = rollup(prev_teacher[name], name) if name in prev_teacher else None
         row["trend"] = trend(row, prev)
-        row["overdue"] = per_teacher[its[0]["teacher_id"]]
+        row["overdue"] = overdue.per_teacher[its[0]["teacher_id"]]
         teacher_rows.append({"total": row, "groups": its})
+    in_report = {r["teacher_id"] for r in items}  # a class's count: the report's teachers only
     class_rows = []
     for name, its in by_class.items():
         row = rollup(its, name)
         prev = rollup(prev_class[name], name) if name in prev_class else None
         row["trend"] = trend(row, prev)
+        ids = {r["class_id"] for r in its}
+        row["overdue"] = sum(
+            n for (c, t), n in overdue.per_class.items() if c in ids and t in in_report
+        )
         class_rows.append(row)
     school_row = rollup(items, "Школа")
-    school_row["overdue"] = sum(per_teacher[t] for t in {r["teacher_id"] for r in items})
+    school_row["overdue"] = sum(overdue.per_teacher[t] for t in in_report)
     school_row["trend"] = trend(school_row, rollup(prev_items, "") if prev_items else None)
     ctx = header(
         db, settings, "Отчёт о заполнении электронного журнала", f"за {period.label}", now=req.now
