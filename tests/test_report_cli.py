@@ -177,3 +177,17 @@ def test_a_sync_counts_its_journals_in_a_log_the_same_way(caplog):
         "sync: 9 of 10 journals, about 1 s left",
         "sync: 10 of 10 journals, about 0 s left",
     ]
+
+
+def test_the_archive_names_the_step_it_just_did_the_same_way(caplog):
+    ticks = iter(range(0, 1000, 3))  # each file takes 3 s
+    progress = Progress("archive verify", quiet=False, unit="files", tty=False,
+                        clock=lambda: next(ticks))  # fmt: skip
+    caplog.set_level(logging.INFO, logger="asurso_sync.cli.progress")
+    for done, name in enumerate(["data/a.csv", "data/b.pdf", "manifest-sha512.txt"], 1):
+        progress(done, 3, name)
+    assert [r.getMessage() for r in caplog.records] == [
+        "archive verify: 1 of 3 files, about 6 s left (data/a.csv)",
+        "archive verify: 2 of 3 files, about 3 s left (data/b.pdf)",
+        "archive verify: 3 of 3 files, about 0 s left (manifest-sha512.txt)",
+    ]

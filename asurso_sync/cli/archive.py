@@ -12,6 +12,7 @@ import click
 from asurso_sync import archive as arch
 from asurso_sync.archive.clock import fmt_day, fmt_moment
 from asurso_sync.cli.app import App, cli
+from asurso_sync.cli.progress import Progress
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -21,37 +22,6 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2030-01-01") from None
-
-
-class _Progress:
-    """A progress bar with counts and an estimate on a terminal, plain lines on stderr
-    otherwise, nothing under -q. Call it as `progress(done, total, what)`."""
-
-    def __init__(self, app: App, label: str) -> None:
-        self.label = label
-        self.quiet = app.quiet
-        self.tty = sys.stderr.isatty()
-        self.bar: Any = None
-        self.shown = 0
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if self.quiet:
-            return
-        if not self.tty:
-            click.echo(f"{self.label}: {done}/{total} {what}", err=True)
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(
-                length=total, label=self.label, show_eta=True, show_pos=True, file=sys.stderr
-            )
-            self.bar.__enter__()
-        self.bar.update(done - self.shown, what)
-        self.shown = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 @cli.group()
@@ -99,7 +69,7 @@ def create(app: App, year: str, supersedes: tuple[str, ...], force: bool, yes: b
                 "check the portal, then run again with --yes to seal the year as it is"
             )
         click.confirm("Seal the year as the mirror holds it now?", abort=True)
-    progress = _Progress(app, "archive create")
+    progress = Progress("archive create", quiet=app.quiet, unit="steps")
     try:
         made = arch.create(
             app.config,
@@ -168,7 +138,7 @@ def list_(app: App) -> None:
 def verify(app: App, bag: str | None, full: bool, at: Path | None) -> None:
     """Check the register's chain and the bags (fast: sizes and manifests; --full: every
     file re-hashed); exit 1 when anything is wrong. BAG is a bag name, never a folder."""
-    progress = _Progress(app, "archive verify") if full else None
+    progress = Progress("archive verify", quiet=app.quiet, unit="files") if full else None
     try:
         results = arch.verify(app.config, bag, full=full, at=at, progress=progress)
     finally:

@@ -14,9 +14,10 @@ log = logging.getLogger(__name__)
 
 
 class Progress:
-    """Progress of long work (documents, journals): a bar with counts and an estimate on a
-    terminal; in a log a plain line at every tenth of the work once it takes more than a few
-    seconds, and the last one; nothing under `-q`."""
+    """Progress of long work (documents, journals, files of a bag): a bar with counts and an
+    estimate on a terminal; in a log a plain line at every tenth of the work once it takes more
+    than a few seconds, and the last one, naming the item just done when the caller says it;
+    nothing under `-q`. Called as `progress(done, total)` or `progress(done, total, what)`."""
 
     QUIET_SECONDS = 3.0  # work shorter than this logs only its last line
 
@@ -39,7 +40,7 @@ class Progress:
         self.next_line = 0
         self.started = clock()
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, what: str = "") -> None:
         if self.quiet or total <= 1:
             return
         if self.tty:
@@ -58,7 +59,13 @@ class Progress:
             if done == total or (done >= self.next_line and elapsed >= self.QUIET_SECONDS):
                 left = elapsed / done * (total - done) if done else 0.0
                 log.info(
-                    "%s: %d of %d %s, about %.0f s left", self.label, done, total, self.unit, left
+                    "%s: %d of %d %s, about %.0f s left%s",
+                    self.label,
+                    done,
+                    total,
+                    self.unit,
+                    left,
+                    f" ({what})" if what else "",
                 )
                 self.next_line = done + max(1, total // 10)
         self.done = done
