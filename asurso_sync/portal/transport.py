@@ -393,7 +393,7 @@ class _Body(httpx.AsyncByteStream):
             return
         try:
             if self._framing == "length":
-                async for chunk in self._sized(conn):
+                async for chunk in self._exactly(conn, self._length):
                     yield chunk
             elif self._framing == "chunked":
                 async for chunk in self._chunked(conn):
@@ -418,8 +418,9 @@ class _Body(httpx.AsyncByteStream):
                 f"the answer's body stalled for {self._timeout:g} s", request=self._request
             ) from None
 
-    async def _sized(self, conn: _Connection) -> AsyncIterator[bytes]:
-        remaining = self._length
+    async def _exactly(self, conn: _Connection, size: int) -> AsyncIterator[bytes]:
+        """The next `size` bytes of the body, as they arrive."""
+        remaining = size
         while remaining:
             if not conn.buffer:
                 await self._fill(conn)
@@ -454,12 +455,7 @@ class _Body(httpx.AsyncByteStream):
                 while await self._line(conn):  # trailers, up to the empty line
                     pass
                 return
-            while size:
-                if not conn.buffer:
-                    await self._fill(conn)
-                    continue
-                chunk = conn.take(size)
-                size -= len(chunk)
+            async for chunk in self._exactly(conn, size):
                 yield chunk
             if await self._line(conn):
                 raise httpx.RemoteProtocolError(
