@@ -22,6 +22,7 @@ from asurso_sync.mirror.runs import skipped_scopes
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.mirror.status import sync_health
 from asurso_sync.portal import adapter
+from asurso_sync.portal import fetch as portal_fetch
 from asurso_sync.simulator import make_app, serve
 
 BEFORE, AS_OF = dt.date(2026, 5, 6), dt.date(2026, 5, 20)
@@ -254,16 +255,19 @@ def test_an_unchanged_journal_answer_is_not_parsed_again_but_a_renamed_subject_i
     # issue 14: an answer byte-for-byte the one saved is confirmed by its digest, unread; the
     # rows also depend on the school lists (the group's subject name), so a rename is saved.
     path = copy_mirror(small_mirror, tmp_path)
-    parsed: list[int] = []
-    real_parse = adapter.parse_journal
+    parsed: list[int] = []  # the groups whose answer was read, either way
 
-    def counting(raw, *, sg_id, term_id, class_id, subject_name):
-        parsed.append(sg_id)
-        return real_parse(
-            raw, sg_id=sg_id, term_id=term_id, class_id=class_id, subject_name=subject_name
-        )
+    def counting(reader):
+        def read(answer, *, sg_id, term_id, class_id, subject_name):
+            parsed.append(sg_id)
+            return reader(
+                answer, sg_id=sg_id, term_id=term_id, class_id=class_id, subject_name=subject_name
+            )
 
-    monkeypatch.setattr(adapter, "parse_journal", counting)
+        return read
+
+    monkeypatch.setattr(adapter, "parse_journal", counting(adapter.parse_journal))
+    monkeypatch.setattr(portal_fetch, "read_journal", counting(portal_fetch.read_journal))
     sync_simulator(path, small_school, AS_OF)
     assert parsed == []
     db = open_mirror(path)

@@ -622,13 +622,14 @@ class PortalClient:
         path: str,
         params: dict | None = None,
         parse: Callable[[Any], Any] | None = None,
-        unchanged: Callable[[bytes], Any] | None = None,
+        first_look: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """GET a JSON endpoint under /webapi/, parsed by `parse` (retried on a bad layout).
-        `unchanged(body)` sees the answer's bytes first: what it returns (unless None) is the
-        result, and the answer is not decoded or parsed at all."""
+        `first_look(body)` sees the answer's bytes first: what it returns (unless None) is the
+        result, and the answer is not decoded by `json.loads` nor given to `parse` (an answer
+        the mirror holds already, or one read by a faster decoder)."""
         return await self._call(
-            "GET", "webapi/" + path, params=params, parse=parse, unchanged=unchanged
+            "GET", "webapi/" + path, params=params, parse=parse, first_look=first_look
         )
 
     async def post_html(
@@ -649,7 +650,7 @@ class PortalClient:
         parse: Callable[[Any], Any] | None = None,
         warn_ok: bool = False,
         hold: bool = True,
-        unchanged: Callable[[bytes], Any] | None = None,
+        first_look: Callable[[bytes], Any] | None = None,
     ) -> Any:
         endpoint = path.removeprefix("webapi/")
         if auth and hold and self._generation == 0:
@@ -683,7 +684,7 @@ class PortalClient:
                     warnings += 1
                     await self._ack_security_warning()
                     continue
-                return self._check(response, endpoint, expect, parse, unchanged)
+                return self._check(response, endpoint, expect, parse, first_look)
             except _Retry as retry:
                 attempt += 1
                 if attempt > self.settings.max_retries:
@@ -845,7 +846,7 @@ class PortalClient:
         endpoint: str,
         expect: str,
         parse: Callable[[Any], Any] | None,
-        unchanged: Callable[[bytes], Any] | None = None,
+        first_look: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Turn one answer into a value, a `_Retry`, or a final error."""
         status = response.status_code
@@ -881,10 +882,10 @@ class PortalClient:
             raise PortalError(
                 f"the portal answered {endpoint} with HTTP {status}" + (f": {text}" if text else "")
             )
-        if unchanged is not None:
-            same = unchanged(response.content)
-            if same is not None:
-                return same
+        if first_look is not None:
+            seen = first_look(response.content)
+            if seen is not None:
+                return seen
         if expect == "bytes":
             body: Any = response.content
         else:

@@ -16,6 +16,7 @@ from typing import Any
 
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient
+from asurso_sync.portal.journal_bytes import read_journal
 
 Row = dict[str, Any]
 Records = dict[str, list[Row]]
@@ -139,15 +140,23 @@ async def fetch_journal(
 ) -> Records:
     """One class journal page (one subject group, one term): lessons, assignments, marks,
     attendance, period marks, the group's pupils (`subject_group_students`, `journal_students`).
-    `unchanged(body)`: see `PortalClient.get` (an answer known already is not parsed)."""
+    `unchanged(body)` sees the answer's bytes first: what it returns (unless None) is the
+    result (an answer the mirror holds already is not read). The usual answer is read from
+    its bytes (`journal_bytes`); any other one is decoded and read the careful way."""
     params = {"yearId": year_id, "classId": class_id, "grade": -1, "sgId": sg_id, "termId": term_id}
+    ids = {"sg_id": sg_id, "term_id": term_id, "class_id": class_id}
+
+    def first_look(body: bytes) -> Records | None:
+        known = unchanged(body) if unchanged is not None else None
+        if known is not None:
+            return known
+        return read_journal(body, **ids, subject_name=subject_name)
+
     return await client.get(
         "grade/journal",
         params,
-        parse=lambda raw: adapter.parse_journal(
-            raw, sg_id=sg_id, term_id=term_id, class_id=class_id, subject_name=subject_name
-        ),
-        unchanged=unchanged,
+        parse=lambda raw: adapter.parse_journal(raw, **ids, subject_name=subject_name),
+        first_look=first_look,
     )
 
 
