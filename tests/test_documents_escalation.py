@@ -7,11 +7,11 @@ check could not check them (R17's notice), both documents say so.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 
 from mirror_factory import MirrorFactory
+from rendered import one, read_csv
 
 from asurso_sync.documents import render
 from asurso_sync.documents.common import KES_NOTICE
@@ -24,17 +24,6 @@ ISSUED = dt.datetime(2025, 11, 20, 8, 0, tzinfo=dt.UTC)
 D1_HEAD = ["№", "правило", "дата", "класс", "предмет", "вид задания", "что не так", "учеников",
            "ученики", "обнаружено", "срок", "источник срока", "устранить до", "статус",
            "просрочено, дней"]  # fmt: skip
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def one(paths, suffix):
-    found = [p for p in paths if p.name.endswith(suffix)]
-    assert len(found) == 1, (suffix, [p.name for p in paths])
-    return found[0]
 
 
 def escalation_school(kes: bool = False, **rules) -> MirrorFactory:

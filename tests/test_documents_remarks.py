@@ -3,12 +3,12 @@ deadlines labelled by their source, «В прошлом списке» from the 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 
 import pytest
 from documents_fixture import build_documents_mirror
+from rendered import one, read_csv
 
 from asurso_sync.documents import issued_lists, record_list_issued, render
 from asurso_sync.documents.remarks import compact_names, short_detail
@@ -73,17 +73,6 @@ def db():
         for vid, rule, pupil, assignment, day, deadline, detail in late
     )
     return mirror
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def one(paths, suffix):
-    found = [p for p in paths if p.name.endswith(suffix)]
-    assert len(found) == 1, (suffix, [p.name for p in paths])
-    return found[0]
 
 
 def test_d1_groups_a_teachers_remarks_by_lesson_or_assignment(db, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import stat
 
@@ -17,6 +16,7 @@ from documents_fixture import (
     lessons,
     topic_for,
 )
+from rendered import one, read_csv
 
 from asurso_sync.demo import demo_documents
 from asurso_sync.documents import KINDS, render, resolve_kind
@@ -28,17 +28,6 @@ from asurso_sync.documents.settings import ReportSettings
 @pytest.fixture(scope="module")
 def db():
     return build_documents_mirror()
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def by_name(paths, suffix):
-    found = [p for p in paths if p.name.endswith(suffix)]
-    assert len(found) == 1, (suffix, [p.name for p in paths])
-    return found[0]
 
 
 def test_kinds_and_aliases():
@@ -84,7 +73,7 @@ def expected_filling(group: int, start: str, end: str) -> list[int]:
 
 def test_d2_filling_rows_and_rollups(db, tmp_path):
     paths = render(db, "filling", tmp_path, month="2025-10")
-    table = read_csv(by_name(paths, ".groups.csv"))
+    table = read_csv(one(paths, ".groups.csv"))
     assert table[0][:7] == [
         "учитель",
         "класс",
@@ -111,13 +100,13 @@ def test_d2_filling_rows_and_rollups(db, tmp_path):
         assert r[6] == r[3]  # every fixture lesson has a topic assignment
     # the late R06 mark of 5б math (lesson 03.10) is counted
     assert rows[("Петрова Мария Ивановна", "5б/Математика")][9] == "1"
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     assert "Отчёт о заполнении электронного журнала" in html
     assert "Итого: Петрова Мария Ивановна" in html and "По школе" in html
 
 
 def test_d2_term_shows_period_marks_given(db, tmp_path):
-    table = read_csv(by_name(render(db, "D2", tmp_path, term=1), ".groups.csv"))
+    table = read_csv(one(render(db, "D2", tmp_path, term=1), ".groups.csv"))
     finals = {r[2]: (r[11], r[12]) for r in table[1:]}
     assert finals["5а/Математика"] == ("6", "6")
     assert finals["5а/Английский язык/1 гр"] == ("3", "3")
@@ -125,27 +114,27 @@ def test_d2_term_shows_period_marks_given(db, tmp_path):
 
 def test_d3_activity_week(db, tmp_path):
     paths = render(db, "activity", tmp_path, week="2025-W42")
-    roles = read_csv(by_name(paths, ".roles.csv"))
+    roles = read_csv(one(paths, ".roles.csv"))
     assert roles[1:] == [
         ["Завуч", "0", "0", "0", "1", "0", "0", "0", "1"],
         ["Родитель", "0", "1", "0", "0", "1", "1", "0", "2"],
         ["Учитель", "1", "1", "1", "0", "0", "0", "0", "2"],
     ]
-    assert read_csv(by_name(paths, ".classes.csv"))[1:] == [
+    assert read_csv(one(paths, ".classes.csv"))[1:] == [
         ["5а", "1", "1", "0"],
         ["5б", "2", "1", "1"],
     ]
-    assert read_csv(by_name(paths, ".teachers.csv"))[1:] == [
+    assert read_csv(one(paths, ".teachers.csv"))[1:] == [
         ["Волков Дмитрий Андреевич", "08.10.2025 11:00", "0"],
         ["Кузнецова Ольга Сергеевна", "14.10.2025 10:20", "1"],
         ["Петрова Мария Ивановна", "15.10.2025 08:05", "3"],
     ]
-    school_copy = by_name(paths, ".html").read_text(encoding="utf-8")
+    school_copy = one(paths, ".html").read_text(encoding="utf-8")
     assert "Лебедева Ольга Ивановна" not in school_copy  # parents' names: class copy only
 
 
 def test_d3_class_teacher_copy_names_parents_of_that_class_only(db, tmp_path):
-    html = by_name(render(db, "D3", tmp_path, week="2025-W42", class_name="5б"), ".html").read_text(
+    html = one(render(db, "D3", tmp_path, week="2025-W42", class_name="5б"), ".html").read_text(
         encoding="utf-8"
     )
     assert "Не заходили на этой неделе: Лебедева Ольга Ивановна" in html
@@ -156,14 +145,14 @@ def test_d3_class_teacher_copy_names_parents_of_that_class_only(db, tmp_path):
 def test_d4_one_file_per_pupil_and_illness_hidden(db, tmp_path):
     paths = render(db, "progress", tmp_path, term=1, class_name="5а")
     assert len([p for p in paths if p.suffix == ".html"]) == 6
-    html = by_name(paths, "_5а_Васильев_ГП.html").read_text(encoding="utf-8")
+    html = one(paths, "_5а_Васильев_ГП.html").read_text(encoding="utf-8")
     assert "Васильев Глеб Павлович" in html and "Белова" not in html
     assert "01.10: УП" in html and ": Б" not in html and "по болезни" not in html
     assert (
         '<tbody><tr><td class="num">3</td><td class="num">3</td><td class="num">0</td>'
         '<td class="num">0</td><td class="num">0</td></tr></tbody>'
     ) in html
-    subjects = read_csv(by_name(paths, "_5а_Васильев_ГП.subjects.csv"))
+    subjects = read_csv(one(paths, "_5а_Васильев_ГП.subjects.csv"))
     assert [(r[0], r[-1]) for r in subjects[1:]] == [
         ("Английский язык", "4"),
         ("Математика", "3"),
@@ -172,7 +161,7 @@ def test_d4_one_file_per_pupil_and_illness_hidden(db, tmp_path):
 
 
 def test_d4_show_illness(db, tmp_path):
-    html = by_name(
+    html = one(
         render(
             db, "D4", tmp_path, term=1, class_name="5а", settings=ReportSettings(show_illness=True)
         ),
@@ -183,7 +172,7 @@ def test_d4_show_illness(db, tmp_path):
 
 def test_d5_class_progress_footer_and_decisions(db, tmp_path):
     paths = render(db, "class-progress", tmp_path, class_name="5а")
-    footer = read_csv(by_name(paths, ".footer.csv"))
+    footer = read_csv(one(paths, ".footer.csv"))
     assert footer[1:] == [
         ["всего обучающихся", "6"],
         ["успевают", "4"],
@@ -195,11 +184,11 @@ def test_d5_class_progress_footer_and_decisions(db, tmp_path):
         ["% успеваемости", "66,7"],
         ["% качества", "33,3"],
     ]
-    pupils = read_csv(by_name(paths, ".pupils.csv"))
+    pupils = read_csv(one(paths, ".pupils.csv"))
     assert pupils[5][:2] == ["5", "Дмитриев Егор Олегович"]
     assert pupils[5][-5:] == ["0", "0", "2", "1", "Математика"]
     assert pupils[6][6] == "н/а"  # Ершова, Математика, 1 четверть
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     for text in [
         "Сводный отчёт об успеваемости класса",
         "Решение педсовета",
@@ -215,7 +204,7 @@ def test_d5_class_progress_footer_and_decisions(db, tmp_path):
 
 def test_d6_attendance_days_and_lessons(db, tmp_path):
     paths = render(db, "attendance", tmp_path, class_name="5а")
-    table = read_csv(by_name(paths, ".pupils.csv"))
+    table = read_csv(one(paths, ".pupils.csv"))
     assert table[0] == [
         "период",
         "№",
@@ -236,13 +225,13 @@ def test_d6_attendance_days_and_lessons(db, tmp_path):
     # 17.09: one lesson of two (Б → уважительная); 01.10: the whole day
     assert counts["Васильев Глеб Павлович"] == [1, 0, 0, 1, 3, 0, 0, 3, 0]
     assert counts["Григорьева Ева Андреевна"] == [0, 0, 0, 0, 0, 0, 0, 0, 2]
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     assert "Сводный отчёт о посещаемости класса" in html and "<th>по болезни</th>" not in html
 
 
 def test_d6_other_class_and_show_illness(db, tmp_path):
     table = read_csv(
-        by_name(
+        one(
             render(
                 db,
                 "D6",
@@ -263,7 +252,7 @@ def test_d6_other_class_and_show_illness(db, tmp_path):
 
 def test_d7_journal_contents(db, tmp_path):
     paths = render(db, "journal", tmp_path, class_name="5а")
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     for text in [
         "КЛАССНЫЙ ЖУРНАЛ",
         "5а класс",
@@ -276,7 +265,7 @@ def test_d7_journal_contents(db, tmp_path):
         "М.П.",
     ]:
         assert text in html
-    topics = read_csv(by_name(paths, ".topics.csv"))
+    topics = read_csv(one(paths, ".topics.csv"))
     mine = [le for le in lessons() if le["class_id"] == 101]
     assert len(topics) - 1 == len(mine)
     math = [r for r in topics[1:] if r[0] == "5а/Математика"]
@@ -287,7 +276,7 @@ def test_d7_journal_contents(db, tmp_path):
         topic_for(first["seq"]),
         homework_for(first["seq"]),
     ]
-    marks = read_csv(by_name(paths, ".marks.csv"))
+    marks = read_csv(one(paths, ".marks.csv"))
     absences = sorted((r[1], r[3], r[5]) for r in marks[1:] if r[5])
     expected = sorted(
         (d, name, "УП" if code == "Б" else code)
@@ -324,7 +313,7 @@ def _in_group(pupil: int, gid: int) -> bool:
 
 def test_d8_summary_sheet(db, tmp_path):
     paths = render(db, "D8", tmp_path, class_name="5б")
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     for text in [
         "Сводная ведомость учёта успеваемости обучающихся",
         "5б класс",
@@ -337,7 +326,7 @@ def test_d8_summary_sheet(db, tmp_path):
         "не менее 25 лет",
     ]:
         assert text in html
-    footer = dict(read_csv(by_name(paths, ".footer.csv"))[1:])
+    footer = dict(read_csv(one(paths, ".footer.csv"))[1:])
     assert footer == {
         "всего обучающихся": "6",
         "успевают": "6",
@@ -366,7 +355,7 @@ def test_d10_register_from_archive_rows(db, tmp_path):
         }
     ]
     paths = render(db, "register", tmp_path, register_rows=rows, register_head="cd" * 32)
-    table = read_csv(by_name(paths, ".register.csv"))
+    table = read_csv(one(paths, ".register.csv"))
     assert table[1] == [
         "1",
         "5а",
@@ -382,7 +371,7 @@ def test_d10_register_from_archive_rows(db, tmp_path):
         "ab" * 64,
         "2025-2026-journal-x",
     ]
-    html = by_name(paths, ".html").read_text(encoding="utf-8")
+    html = one(paths, ".html").read_text(encoding="utf-8")
     assert "Реестр документов, переданных на архивное хранение" in html
     assert "cd" * 32 in html  # the archive register's chain head anchors the paper copy
 

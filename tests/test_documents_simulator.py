@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 
 import pytest
 from mirrors import SMALL_AS_OF, copy_mirror
+from rendered import one, read_csv
 from sqlite_utils import Database
 
 from asurso_sync.config import Config
@@ -23,17 +23,6 @@ def mirror(small_mirror, tmp_path_factory):
     db = Database(path)
     check(db, load_rule_settings(Config()), as_of=SMALL_AS_OF)
     return db
-
-
-def read_csv(path):
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def one(paths, suffix):
-    found = [p for p in paths if p.name.endswith(suffix)]
-    assert len(found) == 1, (suffix, [p.name for p in paths])
-    return found[0]
 
 
 def test_every_kind_renders(mirror, tmp_path):
