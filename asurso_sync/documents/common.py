@@ -183,6 +183,21 @@ def terms(db: Database) -> list[dict]:
     return out
 
 
+def period_of_slug(db: Database, slug: str) -> Period | None:
+    """The period a slug names (`2026-11`, `2026-W48`, `term2`, as file names and issued lists
+    keep it), or None for a slug that names none of this mirror's periods."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", slug):
+            return month_period(slug)
+        if re.fullmatch(r"\d{4}-W\d{2}", slug):
+            return week_period(slug)
+        if m := re.fullmatch(r"term(\d+)", slug):
+            return term_period(db, int(m.group(1)))
+    except ReportError:
+        return None
+    return None
+
+
 def month_period(value: str) -> Period:
     m = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
     if not m or not 1 <= int(m.group(2)) <= 12:

@@ -22,7 +22,6 @@ from sqlite_utils import Database
 
 from asurso_sync.documents.common import (
     Period,
-    ReportError,
     Request,
     class_slug,
     classes,
@@ -31,12 +30,10 @@ from asurso_sync.documents.common import (
     kes_notice,
     local_date,
     local_time,
-    month_period,
+    period_of_slug,
     person_slug,
     rows,
     teachers,
-    term_period,
-    week_period,
 )
 from asurso_sync.documents.issued import issued_lists
 from asurso_sync.documents.output import Doc, Table
@@ -256,27 +253,12 @@ def by_rule(items: list[dict]) -> list[dict]:
     return groups
 
 
-def period_end(db: Database, slug: str) -> str | None:
-    """The last day of a period given by its slug (`2026-11`, `2026-W48`, `term2`)."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}", slug):
-            return month_period(slug).end
-        if re.fullmatch(r"\d{4}-W\d{2}", slug):
-            return week_period(slug).end
-        m = re.fullmatch(r"term(\d+)", slug)
-        if m:
-            return term_period(db, int(m.group(1))).end
-    except ReportError:
-        return None
-    return None
-
-
 def previous_list(db: Database, teacher_id: int, period: Period) -> dict | None:
     """The last list issued to the teacher for a period that ended before this one's end."""
     for row in issued_lists(db, teacher_id):
-        end = period_end(db, row["period"])
-        if end is not None and end < period.end:
-            return {**row, "end": end}
+        named = period_of_slug(db, row["period"])
+        if named is not None and named.end < period.end:
+            return {**row, "end": named.end}
     return None
 
 
@@ -419,19 +401,6 @@ def _previous_text(db: Database, before: dict | None, tz: str) -> str:
     if before is None:
         return ""
     issued_on = local_date(before["issued_at"], tz)
-    return f"список за {period_label(db, before['period'])}, выдан {fmt_date(issued_on)}"
-
-
-def period_label(db: Database, slug: str) -> str:
-    """The Russian label of a period slug («ноябрь 2026 г.», «1 четверть …»)."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}", slug):
-            return month_period(slug).label
-        if re.fullmatch(r"\d{4}-W\d{2}", slug):
-            return week_period(slug).label
-        m = re.fullmatch(r"term(\d+)", slug)
-        if m:
-            return term_period(db, int(m.group(1))).label
-    except ReportError:
-        pass
-    return slug
+    named = period_of_slug(db, before["period"])
+    label = named.label if named is not None else before["period"]
+    return f"список за {label}, выдан {fmt_date(issued_on)}"
