@@ -36,6 +36,7 @@ from asurso_sync.web.core import (
     make_env,
     new_token,
     open_ctx,
+    posted,
     redirect,
     signer,
 )
@@ -182,14 +183,9 @@ def _audit_login(settings: WebSettings, detail: str) -> None:
 
 
 async def logout_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, None)
-    try:
-        ctx.check_csrf(form)
+    async with posted(request, None, None) as (ctx, form):
         raw = request.cookies.get(SESSION_COOKIE, "")
         end_session(ctx.accounts, signer(ctx.accounts).loads(raw))
-    finally:
-        ctx.close()
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

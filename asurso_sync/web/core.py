@@ -16,12 +16,14 @@ Who sees what (the roles matrix, README «Веб-страница»):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import ipaddress
 import re
 import secrets
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlite_utils import Database
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -269,6 +272,23 @@ def open_ctx(request: Request, page: str | None) -> Ctx:
         accounts.close()
         raise HTTPException(403, "Нет доступа к этой странице")
     return Ctx(request, settings, user, csrf, accounts)
+
+
+@contextlib.asynccontextmanager
+async def posted(
+    request: Request, page: str | None, action: str | None
+) -> AsyncIterator[tuple[Ctx, FormData]]:
+    """A form posted from `page`: the user allowed there, its CSRF token checked, `action`
+    permitted (None: any user of the page), the databases closed afterwards."""
+    form = await request.form()
+    ctx = open_ctx(request, page)
+    try:
+        ctx.check_csrf(form)
+        if action is not None:
+            ctx.require(action)
+        yield ctx, form
+    finally:
+        ctx.close()
 
 
 def _safe_next(target: str) -> str:

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, Response
 from asurso_sync import archive
 from asurso_sync.archive.register import act_events
 from asurso_sync.errors import AsursoSyncError
-from asurso_sync.web.core import NO_STORE, Ctx, open_ctx, redirect
+from asurso_sync.web.core import NO_STORE, Ctx, open_ctx, posted, redirect
 from asurso_sync.web.jobs import Job
 
 KIND_NAMES = {
@@ -122,11 +122,7 @@ def _bag(ctx: Ctx, name: str) -> archive.BagEntry:
 
 
 async def verify_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, "archive")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("archive_check")
+    async with posted(request, "archive", "archive_check") as (ctx, form):
         full = form.get("full") == "1"
         name = str(form.get("bag", ""))
         names = [e.name for e in archive.list_bags(ctx.settings.config)]
@@ -157,17 +153,11 @@ async def verify_post(request: Request) -> Response:
         )
         ctx.audit("archive-verify", f"full={int(full)} bags={len(todo)}")
         return redirect(f"/jobs/{job.id}")
-    finally:
-        ctx.close()
 
 
 async def get_post(request: Request) -> Response:
     """One class's printed documents out of a bag (fully verified first), as a job."""
-    form = await request.form()
-    ctx = open_ctx(request, "archive")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("archive_get")
+    async with posted(request, "archive", "archive_get") as (ctx, form):
         entry = _bag(ctx, str(form.get("bag", "")))
         folder = str(form.get("class", ""))
         if folder not in classes_in(entry):
@@ -177,7 +167,8 @@ async def get_post(request: Request) -> Response:
 
         def work(job: Job) -> None:
             job.message = "полная проверка пакета…"
-            files = archive.get(config, entry.name, out, class_name=_class_name(folder))
+            # a bag's class folders are transliterated already; `get` leaves ASCII as it is
+            files = archive.get(config, entry.name, out, class_name=folder)
             job.step()
             pdfs = [p for p in files if p.suffix == ".pdf"]
             journal = [p for p in pdfs if "journal" in p.name.lower() or "D7" in p.name]
@@ -189,38 +180,20 @@ async def get_post(request: Request) -> Response:
         )
         ctx.audit("archive-get", f"bag={entry.name} class={folder}")
         return redirect(f"/jobs/{job.id}")
-    finally:
-        ctx.close()
-
-
-def _class_name(folder: str) -> str:
-    """`get` takes the class's name and transliterates it; folders are already transliterated,
-    and transliteration leaves ASCII alone."""
-    return folder
 
 
 async def act_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, "archive")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("archive_act")
+    async with posted(request, "archive", "archive_act") as (ctx, form):
         try:
             made = archive.destruction_act(ctx.settings.config)
         except AsursoSyncError as exc:
             raise HTTPException(400, str(exc)) from None
         ctx.audit("archive-act", f"number={made['number']} bags={len(made['bags'])}")
         return redirect("/archive#acts")
-    finally:
-        ctx.close()
 
 
 async def approve_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, "archive")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("archive_act")
+    async with posted(request, "archive", "archive_act") as (ctx, form):
         number = str(form.get("number", ""))
         if number not in {a["number"] for a in acts(store_path(ctx))}:
             raise HTTPException(404, "нет такого акта")
@@ -230,8 +203,6 @@ async def approve_post(request: Request) -> Response:
             raise HTTPException(400, str(exc)) from None
         ctx.audit("archive-approve", f"number={number}")
         return redirect("/archive#acts")
-    finally:
-        ctx.close()
 
 
 def act_file(request: Request) -> Response:

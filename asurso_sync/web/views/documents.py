@@ -27,6 +27,7 @@ from asurso_sync.web.core import (
     Ctx,
     open_ctx,
     period_label,
+    posted,
     redirect,
 )
 from asurso_sync.web.jobs import Job
@@ -196,11 +197,7 @@ def document_file(request: Request) -> Response:
 
 
 async def render_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, "documents")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("render")
+    async with posted(request, "documents", "render") as (ctx, form):
         code = str(form.get("kind", ""))
         if code not in RENDERABLE or code not in allowed_kinds(ctx):
             raise HTTPException(403, "Этот документ вам недоступен")
@@ -244,8 +241,6 @@ async def render_post(request: Request) -> Response:
         )
         ctx.audit("documents-render", f"kind={code} class={class_name or 'all'}")
         return redirect(f"/jobs/{job.id}")
-    finally:
-        ctx.close()
 
 
 def class_names(ctx: Ctx) -> list[str]:

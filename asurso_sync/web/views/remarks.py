@@ -25,6 +25,7 @@ from asurso_sync.web.core import (
     Ctx,
     open_ctx,
     period_label,
+    posted,
     redirect,
 )
 
@@ -287,11 +288,7 @@ def d1_pdf(request: Request) -> Response:
 
 
 async def issued_post(request: Request) -> Response:
-    form = await request.form()
-    ctx = open_ctx(request, "remarks")
-    try:
-        ctx.check_csrf(form)
-        ctx.require("issue_list")
+    async with posted(request, "remarks", "issue_list") as (ctx, form):
         teacher = _int(str(form.get("teacher", "")))
         period = parse_period(ctx, str(form.get("period", "")))
         if teacher is None or period is None:
@@ -307,5 +304,3 @@ async def issued_post(request: Request) -> Response:
         )
         ctx.audit("remarks-issued", f"teacher={teacher} period={period.slug}")
         return redirect(f"/remarks?teacher={teacher}&period={period.slug}")
-    finally:
-        ctx.close()
