@@ -8,8 +8,7 @@ import click
 
 from asurso_sync.cli.app import App, cli
 from asurso_sync.portal.capture import build_capture, digest, to_fixtures, write_capture
-from asurso_sync.portal.doctor import diagnose
-from asurso_sync.portal.session import credentials
+from asurso_sync.portal.doctor import diagnose_configured
 
 
 @cli.command()
@@ -37,14 +36,7 @@ def capture(app: App, out: Path | None, mask_text: bool, to_fixtures_args: tuple
         return
     if out is None:
         raise click.UsageError("give --out FILE.zip (or --to-fixtures ZIP DIR)")
-    login, password, session = credentials(app.config)
-    result, recorder = diagnose(
-        app.config.portal,
-        login,
-        password,
-        session=session,
-        access_required=app.config.sync.fetch_access_report,
-    )
+    result, recorder = diagnose_configured(app.config)
     files = build_capture(result, recorder.exchanges, mask_text=mask_text)
     write_capture(out, files)
     click.echo(

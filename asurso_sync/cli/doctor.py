@@ -6,8 +6,7 @@ import click
 
 from asurso_sync.cli.app import App, cli
 from asurso_sync.mirror.doctor_runs import store_doctor_run
-from asurso_sync.portal.doctor import diagnose, format_table
-from asurso_sync.portal.session import credentials
+from asurso_sync.portal.doctor import diagnose_configured, format_table
 
 
 @cli.command()
@@ -16,14 +15,7 @@ from asurso_sync.portal.session import credentials
 @click.pass_obj
 def doctor(app: App, as_json: bool, no_store: bool) -> None:
     """Check TLS, login and every endpoint the sync uses; exit 0 only if a sync would work."""
-    login, password, session = credentials(app.config)
-    result, _ = diagnose(
-        app.config.portal,
-        login,
-        password,
-        session=session,
-        access_required=app.config.sync.fetch_access_report,
-    )
+    result, _ = diagnose_configured(app.config)
     click.echo(result.to_json() if as_json else format_table(result))
     if not no_store:
         store_doctor_run(app.config.mirror_path, result.record())

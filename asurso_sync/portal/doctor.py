@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 
-from asurso_sync.config import PortalSettings
+from asurso_sync.config import Config, PortalSettings
 from asurso_sync.errors import AsursoSyncError, AuthError, LayoutError
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient, is_family_role, network_transport
+from asurso_sync.portal.session import credentials
 
 
 @dataclass
@@ -482,6 +483,19 @@ def _login_facts(client: PortalClient) -> dict[str, Any]:
 def base_transport(settings: PortalSettings) -> httpx.AsyncBaseTransport:
     """The network transport a sync uses, with the config's TLS trust and proxy."""
     return network_transport(settings)
+
+
+def diagnose_configured(config: Config) -> tuple[DoctorResult, Recorder]:
+    """`diagnose` with the configuration's portal, account (or imported session) and
+    `[sync] fetch_access_report`: what `doctor` shows and `capture` records."""
+    login, password, session = credentials(config)
+    return diagnose(
+        config.portal,
+        login,
+        password,
+        session=session,
+        access_required=config.sync.fetch_access_report,
+    )
 
 
 def diagnose(
