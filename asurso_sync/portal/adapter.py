@@ -569,17 +569,26 @@ def parse_plan(raw: Any, sg_id: int) -> Records:
 
 def mark_fields(value: Any, duty: Any) -> dict[str, Any]:
     """`mark` text, `mark_value` when numeric, `duty_mark` for a «точка»."""
-    if value is None:
-        shown, numeric = None, None
-    elif isinstance(value, bool):
-        shown, numeric = str(value), None
-    elif isinstance(value, int | float):
-        numeric = int(value) if float(value).is_integer() else None
-        shown = str(numeric) if numeric is not None else str(value)
-    else:
-        shown = str(value)
-        numeric = int(shown) if shown.strip().lstrip("-").isdigit() else None
+    shown, numeric = mark_text_and_value(value)
     return {"mark": shown, "mark_value": numeric, "duty_mark": int(bool(duty))}
+
+
+def mark_text_and_value(value: Any) -> tuple[str | None, int | None]:
+    """A mark as the journal shows it, and its number when it is a whole one («5», 5, 5.0 →
+    5; «Н», «4-», 4.5 → none). The usual int and text come first: a sync reads ~150,000."""
+    if type(value) is int:
+        return str(value), value
+    if type(value) is str:
+        return value, int(value) if value.strip().lstrip("-").isdigit() else None
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return str(value), None
+    if isinstance(value, int | float):
+        numeric = int(value) if float(value).is_integer() else None
+        return (str(numeric) if numeric is not None else str(value)), numeric
+    shown = str(value)
+    return shown, int(shown) if shown.strip().lstrip("-").isdigit() else None
 
 
 def _mark_value(obj: dict, endpoint: str, ctx: str) -> Any:

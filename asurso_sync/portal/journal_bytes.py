@@ -23,7 +23,7 @@ from asurso_sync.portal.adapter import (
     TOPIC_TYPE_ID,
     Records,
     clean_topic,
-    mark_fields,
+    mark_text_and_value,
     moment,
 )
 
@@ -259,20 +259,10 @@ def _lesson(
 
 def _marks(rows: list, marks: Any, lesson_of: dict[int, int], sg_id: int) -> None:
     for m in marks:
-        value = m.mark
-        if type(value) is int:
-            shown: str | None = str(value)
-            numeric: int | None = value
-        elif type(value) is str:
-            shown = value
-            numeric = int(value) if value.strip().lstrip("-").isdigit() else None
-        else:  # None or a float: the careful reading's own rule
-            fields = mark_fields(value, None)
-            shown, numeric = fields["mark"], fields["mark_value"]
-        entered = _moment(m.date)
         lesson_id = lesson_of.get(m.assignmentId)
         if lesson_id is None:
             continue  # a mark on an assignment the journal does not list: nothing to key it to
+        shown, numeric = mark_text_and_value(m.mark)
         rows.append(
             {
                 "assignment_id": m.assignmentId,
@@ -283,6 +273,6 @@ def _marks(rows: list, marks: Any, lesson_of: dict[int, int], sg_id: int) -> Non
                 "mark_value": numeric,
                 "duty_mark": int(bool(m.dutyMark)),
                 "weight": m.weight,
-                "entered_at": entered,
+                "entered_at": _moment(m.date),
             }
         )
