@@ -38,7 +38,7 @@ async def cpu_per_request(settings: PortalSettings, account: dict, httpx_own: bo
 
         async def worker() -> None:
             for _ in range(REQUESTS // CONCURRENCY):
-                await client.get("context", unchanged=lambda _body: True)
+                await client.get("context", first_look=lambda _body: True)
 
         started = time.process_time()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))

@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import certifi
 import httpx
@@ -43,7 +44,7 @@ from asurso_sync.errors import (
     PortalRefused,
 )
 from asurso_sync.portal import adapter
-from asurso_sync.portal.transport import LeanTransport
+from asurso_sync.portal.transport import DEFAULT_PORT, BodyTooLarge, LeanTransport
 
 log = logging.getLogger(__name__)
 # One line per request at `-vv`, under the name and in the words of httpx's own client (whose
@@ -197,20 +198,80 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
+class AnswerHeaders:
+    """An answer's headers as received (`raw`), looked up by name in any case, values decoded
+    as httpx's `Headers` decodes them (ASCII, else UTF-8, else Latin-1)."""
+
+    __slots__ = ("raw", "_encoding")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+        self._encoding: str | None = None
+
+    def get_list(self, name: str) -> list[str]:
+        """Every value of the header `name`, in order."""
+        key = name.lower().encode("latin-1")
+        found = [value for field, value in self.raw if field.lower() == key]
+        if not found:
+            return []
+        encoding = self._encoding or self._guess_encoding()
+        return [value.decode(encoding) for value in found]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The header's values joined by ", ", or `default` when it is absent."""
+        values = self.get_list(name)
+        return ", ".join(values) if values else default
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        key = str(name).lower().encode("latin-1")
+        return any(field.lower() == key for field, _ in self.raw)
+
+    def _guess_encoding(self) -> str:
+        for encoding in ("ascii", "utf-8"):
+            try:
+                for field, value in self.raw:
+                    field.decode(encoding)
+                    value.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            self._encoding = encoding
+            return encoding
+        self._encoding = "iso-8859-1"
+        return self._encoding
+
+
 class Answer:
     """One answer, read whole: status, headers (as received: `content` is already decoded,
-    whatever `Content-Encoding` says), body, and the request it answers."""
+    whatever `Content-Encoding` says), body, and the request it answers (made when first
+    asked for, on the lean transport's path: only an error or a log line needs it)."""
 
-    __slots__ = ("status_code", "headers", "content", "request", "generation")
+    __slots__ = ("status_code", "headers", "content", "generation", "_request")
 
     def __init__(
-        self, status_code: int, headers: httpx.Headers, content: bytes, request: httpx.Request
+        self,
+        status_code: int,
+        headers: AnswerHeaders,
+        content: bytes,
+        request: httpx.Request | Callable[[], httpx.Request],
     ) -> None:
         self.status_code = status_code
         self.headers = headers
         self.content = content
-        self.request = request
+        self._request = request
         self.generation = 0  # the login session the request went out in
+
+    @property
+    def request(self) -> httpx.Request:
+        request = self._request
+        if not isinstance(request, httpx.Request):
+            request = self._request = request()
+        return request
 
 
 class PortalClient:
@@ -249,6 +310,12 @@ class PortalClient:
         self._session_ok = asyncio.Event()
         self._login_failed: BaseException | None = None
         self._http: httpx.AsyncBaseTransport | None = None  # set by `async with`
+        # the lean transport, when requests go out on it: then the client puts each request
+        # into bytes itself and reads the answer without httpx's request and response objects
+        self._lean: LeanTransport | None = None
+        self._lean_origin = ("", "", 0)  # scheme, host, port
+        self._host = ""  # the Host header
+        self._wire_paths: dict[str, str] = {}  # target without query -> its path on the wire
         self.cookies = httpx.Cookies()
         self._base = self.origin + "/"
         self._headers = {  # every request's, by lower-case name
@@ -283,6 +350,11 @@ class PortalClient:
         for warning in transport_warnings(self.settings):
             log.warning("%s", warning)
         self._http = self._transport or network_transport(self.settings)
+        base = httpx.URL(self._base)
+        if type(self._http) is LeanTransport and base.scheme in DEFAULT_PORT:
+            self._lean = self._http
+            self._lean_origin = (base.scheme, base.host, base.port or DEFAULT_PORT[base.scheme])
+            self._host = base.netloc.decode("ascii")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -762,77 +834,152 @@ class PortalClient:
         """Send one request and read its answer, at most `max_answer_bytes` of it (decoded):
         a longer answer is dropped as it streams in, never held whole."""
         assert self._http is not None
-        request = self._request(method, path, params, data, headers)
+        target = self._base + path.lstrip("/")
+        query = "?" + _urlencoded(params) if params else ""
+        fields = self._fields(target, headers)
+        try:
+            if self._lean is not None:
+                return await self._receive_lean(method, target, query, fields, data, endpoint)
+            return await self._receive_httpx(method, target, query, fields, data, endpoint)
+        except BodyTooLarge:
+            raise AnswerTooLarge(
+                f"the portal's answer to {endpoint} is larger than "
+                f"{self.settings.max_answer_mb:g} MB ([portal] max_answer_mb); "
+                "stopped reading it"
+            ) from None
+
+    async def _receive_lean(
+        self,
+        method: str,
+        target: str,
+        query: str,
+        fields: list[tuple[str, str]],
+        data: dict | None,
+        endpoint: str,
+    ) -> Answer:
+        """The request as bytes straight to the lean transport (the same bytes httpx's
+        `Request` would put on the wire); httpx's request is made only if needed."""
+        assert self._lean is not None
+
+        def request() -> httpx.Request:
+            return self._request(method, target + query, fields, data)
+
+        wire = self._wire_paths.get(target)
+        if wire is None:
+            if len(self._wire_paths) > 256:
+                self._wire_paths.clear()
+            wire = self._wire_paths[target] = httpx.URL(target).raw_path.decode("ascii")
+        lines = [f"{method} {wire}{query} HTTP/1.1\r\nHost: {self._host}\r\n"]
+        body = _urlencoded(data).encode("utf-8") if data else b""
+        if not data and method in ("POST", "PUT", "PATCH"):
+            lines.append("Content-Length: 0\r\n")
+        lines += [f"{name}: {value}\r\n" for name, value in fields]
+        if data:
+            lines.append(
+                f"Content-Length: {len(body)}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+            )
+        lines.append("\r\n")
+        message = "".join(lines).encode("ascii") + body
+        try:
+            incoming = await self._lean.send(
+                self._lean_origin, message, method.encode("ascii"), self._timeouts
+            )
+            answer = Answer(incoming.status, AnswerHeaders(incoming.headers), b"", request)
+            try:
+                self._answered(
+                    answer,
+                    incoming.version.decode("ascii"),
+                    incoming.reason.decode("ascii", "ignore"),
+                )
+            except BaseException:
+                incoming.close()
+                raise
+            answer.content = await incoming.read(self.max_answer_bytes)
+        except httpx.RequestError as exc:
+            exc.request = request()  # as httpx's client names the request of its errors
+            raise
+        return answer
+
+    async def _receive_httpx(
+        self,
+        method: str,
+        target: str,
+        query: str,
+        fields: list[tuple[str, str]],
+        data: dict | None,
+        endpoint: str,
+    ) -> Answer:
+        """The request through any other transport (a proxy, a test's mock), as httpx's
+        request and response."""
+        assert self._http is not None
+        request = self._request(method, target + query, fields, data)
         response = await self._http.handle_async_request(request)
         response.request = request
-        if "set-cookie" in response.headers:
-            self.cookies.extract_cookies(response)
-        if http_log.isEnabledFor(logging.INFO):
-            http_log.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                method,
-                request.url,
-                response.http_version,
-                response.status_code,
-                response.reason_phrase,
-            )
+        answer = Answer(response.status_code, AnswerHeaders(response.headers.raw), b"", request)
         try:
+            self._answered(answer, response.http_version, response.reason_phrase)
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.max_answer_bytes:
-                    raise AnswerTooLarge(
-                        f"the portal's answer to {endpoint} is larger than "
-                        f"{self.settings.max_answer_mb:g} MB ([portal] max_answer_mb); "
-                        "stopped reading it"
-                    )
+                    raise BodyTooLarge(size)
         finally:
             await response.aclose()
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Answer(response.status_code, response.headers, body, request)
+        answer.content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return answer
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict | None,
-        data: dict | None,
-        headers: dict[str, str],
-    ) -> httpx.Request:
-        """The request: base URL, path and query, every request's headers and this one's,
-        the cookies, the time-outs (what httpx's `AsyncClient.build_request` would make, at a
-        fifth of its cost)."""
-        target = self._base + path.lstrip("/")
-        if params:
-            target += "?" + str(httpx.QueryParams(params))
-        url = httpx.URL(target)
+    def _answered(self, answer: Answer, version: str, reason: str) -> None:
+        """An answer's head has come: its cookies into the jar, the HTTP log line."""
+        if "set-cookie" in answer.headers:
+            self.cookies.extract_cookies(
+                httpx.Response(
+                    answer.status_code, headers=answer.headers.raw, request=answer.request
+                )
+            )
+        if http_log.isEnabledFor(logging.INFO):
+            http_log.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                answer.request.method,
+                answer.request.url,
+                version,
+                answer.status_code,
+                reason,
+            )
+
+    def _fields(self, target: str, headers: dict[str, str]) -> list[tuple[str, str]]:
+        """A request's header fields: every request's, this one's, the jar's cookies."""
         merged = dict(self._headers)
         for name, value in headers.items():
             merged[name.lower()] = (name, value)
-        cookie = self._cookie_header(url)
+        cookie = self._cookie_header(target)
         if cookie:
             merged["cookie"] = ("Cookie", cookie)
+        return list(merged.values())
+
+    def _request(
+        self, method: str, url: str, fields: list[tuple[str, str]], data: dict | None
+    ) -> httpx.Request:
+        """The request as httpx's: what its `AsyncClient.build_request` would make from the
+        base URL, the path and query, the header fields and the time-outs."""
         return httpx.Request(
-            method,
-            url,
-            headers=list(merged.values()),
-            data=data,
-            extensions={"timeout": self._timeouts},
+            method, url, headers=fields, data=data, extensions={"timeout": self._timeouts}
         )
 
-    def _cookie_header(self, url: httpx.URL) -> str | None:
-        """The `Cookie` header the jar gives `url`, remembered per path while the jar holds
-        the same cookies (the jar's own matching costs ~0.1 ms per request)."""
+    def _cookie_header(self, target: str) -> str | None:
+        """The `Cookie` header the jar gives `target` (a URL without its query), remembered
+        per path while the jar holds the same cookies (the jar's own matching costs ~0.1 ms
+        per request)."""
         cookies = tuple(self.cookies.jar)
         if not cookies:
             return None
-        key: tuple[Any, ...] = (url.scheme, url.host, url.port, url.path)
+        key: tuple[Any, ...] = (target,)
         key += tuple((c.name, c.value, c.domain, c.path, c.secure, c.expires) for c in cookies)
         known = self._cookie_cache.get(key)
         if known is None or (known[1] is not None and known[1] <= time.time()):
-            probe = httpx.Request("GET", url)
+            probe = httpx.Request("GET", target)
             self.cookies.set_cookie_header(probe)
             soonest = min((c.expires for c in cookies if c.expires is not None), default=None)
             if len(self._cookie_cache) > 256:
@@ -913,6 +1060,17 @@ class PortalClient:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
         log.debug("retrying in %.2f s (attempt %d)", delay, attempt + 1)
         await self._sleep(delay)
+
+
+def _urlencoded(values: dict) -> str:
+    """A query or form as httpx encodes it (`QueryParams`, `data=`): a list value repeats
+    its key; True, False and None are "true", "false" and ""."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            text = "true" if item is True else "false" if item is False else item
+            pairs.append((str(key), "" if text is None else str(text)))
+    return urlencode(pairs)
 
 
 def _is_html(response: Answer) -> bool:

@@ -26,6 +26,7 @@ import asyncio
 import collections
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -146,7 +147,7 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
         return data
 
-    def broken(self, request: httpx.Request, when: str) -> httpx.TransportError:
+    def broken(self, request: httpx.Request | None, when: str) -> httpx.TransportError:
         """The httpx error for a connection that ended `when` ("before answering", ...)."""
         if self.lost is not None:
             error: httpx.TransportError = httpx.ReadError(
@@ -197,19 +198,67 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        key = self._origin(url.scheme, url.host, url.port, request)
+        timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
+        message, asks_close = _message(request, await request.aread())
+        answer = await self._open(
+            key, message, request.method.encode("ascii"), timeouts, request, asks_close
+        )
+        stream = _Body(answer)
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=stream,
+            request=request,
+            extensions={
+                "http_version": answer.version,
+                "reason_phrase": answer.reason,
+                "network_stream": answer.network_stream,
+            },
+        )
+
+    async def send(
+        self,
+        origin: tuple[str, str, int],
+        message: bytes,
+        method: bytes,
+        timeouts: dict[str, float | None],
+    ) -> Incoming:
+        """Send a request the caller has put into bytes (`message`: request line, headers,
+        body; it must not ask to close the connection) to `origin` (scheme, host, port) and
+        read the answer's head; `Incoming.read` reads its body.
+
+        What `handle_async_request` does without the cost of httpx's request and response
+        objects: the same connections, time-outs and errors (httpx's classes, without a
+        `request`: the caller names it if it needs one)."""
+        return await self._open(origin, message, method, timeouts, None, False)
+
+    def _origin(
+        self, scheme: str, host: str, port: int | None, request: httpx.Request | None
+    ) -> tuple[str, str, int]:
+        """The pool key of a URL's origin; only http:// and https:// are spoken."""
         if self._closed:
             raise RuntimeError("the transport is closed")
-        url = request.url
-        scheme = url.scheme
         if scheme not in DEFAULT_PORT:
             raise httpx.UnsupportedProtocol(f"no support for {scheme}:// URLs", request=request)
-        key = (scheme, url.host, url.port or DEFAULT_PORT[scheme])
+        return scheme, host, port or DEFAULT_PORT[scheme]
+
+    async def _open(
+        self,
+        key: tuple[str, str, int],
+        message: bytes,
+        method: bytes,
+        timeouts: dict[str, float | None],
+        request: httpx.Request | None,
+        asks_close: bool,
+    ) -> Incoming:
+        """Send `message` on a connection of the pool and read the answer's head."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = _Pool()
-        timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
-        message, asks_close = _message(request, await request.aread())
-        method = request.method.encode("ascii")
         head_only = method == b"HEAD"
         retry_ok = method in IDEMPOTENT
         fresh = False
@@ -233,28 +282,23 @@ class LeanTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 self._release(pool, conn, reuse=False)
                 raise
-            break
-        keep = keep and not asks_close
-        stream = _Body(self, pool, conn, request, framing, length, keep, timeouts.get("read"))
-        if framing == "none" or (framing == "length" and length == 0):
-            stream.finish()
-        return httpx.Response(
-            status,
-            headers=headers,
-            stream=stream,
-            request=request,
-            extensions={
-                "http_version": version,
-                "reason_phrase": reason,
-                "network_stream": conn.transport,
-            },
-        )
+            answer = Incoming(self, pool, conn, request, timeouts.get("read"))
+            answer.status, answer.version, answer.reason, answer.headers = (
+                status,
+                version,
+                reason,
+                headers,
+            )
+            answer.framing, answer.left, answer.keep = framing, length, keep and not asks_close
+            if framing == "none" or (framing == "length" and length == 0):
+                answer.finish()
+            return answer
 
     async def _acquire(
         self,
         pool: _Pool,
         key: tuple[str, str, int],
-        request: httpx.Request,
+        request: httpx.Request | None,
         timeouts: dict[str, float | None],
         fresh: bool,
     ) -> _Connection:
@@ -304,7 +348,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 raise
 
     async def _connect(
-        self, key: tuple[str, str, int], request: httpx.Request, timeout: float | None
+        self, key: tuple[str, str, int], request: httpx.Request | None, timeout: float | None
     ) -> _Connection:
         scheme, host, port = key
         loop = asyncio.get_running_loop()
@@ -352,64 +396,128 @@ class LeanTransport(httpx.AsyncBaseTransport):
             pool.idle.clear()
 
 
-class _Body(httpx.AsyncByteStream):
-    """The answer's body as it arrives; the connection goes back to the pool at its end."""
+class Incoming:
+    """An answer whose head is read (`status`, `version`, `reason`, `headers` as received),
+    its body still on the connection: `read` reads it whole (decoded), `pull` piece by piece
+    (as it is framed: none, length, chunked or close). The connection goes back to the pool
+    at the body's end; `close` before it drops the connection (what is left is unread)."""
+
+    __slots__ = (
+        "status",
+        "version",
+        "reason",
+        "headers",
+        "framing",
+        "left",
+        "state",
+        "done",
+        "keep",
+        "network_stream",
+        "_owner",
+        "_pool",
+        "_conn",
+        "_request",
+        "_timeout",
+    )
 
     def __init__(
         self,
         owner: LeanTransport,
         pool: _Pool,
         conn: _Connection,
-        request: httpx.Request,
-        framing: str,
-        length: int,
-        keep: bool,
+        request: httpx.Request | None,
         timeout: float | None,
     ) -> None:
+        self.status = 0
+        self.version = self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.framing = "none"
+        self.left = 0  # of a Content-Length body, or of the current chunk
+        self.state = "size"  # of a chunked body: size, data, end (of data), trailers
+        self.done = False
+        self.keep = False  # whether the connection may serve another request after the body
+        self.network_stream = conn.transport  # for the TLS details (the doctor reads them)
         self._owner = owner
         self._pool = pool
         self._conn: _Connection | None = conn
         self._request = request
-        self._framing = framing
-        self._length = length
-        self._keep = keep
         self._timeout = timeout
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body, decoded as its `Content-Encoding` says (gzip, deflate), at most
+        `limit` bytes of it: past that, `BodyTooLarge` and the connection is dropped."""
+        try:
+            decoder = _decoder(self.headers)
+            pieces: list[bytes] = []
+            size = 0
+            while not self.done:
+                piece = self.pull()
+                if not piece:
+                    if not self.done:
+                        await self.more()
+                    continue
+                if decoder is not None:
+                    piece = decoder.decode(piece)
+                size += len(piece)
+                if size > limit:
+                    raise BodyTooLarge(size)
+                pieces.append(piece)
+            if decoder is not None:
+                pieces.append(decoder.flush())
+                size += len(pieces[-1])
+                if size > limit:
+                    raise BodyTooLarge(size)
+        except BaseException:
+            self.close()
+            raise
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def finish(self) -> None:
         """The body is complete: the connection may serve the next request."""
+        self.done = True
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._owner._release(self._pool, conn, reuse=self._keep and not conn.buffer)
+            self._owner._release(self._pool, conn, reuse=self.keep and not conn.buffer)
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         """Closing before the end drops the connection (what is left of the body is unread)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             self._owner._release(self._pool, conn, reuse=False)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def pull(self) -> bytes:
+        """The next piece of the body the connection's buffer holds; b"" when it holds none
+        yet (then `more`, unless `done`)."""
         conn = self._conn
         if conn is None:
-            return
-        try:
-            if self._framing == "length":
-                async for chunk in self._exactly(conn, self._length):
-                    yield chunk
-            elif self._framing == "chunked":
-                async for chunk in self._chunked(conn):
-                    yield chunk
-            else:
-                async for chunk in self._until_close(conn):
-                    yield chunk
-        except BaseException:
-            await self.aclose()
-            raise
-        self.finish()
+            self.done = True
+            return b""
+        framing = self.framing
+        if framing == "length":
+            if not conn.buffer:
+                return b""
+            piece = conn.take(self.left)
+            self.left -= len(piece)
+            if not self.left:
+                self.finish()
+            return piece
+        if framing == "chunked":
+            return self._chunk(conn)
+        if framing == "close":
+            if conn.buffer:
+                return conn.take()
+            if conn.eof:
+                if conn.lost is not None:
+                    raise conn.broken(self._request, "in the middle of the answer's body")
+                self.finish()
+        return b""
 
-    async def _fill(self, conn: _Connection, *, end_ok: bool = False) -> None:
-        """Wait for more of the body; the end of the connection here is an error unless
-        `end_ok` (a body that ends with its connection)."""
-        if conn.eof and not end_ok:
+    async def more(self) -> None:
+        """Wait for more of the body; the connection's end here is an error (a body that
+        ends with its connection is complete before)."""
+        conn = self._conn
+        assert conn is not None
+        if conn.eof:
             raise conn.broken(self._request, "in the middle of the answer's body")
         try:
             await conn.wait(self._timeout)
@@ -418,60 +526,145 @@ class _Body(httpx.AsyncByteStream):
                 f"the answer's body stalled for {self._timeout:g} s", request=self._request
             ) from None
 
-    async def _exactly(self, conn: _Connection, size: int) -> AsyncIterator[bytes]:
-        """The next `size` bytes of the body, as they arrive."""
-        remaining = size
-        while remaining:
-            if not conn.buffer:
-                await self._fill(conn)
-                continue
-            chunk = conn.take(remaining)
-            remaining -= len(chunk)
-            yield chunk
-
-    async def _line(self, conn: _Connection) -> bytes:
+    def _chunk(self, conn: _Connection) -> bytes:
         while True:
-            end = conn.buffer.find(b"\r\n")
-            if end >= 0:
-                line = bytes(conn.buffer[:end])
-                del conn.buffer[: end + 2]
-                return line
-            if len(conn.buffer) > MAX_HEAD:
-                raise httpx.RemoteProtocolError("a chunk line is too long", request=self._request)
-            await self._fill(conn)
-
-    async def _chunked(self, conn: _Connection) -> AsyncIterator[bytes]:
-        while True:
-            line = await self._line(conn)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(
-                    f"a chunk size that is not a number: {line[:40]!r}", request=self._request
-                ) from None
-            if size < 0:
-                raise httpx.RemoteProtocolError("a negative chunk size", request=self._request)
-            if size == 0:
-                while await self._line(conn):  # trailers, up to the empty line
-                    pass
-                return
-            async for chunk in self._exactly(conn, size):
-                yield chunk
-            if await self._line(conn):
-                raise httpx.RemoteProtocolError(
-                    "a chunk longer than its size", request=self._request
-                )
-
-    async def _until_close(self, conn: _Connection) -> AsyncIterator[bytes]:
-        while True:
-            if conn.buffer:
-                yield conn.take()
-            elif conn.eof:
-                if conn.lost is not None:
-                    raise conn.broken(self._request, "in the middle of the answer's body")
-                return
+            if self.state == "data":
+                if not conn.buffer:
+                    return b""
+                piece = conn.take(self.left)
+                self.left -= len(piece)
+                if not self.left:
+                    self.state = "end"
+                return piece
+            line = self._line(conn)
+            if line is None:
+                return b""
+            if self.state == "end":
+                if line:
+                    raise httpx.RemoteProtocolError(
+                        "a chunk longer than its size", request=self._request
+                    )
+                self.state = "size"
+            elif self.state == "trailers":
+                if not line:  # trailers, up to the empty line
+                    self.finish()
+                    return b""
             else:
-                await self._fill(conn, end_ok=True)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise httpx.RemoteProtocolError(
+                        f"a chunk size that is not a number: {line[:40]!r}",
+                        request=self._request,
+                    ) from None
+                if size < 0:
+                    raise httpx.RemoteProtocolError("a negative chunk size", request=self._request)
+                self.left = size
+                self.state = "data" if size else "trailers"
+
+    def _line(self, conn: _Connection) -> bytes | None:
+        """The next line of a chunked body's framing; None while it is incomplete."""
+        buffer = conn.buffer
+        end = buffer.find(b"\r\n")
+        if end < 0:
+            if len(buffer) > MAX_HEAD:
+                raise httpx.RemoteProtocolError("a chunk line is too long", request=self._request)
+            return None
+        line = bytes(buffer[:end])
+        del buffer[: end + 2]
+        return line
+
+
+class _Body(httpx.AsyncByteStream):
+    """The answer's body for httpx's `Response`, as it arrives."""
+
+    def __init__(self, answer: Incoming) -> None:
+        self._answer = answer
+
+    async def aclose(self) -> None:
+        self._answer.close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        answer = self._answer
+        try:
+            while not answer.done:
+                piece = answer.pull()
+                if piece:
+                    yield piece
+                elif not answer.done:
+                    await answer.more()
+        except BaseException:
+            answer.close()
+            raise
+
+
+class BodyTooLarge(Exception):
+    """An answer's decoded body passed the caller's limit (`LeanTransport.exchange`)."""
+
+
+class _Decoder:
+    """One `Content-Encoding` undone as the body arrives (gzip, or deflate with or without
+    its zlib wrapper), failing as httpx's decoders do (`httpx.DecodingError`)."""
+
+    __slots__ = ("zlib", "deflate")
+
+    def __init__(self, coding: str) -> None:
+        self.deflate = coding == "deflate"  # may turn out to be raw deflate (no zlib header)
+        self.zlib = zlib.decompressobj(zlib.MAX_WBITS if self.deflate else zlib.MAX_WBITS | 16)
+
+    def decode(self, data: bytes) -> bytes:
+        first, self.deflate = self.deflate, False
+        try:
+            return self.zlib.decompress(data)
+        except zlib.error as exc:
+            if first:
+                self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.decode(data)
+            raise httpx.DecodingError(str(exc)) from exc
+
+    def flush(self) -> bytes:
+        try:
+            return self.zlib.flush()
+        except zlib.error as exc:
+            raise httpx.DecodingError(str(exc)) from exc
+
+
+class _Decoders:
+    """Several encodings, undone last first (`Content-Encoding: deflate, gzip`)."""
+
+    __slots__ = ("chain",)
+
+    def __init__(self, chain: list[_Decoder]) -> None:
+        self.chain = chain
+
+    def decode(self, data: bytes) -> bytes:
+        for decoder in self.chain:
+            data = decoder.decode(data)
+        return data
+
+    def flush(self) -> bytes:
+        data = b""
+        for decoder in self.chain:
+            data = decoder.decode(data) + decoder.flush()
+        return data
+
+
+def _decoder(headers: list[tuple[bytes, bytes]]) -> _Decoder | _Decoders | None:
+    """What undoes the answer's `Content-Encoding` (None: nothing to undo). As httpx's
+    `Response`: gzip and deflate, each named encoding in turn; one it does not know
+    (br, zstd: not asked for) is left as it is."""
+    codings = [
+        coding
+        for name, value in headers
+        if name.lower() == b"content-encoding"
+        for part in value.split(b",")
+        if (coding := part.strip().lower().decode("latin-1")) in ("gzip", "deflate")
+    ]
+    if not codings:
+        return None
+    if len(codings) == 1:
+        return _Decoder(codings[0])
+    return _Decoders([_Decoder(coding) for coding in reversed(codings)])
 
 
 def _message(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
@@ -498,7 +691,7 @@ def _message(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
 
 
 async def _send(
-    conn: _Connection, message: bytes, request: httpx.Request, timeout: float | None
+    conn: _Connection, message: bytes, request: httpx.Request | None, timeout: float | None
 ) -> None:
     transport = conn.transport
     if transport is None or conn.eof or transport.is_closing():
@@ -521,7 +714,7 @@ async def _send(
 
 
 async def _read_head(
-    conn: _Connection, request: httpx.Request, timeout: float | None
+    conn: _Connection, request: httpx.Request | None, timeout: float | None
 ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
     """The status line and headers of the final answer (1xx interim answers are skipped)."""
     received = False
@@ -561,7 +754,7 @@ async def _read_head(
 
 
 def _parse_head(
-    head: bytes, request: httpx.Request
+    head: bytes, request: httpx.Request | None
 ) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
     lines = head.split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
@@ -590,7 +783,7 @@ def _framing(
     version: bytes,
     headers: list[tuple[bytes, bytes]],
     head_only: bool,
-    request: httpx.Request,
+    request: httpx.Request | None,
 ) -> tuple[str, int, bool]:
     """(how the body ends: none, length, chunked or close; its length; keep-alive?)."""
     lengths: set[bytes] = set()
