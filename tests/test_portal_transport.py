@@ -6,10 +6,13 @@ self-signed certificate."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import json
+import logging
 import random
 import ssl
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     connection: int
+    raw: bytes = b""  # the request as it came: request line, headers, body
 
 
 Answer = Callable[[Seen, asyncio.StreamWriter], Awaitable[bool]]
@@ -84,7 +88,7 @@ class Server:
                     name, _, value = field.partition(":")
                     headers[name.lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                seen = Seen(method, path, headers, body, number)
+                seen = Seen(method, path, headers, body, number, head + body)
                 self.requests.append(seen)
                 if not await self.answer(seen, writer):
                     return
@@ -104,7 +108,7 @@ def schools_answer() -> bytes:
     return sized(json.dumps(SCHOOLS).encode(), "Content-Type: application/json")
 
 
-def portal(url: str, **settings) -> PortalClient:
+def portal(url: str, transport: httpx.AsyncBaseTransport | None = None, **settings) -> PortalClient:
     """A client on the network path (no transport given): the lean transport."""
 
     async def no_sleep(_seconds: float) -> None:
@@ -112,8 +116,21 @@ def portal(url: str, **settings) -> PortalClient:
 
     values = {"base_url": url, "school_id": 39, "max_retries": 2, "timeout_s": 5.0, **settings}
     return PortalClient(
-        PortalSettings(**values), "admin", "pw", rng=random.Random(1), sleep=no_sleep
+        PortalSettings(**values),
+        "admin",
+        "pw",
+        rng=random.Random(1),
+        sleep=no_sleep,
+        transport=transport,
     )
+
+
+def httpx_own() -> httpx.AsyncHTTPTransport:
+    """httpx's own transport: the client's path for any transport but the lean one."""
+    return httpx.AsyncHTTPTransport()
+
+
+BOTH_PATHS = pytest.mark.parametrize("transport", [None, httpx_own], ids=["lean", "httpx"])
 
 
 async def schools(client: PortalClient) -> list:
@@ -257,7 +274,8 @@ def test_gzip_answers_are_decoded_by_the_client():
     assert asyncio.run(go()) == (PARSED, "gzip, deflate")
 
 
-def test_a_corrupt_gzip_answer_is_retried_like_a_broken_body():
+@BOTH_PATHS
+def test_a_corrupt_gzip_answer_is_retried_like_a_broken_body(transport):
     packed = gzip.compress(json.dumps(SCHOOLS).encode())
 
     async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
@@ -267,7 +285,7 @@ def test_a_corrupt_gzip_answer_is_retried_like_a_broken_body():
 
     async def go():
         async with server:
-            client = portal(server.url)
+            client = portal(server.url, transport and transport())
             return await schools(client), client.retries
 
     server = Server(answer)
@@ -293,6 +311,128 @@ def test_the_doctor_records_a_gzip_answer_and_passes_it_on_decoded():
         PARSED,
         [("/webapi/schools/search", 200, json.dumps(SCHOOLS).encode())],
     )
+
+
+# --- the client's two paths: the lean transport's and httpx's ----------------------------
+
+
+def test_the_lean_path_sends_the_bytes_httpx_would_send_and_reads_answers_alike():
+    """The client puts its requests into bytes itself on the lean transport: the same bytes
+    as httpx's own request through httpx's own transport (query, form, headers, cookies)."""
+
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if seen.path.startswith("/webapi/first"):
+            cookie = "Set-Cookie: ESRNSec=sec; path=/"
+            writer.write(sized(b'{"a": 1}', "Content-Type: application/json", cookie))
+        elif seen.method == "POST":
+            page = "<html>отчёт</html>".encode()
+            writer.write(sized(page, "Content-Type: text/html; charset=utf-8"))
+        else:
+            writer.write(schools_answer())
+        return True
+
+    async def session(transport: httpx.AsyncBaseTransport | None) -> tuple[list, list[bytes]]:
+        async with Server(answer) as server:
+            async with portal(server.url, transport) as client:
+                client.use_session("AT-1", {"NSSESSIONID": "abc"})
+                query = {
+                    "yearId": 7,
+                    "ids": [1, 2],
+                    "all": True,
+                    "none": None,
+                    "day": dt.date(2026, 6, 30),
+                    "name": "Школа № 1 & «А»",
+                }
+                got = [
+                    await client.get("first", query),
+                    await client.get("second"),  # with the cookie the first answer set
+                    await client.post_html("asp/Reports/Report.asp", {"A": "ж б+в", "N": "1"}),
+                    await client.search_schools("Школа"),
+                ]
+            host = server.url.removeprefix("http://").encode()
+            return got, [seen.raw.replace(host, b"HOST") for seen in server.requests]
+
+    lean, lean_wire = asyncio.run(session(None))
+    own, own_wire = asyncio.run(session(httpx_own()))
+    assert lean == own == [{"a": 1}, SCHOOLS, "<html>отчёт</html>".encode(), PARSED]
+    assert lean_wire == own_wire
+    every = (
+        b"Referer: http://HOST/\r\nX-Requested-With: XMLHttpRequest\r\n"
+        b"Accept: application/json, text/javascript, */*; q=0.01\r\n"
+        b"Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\nUser-Agent: asurso-sync\r\n"
+    )
+    assert lean_wire == [
+        b"GET /webapi/first?yearId=7&ids=1&ids=2&all=true&none=&day=2026-06-30"
+        b"&name=%D0%A8%D0%BA%D0%BE%D0%BB%D0%B0+%E2%84%96+1+%26+%C2%AB%D0%90%C2%BB HTTP/1.1\r\n"
+        b"Host: HOST\r\n" + every + b"at: AT-1\r\nCookie: NSSESSIONID=abc\r\n\r\n",
+        b"GET /webapi/second HTTP/1.1\r\nHost: HOST\r\n"
+        + every
+        + b"at: AT-1\r\nCookie: NSSESSIONID=abc; ESRNSec=sec\r\n\r\n",
+        b"POST /asp/Reports/Report.asp HTTP/1.1\r\nHost: HOST\r\n"
+        + every
+        + b"at: AT-1\r\nCookie: NSSESSIONID=abc; ESRNSec=sec\r\n"
+        b"Content-Length: 28\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n"
+        b"A=%D0%B6+%D0%B1%2B%D0%B2&N=1",
+        b"GET /webapi/schools/search?name=%D0%A8%D0%BA%D0%BE%D0%BB%D0%B0 HTTP/1.1\r\n"
+        b"Host: HOST\r\n" + every + b"Cookie: NSSESSIONID=abc; ESRNSec=sec\r\n\r\n",
+    ]
+
+
+@BOTH_PATHS
+def test_deflate_with_or_without_its_wrapper_and_stacked_codings_are_undone(transport):
+    body = json.dumps(SCHOOLS).encode()
+    raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    bodies = [
+        (zlib.compress(body), "deflate"),
+        (raw_deflate.compress(body) + raw_deflate.flush(), "deflate"),
+        (gzip.compress(zlib.compress(body)), "deflate, gzip"),
+        (body, "identity"),
+    ]
+
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        packed, coding = bodies[len(server.requests) - 1]
+        writer.write(sized(packed, "Content-Type: application/json", f"Content-Encoding: {coding}"))
+        return True
+
+    async def go():
+        async with server, portal(server.url, transport and transport()) as client:
+            return [await client.search_schools("Школа") for _ in bodies], client.retries
+
+    server = Server(answer)
+    assert asyncio.run(go()) == ([PARSED] * 4, 0)
+
+
+@BOTH_PATHS
+def test_each_request_logs_one_http_line_and_a_redirect_names_its_target(transport, caplog):
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if seen.path.startswith("/webapi/schools"):
+            writer.write(schools_answer())
+        else:
+            writer.write(sized(b"", "Location: https://example.org/moved", status="302 Found"))
+        return True
+
+    async def go():
+        async with Server(answer) as server:
+            async with portal(server.url, transport and transport()) as client:
+                client.use_session("AT-1", {})
+                found = await client.search_schools("Школа")
+                with pytest.raises(PortalError) as moved:
+                    await client.get("context")
+            return server.url, found, str(moved.value)
+
+    caplog.set_level(logging.INFO, logger="httpx")
+    url, found, moved = asyncio.run(go())
+    assert found == PARSED
+    assert moved == (
+        "the portal redirected context (HTTP 302) to https://example.org/moved; check "
+        "[portal] base_url (https://, the exact host)"
+    )
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert lines[-2:] == [
+        f"HTTP Request: GET {url}/webapi/schools/search?name=%D0%A8%D0%BA%D0%BE%D0%BB%D0%B0 "
+        '"HTTP/1.1 200 OK"',
+        f'HTTP Request: GET {url}/webapi/context "HTTP/1.1 302 Found"',
+    ]
 
 
 # --- servers that close connections --------------------------------------------------------
@@ -441,7 +581,8 @@ def test_a_silent_server_is_a_read_timeout():
     assert asyncio.run(go()) == "no answer within 0.2 s"
 
 
-def test_the_size_cap_stops_reading_a_huge_streamed_answer_and_drops_its_connection():
+@BOTH_PATHS
+def test_the_size_cap_stops_reading_a_huge_streamed_answer_and_drops_its_connection(transport):
     sent = []
 
     async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
@@ -461,7 +602,7 @@ def test_the_size_cap_stops_reading_a_huge_streamed_answer_and_drops_its_connect
 
     async def go():
         async with Server(answer) as server:
-            async with portal(server.url, max_answer_mb=1) as client:
+            async with portal(server.url, transport and transport(), max_answer_mb=1) as client:
                 with pytest.raises(AnswerTooLarge) as caught:
                     await client.search_schools("Школа")
                 found = await client.search_schools("Школа")

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import http.cookiejar
 import json
 import logging
 import random
@@ -190,6 +191,23 @@ def is_family_role(name: str | None) -> bool:
     return name is not None and name.casefold() in adapter.PARENT_ROLE_NAMES
 
 
+class _Jar(http.cookiejar.CookieJar):
+    """A cookie jar that counts its changes (every one goes through `set_cookie` or
+    `clear`), so that a request's `Cookie` header can be remembered while there are none."""
+
+    changes = 0
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        super().set_cookie(cookie)
+        self.changes += 1
+
+    def clear(
+        self, domain: str | None = None, path: str | None = None, name: str | None = None
+    ) -> None:
+        super().clear(domain, path, name)
+        self.changes += 1
+
+
 class _Retry(Exception):
     """A failure worth another attempt; `final` is what to raise when attempts run out."""
 
@@ -316,7 +334,7 @@ class PortalClient:
         self._lean_origin = ("", "", 0)  # scheme, host, port
         self._host = ""  # the Host header
         self._wire_paths: dict[str, str] = {}  # target without query -> its path on the wire
-        self.cookies = httpx.Cookies()
+        self._cookies = httpx.Cookies(_Jar())
         self._base = self.origin + "/"
         self._headers = {  # every request's, by lower-case name
             "referer": ("Referer", self.origin + "/"),
@@ -327,7 +345,7 @@ class PortalClient:
             "user-agent": ("User-Agent", "asurso-sync"),
         }
         self._timeouts = httpx.Timeout(settings.timeout_s).as_dict()
-        self._cookie_cache: dict[tuple[Any, ...], tuple[str | None, int | None]] = {}
+        self._cookie_cache: dict[tuple[str, int], tuple[str | None, int | None]] = {}
         self._at: str | None = None
         self._ver: str | None = None
         self._school_id: int | None = settings.school_id
@@ -364,6 +382,11 @@ class PortalClient:
         finally:
             if self._http is not None:
                 await self._http.aclose()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The session's cookie jar."""
+        return self._cookies
 
     @property
     def school_id(self) -> int | None:
@@ -972,19 +995,20 @@ class PortalClient:
         """The `Cookie` header the jar gives `target` (a URL without its query), remembered
         per path while the jar holds the same cookies (the jar's own matching costs ~0.1 ms
         per request)."""
-        cookies = tuple(self.cookies.jar)
-        if not cookies:
-            return None
-        key: tuple[Any, ...] = (target,)
-        key += tuple((c.name, c.value, c.domain, c.path, c.secure, c.expires) for c in cookies)
+        jar = self._cookies.jar
+        assert isinstance(jar, _Jar)
+        key = (target, jar.changes)
         known = self._cookie_cache.get(key)
         if known is None or (known[1] is not None and known[1] <= time.time()):
             probe = httpx.Request("GET", target)
-            self.cookies.set_cookie_header(probe)
-            soonest = min((c.expires for c in cookies if c.expires is not None), default=None)
+            self._cookies.set_cookie_header(probe)
+            soonest = min((c.expires for c in jar if c.expires is not None), default=None)
             if len(self._cookie_cache) > 256:
                 self._cookie_cache.clear()
-            known = self._cookie_cache[key] = (probe.headers.get("cookie"), soonest)
+            known = self._cookie_cache[(target, jar.changes)] = (
+                probe.headers.get("cookie"),
+                soonest,
+            )
         return known[0]
 
     def _check(
