@@ -603,6 +603,14 @@ def test_access_report_impossible_date_is_an_error_naming_its_column():
         adapter.parse_access_report(broken.encode(), 105007)
 
 
+@pytest.mark.parametrize("stamp", ["08.12.2018 24:05", "08.12.2018 14:61", "08.12.2018 14:05 x"])
+def test_access_report_impossible_time_of_day_is_an_error_naming_its_column(stamp):
+    page = (REAL / "vendorshape_journalaccess_2018_7col.html").read_text(encoding="utf-8")
+    broken = page.replace("08.12.2018 14:05", stamp)
+    with pytest.raises(LayoutError, match="Дата"):
+        adapter.parse_access_report(broken.encode(), 105007)
+
+
 # --- strict where it matters -----------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ The expected rows are read here from the raw JSON the simulator serves (a sync h
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import shutil
 
@@ -20,6 +21,7 @@ from asurso_sync.errors import AsursoSyncError
 from asurso_sync.mirror.db import open_mirror
 from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.simulator import make_app
+from asurso_sync.sync.apply import Applier
 
 AS_OF = dt.date(2026, 5, 20)
 PLACEHOLDER = "---Не указана---"
@@ -328,6 +330,61 @@ def test_a_first_sync_ends_with_every_index_of_a_new_mirror(small_school, small_
         sync_simulator(failed, small_school, AS_OF, faults="5xx=1,seed=1", settings=settings)
     assert _indexes(failed) == new
     assert open_mirror(failed).execute("SELECT count(*) FROM marks").fetchone() == (0,)
+
+
+def test_a_first_sync_reads_back_a_scope_that_comes_twice(
+    small_school, small_mirror, tmp_path, monkeypatch
+):
+    """A first sync saves each journal scope without reading it back (the mirror held
+    nothing); should one scope come twice in a run, its second answer is compared with the
+    first, not inserted again: the run ends ok with the mirror a single pass makes."""
+    apply = Applier.apply
+    repeated = []
+
+    def apply_first_journal_twice(self, item):
+        again = copy.deepcopy(item)
+        apply(self, item)
+        if item.kind == "journal" and not repeated:
+            repeated.append(item.scope)
+            apply(self, again)
+
+    monkeypatch.setattr(Applier, "apply", apply_first_journal_twice)
+    open_mirror(tmp_path / "new.db").close()
+    path = tmp_path / "m.db"
+    sync_simulator(path, small_school, AS_OF)
+    assert len(repeated) == 1
+    db = open_mirror(path)
+    runs = list(db.query("SELECT status, error FROM sync_runs"))
+    assert runs == [{"status": "ok", "error": None}]
+    assert db.execute("SELECT count(*) FROM sync_skipped_scopes").fetchone() == (0,)
+    assert content(db) == content(open_mirror(small_mirror))
+    assert _indexes(path) == _indexes(tmp_path / "new.db")
+
+
+def test_a_first_sync_failing_among_the_journals_leaves_every_index(
+    small_school, tmp_path, monkeypatch
+):
+    """The indexes a first import leaves out while journals arrive come back with the
+    rollback of a run that fails half-way."""
+    apply = Applier.apply
+    journals = []
+
+    def fail_at_the_third_journal(self, item):
+        if item.kind == "journal":
+            journals.append(item.scope)
+            if len(journals) == 3:
+                raise OSError("disk full")
+        apply(self, item)
+
+    monkeypatch.setattr(Applier, "apply", fail_at_the_third_journal)
+    open_mirror(tmp_path / "new.db").close()
+    path = tmp_path / "m.db"
+    with pytest.raises(OSError, match="disk full"):
+        sync_simulator(path, small_school, AS_OF)
+    assert _indexes(path) == _indexes(tmp_path / "new.db")
+    db = open_mirror(path)
+    assert db.execute("SELECT count(*) FROM lessons").fetchone() == (0,)
+    assert list(db.query("SELECT status FROM sync_runs")) == [{"status": "failed"}]
 
 
 def test_a_failed_run_leaves_the_mirror_unchanged(small_school, small_mirror, tmp_path):

@@ -203,6 +203,7 @@ def save_rows(
     seen: set[tuple] | None = None,
     sticky: frozenset[str] = frozenset(),
     version: int | None = None,
+    fresh: bool = False,
 ) -> TableStats:
     """Apply the fetched `rows` of one scope of `table`: the mirror's rows matching the SQL
     condition `where` (with `params`; None: the whole table), further narrowed by `keep`.
@@ -212,18 +213,21 @@ def save_rows(
     `was_empty` says whether the table was empty when the run began (no `insert` change rows
     then; None: look now). The keys of the fetched rows are added to `seen`. A None (or a
     missing key) in a `sticky` column means «not sent»: the saved value stays. `version` is
-    the `schema_version` when the caller knows it (None: look). Call inside a transaction.
+    the `schema_version` when the caller knows it (None: look). `fresh`: the caller knows the
+    mirror holds no row of this scope (its table was empty when the run began and the scope is
+    saved for the first time in it), so nothing is read. Call inside a transaction.
     """
     shape = _shape(db, table, version)
     rows = rows if isinstance(rows, list) else list(rows)
     key_of_record = shape.key_of_record
     existing: dict[tuple, tuple] = {}
-    if where is None:
-        query = db.conn.execute(shape.select)
-    else:
-        query = db.conn.execute(f"{shape.select} WHERE {where}", list(params))
-    for record in query:
-        existing[key_of_record(record)] = record
+    if not fresh:
+        if where is None:
+            query = db.conn.execute(shape.select)
+        else:
+            query = db.conn.execute(f"{shape.select} WHERE {where}", list(params))
+        for record in query:
+            existing[key_of_record(record)] = record
     if was_empty is None:
         was_empty = not existing if where is None else _empty(db, table)
     fetched = _by_key(shape, rows)

@@ -915,7 +915,8 @@ def _layout_of(header: list[str]) -> tuple[str, dict[str, int]] | None:
     return None
 
 
-_STAMP = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?")
 
 
 def _stamp(value: str, column: str) -> str | None:
@@ -929,18 +930,41 @@ def _stamp(value: str, column: str) -> str | None:
     return moment
 
 
-@functools.lru_cache(maxsize=4096)
 def _moment(value: str) -> str | None:
-    """`_stamp`'s reading of one value (a report repeats the same minutes: read each once)."""
-    found = _STAMP.fullmatch(value)
+    """`_stamp`'s reading of one value: a real date, then a real time of day if any. A report
+    repeats its days and minutes, so each part is read once (a value whole rarely repeats)."""
+    parts = value.split()
+    if not parts or len(parts) > 2:
+        return None
+    day = _day(parts[0])
+    clock = _clock(parts[1]) if len(parts) == 2 else "00:00:00"
+    if day is None or clock is None:
+        return None
+    return f"{day}T{clock}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(value: str) -> str | None:
+    found = _DAY.fullmatch(value)
     if found is None:
         return None
-    d, m, y, hh, mm, ss = (int(part or 0) for part in found.groups())
+    d, m, y = map(int, found.groups())
     try:
-        dt.datetime(y, m, d, hh, mm, ss)  # a real date and time, or ValueError
+        return dt.date(y, m, d).isoformat()
     except ValueError:
         return None
-    return f"{y:04d}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock(value: str) -> str | None:
+    found = _CLOCK.fullmatch(value)
+    if found is None:
+        return None
+    hh, mm, ss = (int(part or 0) for part in found.groups())
+    try:
+        return dt.time(hh, mm, ss).isoformat()
+    except ValueError:
+        return None
 
 
 def _subtitles(root: _Element) -> dict[_Element, str | None]:
@@ -983,7 +1007,7 @@ def parse_access_report(
     root = _tree(page)
     if not any(_has_class(h2, "main-report-title") for h2 in root.iter("h2")):
         raise LayoutError(ep, "h2.main-report-title")
-    subtitles = _subtitles(root)
+    subtitles: dict[_Element, str | None] | None = None  # read only for a 2013 page
     names = class_ids or {}
     rows: list[dict[str, Any]] = []
     data_rows = 0
@@ -998,12 +1022,16 @@ def parse_access_report(
                 continue
             found = True
             kind, col = layout
+            subtitle = None
+            if "class" not in col:
+                subtitles = _subtitles(root) if subtitles is None else subtitles
+                subtitle = subtitles.get(table)
             for body in trs[i + 1 :]:
                 cells = _cells(body)
                 if len(cells) < len(col):
                     continue  # a spacer row
                 data_rows += 1
-                row = _access_row(kind, col, cells, subtitles.get(table), class_id, names)
+                row = _access_row(kind, col, cells, subtitle, class_id, names)
                 understood += 1
                 if row is not None:
                     rows.append(row)

@@ -67,6 +67,26 @@ UNREAD_INDEXES = (
     "idx_lessons_subject_group_id_date",
 )
 
+# The tables a staff batch of each kind fills, scope by scope; no two scopes of a run overlap
+# (a journal per subject group and term, a plan per group, a report per class and span). On a
+# table empty when the run began, a scope's first save reads nothing back (there is nothing to
+# compare), so from the first batch of its kind such a table keeps no index but its key until
+# `finish` builds them again: a school's first import then writes each row once and sorts
+# each index once. A key seen twice still fails on the key, and the run's rollback restores
+# the dropped indexes with everything else.
+FIRST_IMPORT = {
+    "journal": (
+        "lessons",
+        "assignments",
+        "marks",
+        "attendance",
+        "period_marks",
+        "subject_group_term_students",
+    ),
+    "plan": ("plans", "plan_lessons"),
+    "access": ("journal_access",),
+}
+
 # Scopes whose answer is compared by digest first (an access report by its raw page, which
 # then is not even parsed when unchanged: see `sync.fetch`).
 DIGESTED = {"journal", "plan", "access"}
@@ -105,6 +125,9 @@ class Applier:
             self.live[table] = live
             self.was_empty[table] = total == 0
         self.deferred = self._defer_indexes()
+        self.first_import: set[str] = set()  # empty tables whose scopes are not read back
+        self.kinds_begun: set[str] = set()
+        self.scopes_saved: set[tuple] = set()
         self.schema = schema_version(db)  # no column changes during a run
         self.school: dict[str, Any] = {}
         self.diary: dict[str, Any] | None = None
@@ -133,10 +156,26 @@ class Applier:
     def _defer_indexes(self) -> list[str]:
         """Drop the unread indexes of the tables empty at the run's start; returns the
         statements that build them again (`finish`)."""
+        return self._drop_indexes(f"name {IN_JSON}", json.dumps(UNREAD_INDEXES))
+
+    def _begin_first_import(self, kind: str) -> None:
+        """At the first batch of `kind`: its tables that were empty take their scopes unread,
+        and keep only their keys until `finish` (see FIRST_IMPORT)."""
+        self.kinds_begun.add(kind)
+        tables = [t for t in FIRST_IMPORT[kind] if self.was_empty[t]]
+        self.first_import.update(tables)
+        # `sql IS NULL`: the index SQLite keeps for a table's key
+        self.deferred += self._drop_indexes(
+            f"tbl_name {IN_JSON} AND sql IS NOT NULL", json.dumps(tables)
+        )
+
+    def _drop_indexes(self, where: str, names: str) -> list[str]:
+        """Drop the indexes `where` names (of the tables empty at the run's start); returns
+        the statements that build them again."""
         statements = []
         for name, table, sql in self.db.execute(
-            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND name {IN_JSON}",
-            [json.dumps(UNREAD_INDEXES)],
+            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND {where}",
+            [names],
         ).fetchall():
             if self.was_empty.get(table):
                 self.db.execute(f"DROP INDEX [{name}]")
@@ -170,6 +209,8 @@ class Applier:
                 return
             if taken_as_unchanged:  # never: the fetch compared with these very digests
                 raise RuntimeError(f"{key}: an answer taken as unchanged has no saved digest")
+        if item.kind in FIRST_IMPORT and item.kind not in self.kinds_begun:
+            self._begin_first_import(item.kind)
         conn.execute("SAVEPOINT scope")
         try:
             summary = _seen(item.records) if item.kind == "journal" else None
@@ -488,6 +529,11 @@ class _Saved:
         seen: set[tuple] | None = None,
     ) -> None:
         a = self.applier
+        fresh = False
+        if table in a.first_import:
+            scope = (table, where, *params)
+            fresh = scope not in a.scopes_saved
+            a.scopes_saved.add(scope)
         stats = save_rows(
             a.db,
             table,
@@ -500,6 +546,7 @@ class _Saved:
             seen=seen,
             sticky=STICKY.get(table, NOTHING_STICKY),
             version=a.schema,
+            fresh=fresh,
         )
         self._add(table, stats)
 
@@ -547,5 +594,5 @@ def _seen(r: Records) -> dict[str, Any]:
         "students": sorted(students),
         "members": sorted(set(map(MEMBER, r["subject_group_students"]))),
         "types": sorted(set(map(TYPE, r["assignments"]))),
-        "codes": list(set(map(REASON, r["attendance"]))),
+        "codes": sorted(set(map(REASON, r["attendance"]))),
     }
