@@ -9,7 +9,10 @@ repeated. Each failure that survives the retries becomes one clear `AsursoSyncEr
 Requests go straight to an httpx transport (`transport.py`'s lean keep-alive one, unless a
 proxy applies or a test passes its own): the client builds each request itself (base URL,
 headers, its cookie jar, time-outs) and reads each answer once into an `Answer`, as httpx's
-`AsyncClient` would, at a fraction of its cost per request.
+`AsyncClient` would, at a fraction of its cost per request. On the lean transport it goes
+further: it puts the request into bytes itself (the very bytes httpx's `Request` would
+send) and reads the answer without httpx's request and response objects; httpx's request
+is made only when an error or the log line asks for it.
 """
 
 from __future__ import annotations
@@ -856,14 +859,13 @@ class PortalClient:
     ) -> Answer:
         """Send one request and read its answer, at most `max_answer_bytes` of it (decoded):
         a longer answer is dropped as it streams in, never held whole."""
-        assert self._http is not None
         target = self._base + path.lstrip("/")
         query = "?" + _urlencoded(params) if params else ""
         fields = self._fields(target, headers)
         try:
             if self._lean is not None:
-                return await self._receive_lean(method, target, query, fields, data, endpoint)
-            return await self._receive_httpx(method, target, query, fields, data, endpoint)
+                return await self._receive_lean(method, target, query, fields, data)
+            return await self._receive_httpx(self._request(method, target + query, fields, data))
         except BodyTooLarge:
             raise AnswerTooLarge(
                 f"the portal's answer to {endpoint} is larger than "
@@ -872,16 +874,10 @@ class PortalClient:
             ) from None
 
     async def _receive_lean(
-        self,
-        method: str,
-        target: str,
-        query: str,
-        fields: list[tuple[str, str]],
-        data: dict | None,
-        endpoint: str,
+        self, method: str, target: str, query: str, fields: list[tuple[str, str]], data: dict | None
     ) -> Answer:
-        """The request as bytes straight to the lean transport (the same bytes httpx's
-        `Request` would put on the wire); httpx's request is made only if needed."""
+        """The request put into bytes here (the very bytes httpx's `Request` would send)
+        straight to the lean transport; httpx's request is made only if needed."""
         assert self._lean is not None
 
         def request() -> httpx.Request:
@@ -924,19 +920,10 @@ class PortalClient:
             raise
         return answer
 
-    async def _receive_httpx(
-        self,
-        method: str,
-        target: str,
-        query: str,
-        fields: list[tuple[str, str]],
-        data: dict | None,
-        endpoint: str,
-    ) -> Answer:
+    async def _receive_httpx(self, request: httpx.Request) -> Answer:
         """The request through any other transport (a proxy, a test's mock), as httpx's
         request and response."""
         assert self._http is not None
-        request = self._request(method, target + query, fields, data)
         response = await self._http.handle_async_request(request)
         response.request = request
         answer = Answer(response.status_code, AnswerHeaders(response.headers.raw), b"", request)
