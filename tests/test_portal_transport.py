@@ -19,12 +19,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from simclient import account
 
 from asurso_sync.config import PortalSettings
 from asurso_sync.errors import AnswerTooLarge, PortalError
 from asurso_sync.portal.client import RUSSIAN_CA_HINT, PortalClient, network_transport
 from asurso_sync.portal.doctor import Recorder
 from asurso_sync.portal.transport import LeanTransport
+from asurso_sync.simulator import make_app
+from asurso_sync.simulator.server import serve
 
 TLS = Path(__file__).resolve().parent / "fixtures" / "simulator_tls"
 CERT, KEY = str(TLS / "cert.pem"), str(TLS / "key.pem")
@@ -433,6 +436,31 @@ def test_each_request_logs_one_http_line_and_a_redirect_names_its_target(transpo
         '"HTTP/1.1 200 OK"',
         f'HTTP Request: GET {url}/webapi/context "HTTP/1.1 302 Found"',
     ]
+
+
+@BOTH_PATHS
+def test_a_login_that_sets_the_session_cookie_twice_keeps_the_real_one(small_school, transport):
+    """asurso.ru's login answer sets `ESRNSec` twice, the second one empty (CONTRACT §1): the
+    client logs in over 127.0.0.1, keeps the real value, and its calls pass without a
+    re-login, on the lean transport as on httpx's."""
+    app = make_app(small_school, as_of=dt.date.today(), quirks="empty_cookie")
+    acc = account(app, "admin")
+
+    async def go(url: str) -> tuple:
+        settings = PortalSettings(base_url=url, school_id=acc["school_id"], max_retries=1)
+        async with PortalClient(
+            settings, acc["login"], acc["password"], transport=transport and transport()
+        ) as client:
+            await client.login()
+            context = await client.get("context")
+            kept = [(c.name, c.path, bool(c.value)) for c in client.cookies.jar]
+            return kept, context["schoolId"] == acc["school_id"], client.relogins, client.retries
+
+    with serve(app) as server:
+        kept, same_school, relogins, retries = asyncio.run(go(server.url))
+    assert ("ESRNSec", "/", True) in kept
+    assert [name for name, _, _ in kept].count("ESRNSec") == 1
+    assert (same_school, relogins, retries) == (True, 0, 0)
 
 
 # --- servers that close connections --------------------------------------------------------
