@@ -196,7 +196,7 @@ def is_family_role(name: str | None) -> bool:
 
 class _Jar(http.cookiejar.CookieJar):
     """A cookie jar that counts its changes (every one goes through `set_cookie` or
-    `clear`), so that a request's `Cookie` header can be remembered while there are none."""
+    `clear`), so that the `Cookie` header it gives a path can be remembered until the next."""
 
     changes = 0
 
@@ -883,23 +883,7 @@ class PortalClient:
         def request() -> httpx.Request:
             return self._request(method, target + query, fields, data)
 
-        wire = self._wire_paths.get(target)
-        if wire is None:
-            if len(self._wire_paths) > 256:
-                self._wire_paths.clear()
-            wire = self._wire_paths[target] = httpx.URL(target).raw_path.decode("ascii")
-        lines = [f"{method} {wire}{query} HTTP/1.1\r\nHost: {self._host}\r\n"]
-        body = _urlencoded(data).encode("utf-8") if data else b""
-        if not data and method in ("POST", "PUT", "PATCH"):
-            lines.append("Content-Length: 0\r\n")
-        lines += [f"{name}: {value}\r\n" for name, value in fields]
-        if data:
-            lines.append(
-                f"Content-Length: {len(body)}\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\n"
-            )
-        lines.append("\r\n")
-        message = "".join(lines).encode("ascii") + body
+        message = self._wire_bytes(method, target, query, fields, data)
         try:
             incoming = await self._lean.send(
                 self._lean_origin, message, method.encode("ascii"), self._timeouts
@@ -919,6 +903,29 @@ class PortalClient:
             exc.request = request()  # as httpx's client names the request of its errors
             raise
         return answer
+
+    def _wire_bytes(
+        self, method: str, target: str, query: str, fields: list[tuple[str, str]], data: dict | None
+    ) -> bytes:
+        """The request's bytes on the wire as httpx's `Request` makes them: request line,
+        Host, the header fields, a form's length and type, the form."""
+        wire = self._wire_paths.get(target)
+        if wire is None:
+            if len(self._wire_paths) > 256:
+                self._wire_paths.clear()
+            wire = self._wire_paths[target] = httpx.URL(target).raw_path.decode("ascii")
+        lines = [f"{method} {wire}{query} HTTP/1.1\r\nHost: {self._host}\r\n"]
+        body = _urlencoded(data).encode("utf-8") if data else b""
+        if not data and method in ("POST", "PUT", "PATCH"):
+            lines.append("Content-Length: 0\r\n")
+        lines += [f"{name}: {value}\r\n" for name, value in fields]
+        if data:
+            lines.append(
+                f"Content-Length: {len(body)}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+            )
+        lines.append("\r\n")
+        return "".join(lines).encode("ascii") + body
 
     async def _receive_httpx(self, request: httpx.Request) -> Answer:
         """The request through any other transport (a proxy, a test's mock), as httpx's
