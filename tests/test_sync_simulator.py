@@ -387,6 +387,60 @@ def test_a_first_sync_failing_among_the_journals_leaves_every_index(
     assert list(db.query("SELECT status FROM sync_runs")) == [{"status": "failed"}]
 
 
+def _journal_modes_while_saving(monkeypatch) -> list[str]:
+    """Record the mirror's journal mode as the first batch is saved."""
+    apply = Applier.apply
+    modes: list[str] = []
+
+    def apply_and_look(self, item):
+        if not modes:
+            modes.append(self.db.execute("PRAGMA journal_mode").fetchone()[0])
+        apply(self, item)
+
+    monkeypatch.setattr(Applier, "apply", apply_and_look)
+    return modes
+
+
+def test_a_first_import_writes_the_file_once_and_leaves_a_wal_mirror(
+    small_school, small_mirror, tmp_path, monkeypatch
+):
+    """An empty mirror's first import goes through the rollback journal (each page written
+    once); the mirror is a WAL mirror again afterwards, readable by its owner only."""
+    modes = _journal_modes_while_saving(monkeypatch)
+    path = tmp_path / "m.db"
+    sync_simulator(path, small_school, AS_OF)
+    assert modes == ["delete"]
+    db = open_mirror(path, readonly=True)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert content(db) == content(open_mirror(small_mirror))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert not (tmp_path / "m.db-journal").exists()
+
+
+def test_a_first_import_with_a_reader_open_stays_in_wal(small_school, tmp_path, monkeypatch):
+    """Somebody has the new mirror open (the web page): the first import neither waits for
+    them nor changes the journal under them."""
+    modes = _journal_modes_while_saving(monkeypatch)
+    path = tmp_path / "m.db"
+    open_mirror(path).close()
+    reader = open_mirror(path, readonly=True)
+    try:
+        sync_simulator(path, small_school, AS_OF)
+        assert reader.execute("SELECT count(*) > 0 FROM marks").fetchone() == (1,)
+    finally:
+        reader.close()
+    assert modes == ["wal"]
+    assert open_mirror(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_second_sync_stays_in_wal(small_school, small_mirror, tmp_path, monkeypatch):
+    modes = _journal_modes_while_saving(monkeypatch)
+    path = tmp_path / "m.db"
+    shutil.copyfile(small_mirror, path)
+    sync_simulator(path, small_school, AS_OF + dt.timedelta(days=1))
+    assert modes == ["wal"]
+
+
 def test_a_failed_run_leaves_the_mirror_unchanged(small_school, small_mirror, tmp_path):
     path = tmp_path / "asurso.db"
     shutil.copyfile(small_mirror, path)

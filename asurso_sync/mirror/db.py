@@ -7,6 +7,7 @@ is migrated or written, and a missing mirror is an error too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -69,6 +70,29 @@ def open_private_db(path: Path, schema: Migrations, *, what: str = "the mirror")
         if side.exists():
             os.chmod(side, 0o600)
     return db
+
+
+def first_import_journal(db: Database) -> bool:
+    """Switch an empty mirror's file to the rollback journal for its first import: the pages
+    are then written once, into the file, instead of into the WAL and again by the checkpoint.
+    Only when nobody else has the file open (no waiting for it); True if switched. The
+    journal file SQLite makes takes the mirror's own permissions. `wal_again` switches back."""
+    timeout = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute("PRAGMA busy_timeout=0")
+    try:
+        mode = db.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+    except sqlite3.OperationalError:  # another connection has it open
+        mode = "wal"
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return str(mode).lower() == "delete"
+
+
+def wal_again(db: Database) -> None:
+    """Back to WAL after a first import (`first_import_journal`); were that refused, the next
+    open of the mirror switches it."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def check_mirror_file(path: Path, *, must_exist: bool = False) -> None:

@@ -127,29 +127,41 @@ def read_journal(
     return out
 
 
+# The days already read as real ISO dates: a journal's ~300,000 date texts name a few
+# hundred days, so each day is checked once (bounded, in case of a strange portal).
+_ISO_DAYS: set[str] = set()
+
+
 def _day(value: str | None) -> str | None:
     """`opt_day`: nothing, or the date part of an ISO date text."""
     if not value:
         return None
-    _check_iso(value)
-    return value[:10]
+    day = value[:10]
+    if day not in _ISO_DAYS:
+        _check_iso(value)
+    return day
 
 
 def _moment(value: str | None) -> str | None:
     """`opt_moment`: nothing, or the naive ISO date-time of an ISO date text."""
     if not value:
         return None
+    if len(value) >= 19 and value[:10] in _ISO_DAYS:
+        return value[:19]
     _check_iso(value)
     return value[:19] if len(value) >= 19 else moment(value)
 
 
 def _check_iso(value: str) -> None:
-    if len(value) < 10:
+    day = value[:10]
+    if len(day) < 10:
         raise _Unusual
     try:
-        dt.date.fromisoformat(value[:10])
+        dt.date.fromisoformat(day)
     except ValueError:
         raise _Unusual from None
+    if len(_ISO_DAYS) < 100_000:
+        _ISO_DAYS.add(day)
 
 
 def _flag(value: Any) -> int | None:

@@ -118,8 +118,12 @@ def scope_key(kind: str, scope: dict[str, Any]) -> str:
 DIGEST_VERSION = 2
 
 
-def page_digest(page: bytes) -> str:
-    return hashlib.blake2b(f"{DIGEST_VERSION}:".encode() + page, digest_size=16).hexdigest()
+def page_digest(page: bytes, salt: bytes = b"") -> str:
+    """The digest of an answer as the rows saved from it depend on it (`salt`: what else
+    they depend on); the answer is hashed where it lies, not copied."""
+    digest = hashlib.blake2b(f"{DIGEST_VERSION}:".encode() + salt, digest_size=16)
+    digest.update(page)
+    return digest.hexdigest()
 
 
 # --- choosing what to fetch ----------------------------------------------------------------
@@ -331,7 +335,7 @@ async def staff_batches(
             digests: list[str] = []
 
             def unchanged(body: bytes) -> Records | None:
-                digests.append(page_digest(salt + body))
+                digests.append(page_digest(body, salt))
                 if known.get(key) != digests[-1]:
                     return None
                 return {UNCHANGED: [{"digest": digests[-1]}]}

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from asurso_sync.config import Config, PortalSettings
 from asurso_sync.errors import AsursoSyncError, PortalError
-from asurso_sync.mirror.db import open_mirror
+from asurso_sync.mirror.db import first_import_journal, open_mirror, wal_again
 from asurso_sync.mirror.history import RunClock
 from asurso_sync.mirror.lock import SyncLock
 from asurso_sync.mirror.runs import (
@@ -38,6 +38,7 @@ from asurso_sync.mirror.runs import (
     skipped_scopes,
     start_run,
 )
+from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.portal.client import PortalClient, Transport, is_family_role
 from asurso_sync.portal.session import credentials
 from asurso_sync.sync.apply import Applier, Guard
@@ -138,6 +139,7 @@ def sync_mirror(
         try:
             return _run(db, settings, login, password, options, tz, transport, progress, backoff_s)
         finally:
+            wal_again(db)
             db.close()
 
 
@@ -194,6 +196,8 @@ def _run(
     # Each scope's SAVEPOINT keeps the pages it changes in a sub-journal, a temporary file by
     # default: ~120,000 writes of 4 KB per school sync. In memory it holds one scope's pages.
     db.execute("PRAGMA temp_store=MEMORY")
+    if previous is None and _mirror_empty(db):
+        first_import_journal(db)  # `sync_mirror` switches back to WAL
     db.conn.execute("BEGIN")
     try:
         applier = Applier(db, clock, Guard(options.max_deletion_share, options.accept_deletions))
@@ -319,6 +323,13 @@ async def _fetch_and_save(
                     done += 1
                     if progress:
                         progress(done, plan.journals + plan.plans)
+
+
+def _mirror_empty(db: Database) -> bool:
+    """No synced table holds a row: the mirror's first import."""
+    return not any(
+        db.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() for table in SYNCED_TABLES
+    )
 
 
 def _mirror_year(db: Database) -> Row | None:
