@@ -280,13 +280,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 self._release(pool, conn, reuse=False)
                 raise
             answer = Incoming(self, pool, conn, request, timeouts.get("read"))
-            answer.status, answer.version, answer.reason, answer.headers = (
-                status,
-                version,
-                reason,
-                headers,
-            )
-            answer.framing, answer.left, answer.keep = framing, length, keep and not asks_close
+            answer.status, answer.version, answer.reason = status, version, reason
+            answer.headers, answer.framing, answer.left = headers, framing, length
+            answer.keep = keep and not asks_close
             if framing == "none" or (framing == "length" and length == 0):
                 answer.finish()
             return answer
