@@ -672,3 +672,40 @@ def test_https_with_a_self_signed_certificate_is_refused_unless_trusted():
         + RUSSIAN_CA_HINT
     )
     assert (trusted, unchecked) == (PARSED, PARSED)
+
+
+def test_the_tls_trust_given_as_a_function_is_made_at_the_first_https_connection_only():
+    """A plain http:// portal never loads the TLS roots (~30 ms); an https:// one loads them
+    once, at its first connection."""
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(CERT, KEY)
+    made = []
+
+    def trust() -> ssl.SSLContext:
+        made.append(1)
+        return ssl.create_default_context(cafile=str(CERT))
+
+    async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        writer.write(schools_answer())
+        return False  # a new connection for each request
+
+    async def go():
+        async with Server(answer) as plain:
+            found = await schools(portal(plain.url, LeanTransport(tls=trust)))
+            assert (found, made) == (PARSED, [])
+        async with Server(answer, tls=server_context) as secure:
+            client = portal(secure.url, LeanTransport(tls=trust))
+            async with client:
+                first = await client.search_schools("Школа")
+                second = await client.search_schools("Школа")
+            return first, second, secure.connections
+
+    first, second, connections = asyncio.run(go())
+    assert (first, second, connections, made) == (PARSED, PARSED, 2, [1])
+
+
+def test_a_plain_http_portal_gets_a_transport_that_loads_no_tls_roots(monkeypatch):
+    loaded = []
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: loaded.append(a))
+    transport = network_transport(PortalSettings(base_url="http://127.0.0.1:8080"))
+    assert isinstance(transport, LeanTransport) and loaded == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import http.cookiejar
 import json
@@ -99,8 +100,14 @@ def network_transport(settings: PortalSettings) -> httpx.AsyncBaseTransport:
     """How requests reach the portal: through `[portal] proxy` (or the environment's
     HTTP(S)_PROXY) with httpx's own transport, else straight with the lean keep-alive one;
     at most `concurrency` connections either way."""
-    verify = tls_context(settings)
     proxy = settings.proxy or environment_proxy(settings.base_url)
+    if not proxy and httpx.URL(settings.base_url).scheme == "http":
+        # a plain http:// portal (the simulator, a school's own server): the roots are
+        # loaded only should an https:// connection ever be made
+        return LeanTransport(
+            tls=functools.partial(tls_context, settings), max_connections=settings.concurrency
+        )
+    verify = tls_context(settings)
     if proxy:
         limits = httpx.Limits(
             max_connections=settings.concurrency,

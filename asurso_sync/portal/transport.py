@@ -31,7 +31,7 @@ import collections
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
@@ -185,17 +185,18 @@ class _Pool:
                 return
 
 
-class LeanTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 with keep-alive over asyncio; `tls` is the `ssl.SSLContext` for https://
-    (True: the system's default trust; False: no checks at all)."""
+# The TLS trust for https://: a context; True: the system's default trust; False: no checks
+# at all; or a function giving one of those at the first https:// connection.
+TlsTrust = ssl.SSLContext | bool | Callable[[], "ssl.SSLContext | bool"]
 
-    def __init__(self, *, tls: ssl.SSLContext | bool = True, max_connections: int = 4) -> None:
-        if tls is True:
-            self._tls = ssl.create_default_context()
-        elif tls is False:
-            self._tls = insecure_context()
-        else:
-            self._tls = tls
+
+class LeanTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive over asyncio; `tls` the trust for https:// (`TlsTrust`: made
+    when first needed if a function, as loading the roots costs ~30 ms of CPU)."""
+
+    def __init__(self, *, tls: TlsTrust = True, max_connections: int = 4) -> None:
+        self._trust = tls
+        self._tls: ssl.SSLContext | None = None
         self.max_connections = max(1, max_connections)
         self._pools: dict[tuple[str, str, int], _Pool] = {}
         self.connections_made = 0  # how many TCP connections were opened (a test reads it)
@@ -340,13 +341,24 @@ class LeanTransport(httpx.AsyncBaseTransport):
                     ) from None
                 raise
 
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            trust = self._trust() if callable(self._trust) else self._trust
+            if trust is True:
+                self._tls = ssl.create_default_context()
+            elif trust is False:
+                self._tls = insecure_context()
+            else:
+                self._tls = trust
+        return self._tls
+
     async def _connect(
         self, key: tuple[str, str, int], request: httpx.Request | None, timeout: float | None
     ) -> _Connection:
         scheme, host, port = key
         loop = asyncio.get_running_loop()
         conn = _Connection(loop)
-        tls = self._tls if scheme == "https" else None
+        tls = self._tls_context() if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
                 await loop.create_connection(
