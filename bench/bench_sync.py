@@ -7,12 +7,15 @@ child process so that its CPU and peak memory are its own:
 2. the same full sync again (nothing changed): client CPU;
 3. the bare anchor: a script that `json.loads` the same answers (fetched beforehand, not
    timed) and `executemany`s the same rows into a fresh SQLite file — the least any client
-   could spend;
+   could spend. Steps 1 and 3 run alternately `--rounds` times (3): the CPU figures are
+   their medians (a 2-core machine's state moves either by ±10 % from run to run), the peak
+   RSS the highest of the rounds;
 4. with `--latency-ms 50`: a full sync against a second simulator that waits 50 ms per request,
    beside the latency bound requests × latency / concurrency.
 
 Each figure is printed beside its goal. Run (about 2–3 minutes for `school` on 2 cores):
     .venv/bin/python bench/bench_sync.py [--size school] [--latency-ms 50] [--skip-anchor]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -127,9 +130,16 @@ def fetch_answers(url: str, account: dict[str, Any], folder: Path) -> int:
         n += 1
         (folder / f"{n:05d}.{kind}").write_bytes(body)
 
-    year = client.get("/webapi/years/current").json()
+    year_answer = client.get("/webapi/years/current")
+    keep("year", year_answer.content)
+    year = year_answer.json()
     for path in ("terms", "subjects", "calendar/vacations", "grade/attendance/reasons"):
         keep(path.replace("/", "_"), client.get(f"/webapi/{path}").content)
+    types = client.get("/webapi/grade/assignment/types", params={"all": "true"})
+    keep("assignment_types", types.content)
+    settings = client.get("/webapi/school/settings", params={"yearId": year["id"]})
+    keep("settings", settings.content)
+    keep("card", client.get(f"/webapi/schools/{account['school_id']}/card").content)
     classes = client.get("/webapi/classes", params={"expand": "chiefs"})
     keep("classes", classes.content)
     start = dt.date.fromisoformat(year["startDate"][:10])
@@ -170,6 +180,12 @@ ANCHOR_TABLES = {
     "attendance": 5,
     "period_marks": 5,
     "sg_students": 2,
+    "sg_term_students": 3,
+    "plans": 5,
+    "sg_terms": 2,
+    "sg_teachers": 2,
+    "teachers": 2,
+    "class_teachers": 2,
     "plan_lessons": 8,
     "students": 7,
     "groups": 5,
@@ -181,7 +197,8 @@ CELL = re.compile(rb"<td[^>]*>(.*?)</td>", re.S)
 
 
 def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
-    """json.loads every saved answer and executemany its rows into a fresh SQLite file."""
+    """json.loads every saved answer and executemany its rows — the rows the sync saves
+    from it, row for row (narrower: no history columns) — into a fresh SQLite file."""
     files = sorted(folder.iterdir())
     cpu0, _ = usage()
     db = sqlite3.connect(db_path)
@@ -189,6 +206,7 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
         cols = ", ".join(f"c{i}" for i in range(width))
         db.execute(f"CREATE TABLE {table} ({cols})")
     rows = 0
+    teachers: set[int] = set()  # a teacher is one row, however many groups name them
 
     def put(table: str, values: list[tuple]) -> None:
         nonlocal rows
@@ -202,13 +220,15 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
         body = path.read_bytes()
         if kind == "access":
             cells = [c.strip() for c in CELL.findall(body)]
-            put("access", [tuple(cells[i : i + 4]) + (0, 0) for i in range(4, len(cells) - 3, 4)])
+            # the header's cells are <th>: every <td> is a row's
+            put("access", [tuple(cells[i : i + 4]) + (0, 0) for i in range(0, len(cells) - 3, 4)])
             continue
         data = json.loads(body)
         if kind == "journal":
             for j in data["journals"]:
                 sg = j["subjectGroupId"]
                 put("sg_students", [(sg, s["id"]) for s in j["students"]])
+                put("sg_term_students", [(sg, 0, s["id"]) for s in j["students"]])
                 put(
                     "lessons",
                     [
@@ -250,6 +270,9 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
                     ],
                 )
         elif kind == "plan":
+            if data["subjectPlanId"]:
+                hours = sum(x["hours"] or 0 for x in data["lessons"])
+                put("plans", [(0, data["subjectPlanId"], data.get("createdDate"), 0, hours)])
             put(
                 "plan_lessons",
                 [
@@ -268,6 +291,11 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
                 ],
             )
         elif kind == "groups":
+            put("sg_terms", [(g["id"], term) for g in data for term in g["terms"]])
+            put("sg_teachers", [(g["id"], t["id"]) for g in data for t in g["teachers"]])
+            named = {t["id"]: t["name"] for g in data for t in g["teachers"]}
+            put("teachers", [(t, name) for t, name in named.items() if t not in teachers])
+            teachers.update(named)
             put(
                 "groups",
                 [
@@ -277,8 +305,10 @@ def child_anchor(folder: Path, db_path: str) -> dict[str, Any]:
             )
         elif kind == "classes":
             put("classes", [(c["id"], 0, c["name"], None, c.get("letter")) for c in data])
-        else:
-            put("other", [(x.get("id"), kind, json.dumps(x)[:20]) for x in data])
+            put("class_teachers", [(c["id"], t["id"]) for c in data for t in c["chiefs"]])
+        else:  # the year, the lists of terms, subjects, ..., the settings, the card
+            items = data if isinstance(data, list) else [data]
+            put("other", [(x.get("id"), kind, json.dumps(x)[:20]) for x in items])
     db.commit()
     db.close()
     cpu1, rss = usage()
@@ -312,12 +342,31 @@ def versus(value: float, goal: float | None, unit: str) -> str:
     return f"{value:.2f} {unit} (goal ≤ {goal:g} {unit}: {verdict})"
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median CPU (of an even number, the lower middle one)."""
+    return sorted(runs, key=lambda run: run["cpu"])[(len(runs) - 1) // 2]
+
+
+def spread(runs: list[dict[str, Any]], key: str) -> str:
+    """ " (rounds: a–b)" beside a median of several rounds."""
+    if len(runs) < 2:
+        return ""
+    values = sorted(run[key] for run in runs)
+    return f" (median of {len(runs)}: {values[0]:.2f}–{values[-1]:.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="school", choices=["small", "school", "large"])
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, default=50.0, help="0: skip goal 3")
     parser.add_argument("--skip-anchor", action="store_true")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="full syncs and anchors, run alternately; the figures are their medians",
+    )
     args = parser.parse_args()
     goals = GOALS.get(args.size, {})
     account = admin_account(args.size)
@@ -325,37 +374,50 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         sim, url = start_simulator(args.size, 0)
         try:
-            db = str(Path(folder) / "asurso.db")
             acc = json.dumps(account)
-            first = run_child("sync", url, db, acc, str(args.concurrency))
-            again = run_child("sync", url, db, acc, str(args.concurrency))
-            anchor = None
+            answers = Path(folder) / "answers"
             if not args.skip_anchor:
-                answers = Path(folder) / "answers"
                 answers.mkdir()
                 run_child("fetch", url, acc, str(answers))
-                anchor = run_child("anchor", str(answers), str(Path(folder) / "anchor.db"))
+            firsts: list[dict[str, Any]] = []
+            anchors: list[dict[str, Any]] = []
+            for n in range(max(1, args.rounds)):
+                db = str(Path(folder) / f"asurso{n}.db")
+                firsts.append(run_child("sync", url, db, acc, str(args.concurrency)))
+                if not args.skip_anchor:
+                    anchor_db = str(Path(folder) / f"anchor{n}.db")
+                    anchors.append(run_child("anchor", str(answers), anchor_db))
+            again = run_child("sync", url, db, acc, str(args.concurrency))
         finally:
             sim.terminate()
             sim.wait(10)
+        first = median_run(firsts)
         print(
             f"1. full sync: {first['requests']} requests, {first['journals']} journals, "
             f"{first['rows']} rows, wall {first['wall']:.1f} s"
         )
-        print(f"   client CPU {versus(first['cpu'], goals.get('cpu'), 's')}")
-        if anchor:
+        print(f"   client CPU {versus(first['cpu'], goals.get('cpu'), 's')}{spread(firsts, 'cpu')}")
+        if anchors:
+            anchor = median_run(anchors)
             ratio = first["cpu"] / anchor["cpu"]
             verdict = "meets" if ratio <= 3 else "MISSES"
+            ratios = [f["cpu"] / a["cpu"] for f, a in zip(firsts, anchors, strict=True)]
             print(
                 f"   anchor (json.loads + executemany of {anchor['answers']} answers, "
-                f"{anchor['rows']} rows): {anchor['cpu']:.2f} s CPU; "
+                f"{anchor['rows']} rows): {anchor['cpu']:.2f} s CPU{spread(anchors, 'cpu')}; "
                 f"ratio {ratio:.2f}× (goal ≤ 3×: {verdict})"
+                + (
+                    f"; round by round {', '.join(f'{r:.2f}×' for r in ratios)}"
+                    if len(ratios) > 1
+                    else ""
+                )
             )
         print(
             f"   unchanged re-sync: client CPU {versus(again['cpu'], goals.get('resync'), 's')}"
             f", {again['changed']} changes"
         )
-        print(f"2. peak RSS of the full sync: {versus(first['rss'], goals.get('rss'), 'MB')}")
+        peak = max(run["rss"] for run in firsts)
+        print(f"2. peak RSS of the full sync: {versus(peak, goals.get('rss'), 'MB')}")
         if args.latency_ms:
             sim, url = start_simulator(args.size, args.latency_ms)
             try:
