@@ -20,7 +20,7 @@ from asurso_sync.errors import LayoutError
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient
 from asurso_sync.portal.fetch import fetch_journal
-from asurso_sync.portal.journal_bytes import read_journal
+from asurso_sync.portal.journal_bytes import read_journal, read_plan
 from asurso_sync.simulator import make_app
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -171,3 +171,90 @@ def test_a_bad_value_is_still_named_and_a_broken_body_still_retried():
         fetch(variant(set_in("students.0.id", "5001")), max_retries=1)
     with pytest.raises(Exception, match="not valid JSON"):
         fetch(json.dumps(MINIMAL).encode()[:-40], max_retries=1)
+
+
+# --- plans (subjectplans/getForSubjectGroup) -------------------------------------------------
+
+
+def both_plans(answer: bytes, sg_id: int = 1201):
+    """(bytes reading, careful reading) of one plan answer."""
+    return read_plan(answer, sg_id=sg_id), adapter.parse_plan(json.loads(answer), sg_id)
+
+
+def test_the_real_plan_reads_the_same_from_its_bytes():
+    fast, careful = both_plans((REAL / "vendorshape_subjectplan.json").read_bytes())
+    assert (
+        fast
+        == careful
+        == {
+            "plans": [
+                {
+                    "subject_group_id": 1201,
+                    "plan_id": 77,
+                    "created_date": None,
+                    "lessons_count": 1,
+                    "hours_total": 1,
+                }
+            ],
+            "plan_lessons": [
+                {
+                    "id": 1,
+                    "subject_group_id": 1201,
+                    "position": 1,
+                    "name": "Натуральные числа",
+                    "hours": 1,
+                    "hours_studied": 1,
+                    "last_study_day": "2026-09-01",
+                    "home_assignment": None,
+                }
+            ],
+        }
+    )
+
+
+def test_no_plan_is_left_to_the_careful_reading():
+    answer = (REAL / "vendorshape_subjectplan_none.json").read_bytes()
+    assert both_plans(answer) == (None, {"plans": [], "plan_lessons": []})
+
+
+def test_every_plan_of_the_simulated_school_reads_the_same_from_its_bytes(school):
+    app = make_app(school, as_of=dt.date(2026, 5, 20))
+    client = logged_in(app)
+    try:
+        compared = lessons = 0
+        for cls in client.get("/webapi/classes").json():
+            groups = client.get("/webapi/subjectgroups", params={"classId": cls["id"]}).json()
+            for group in groups:
+                answer = client.get(
+                    "/webapi/subjectplans/getForSubjectGroup", params={"sgId": group["id"]}
+                ).content
+                fast, careful = both_plans(answer, group["id"])
+                assert fast == careful or (fast is None and not careful["plans"]), group["id"]
+                compared += fast is not None
+                lessons += len(careful["plan_lessons"])
+    finally:
+        client.close()
+    assert compared > 20 and lessons > 1_000  # every plan of the small school
+
+
+PLAN = json.loads((REAL / "vendorshape_subjectplan.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda plan: plan["lessons"][0].update(id="1"), "a text id"),
+        (lambda plan: plan["lessons"][0].update(hours=True), "a bool number"),
+        (lambda plan: plan["lessons"][0].update(lessonName=5), "a number for a name"),
+        (lambda plan: plan["lessons"][0].update(lastStudyDay="01.09.2026"), "a non-ISO date"),
+        (lambda plan: plan.pop("lessons"), "no lessons key"),
+        (lambda plan: plan.pop("subjectPlanId"), "no plan id key"),
+        (lambda plan: plan.update(subjectPlanId=True), "a bool plan id"),
+    ],
+)
+def test_a_plan_the_bytes_reading_cannot_judge_goes_to_the_careful_reading(change, why):
+    answer = copy.deepcopy(PLAN)
+    change(answer)
+    assert read_plan(json.dumps(answer).encode(), sg_id=1201) is None, why
+    with pytest.raises(LayoutError):
+        adapter.parse_plan(answer, 1201)

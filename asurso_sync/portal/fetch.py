@@ -16,7 +16,7 @@ from typing import Any
 
 from asurso_sync.portal import adapter
 from asurso_sync.portal.client import PortalClient
-from asurso_sync.portal.journal_bytes import read_journal
+from asurso_sync.portal.journal_bytes import read_journal, read_plan
 
 Row = dict[str, Any]
 Records = dict[str, list[Row]]
@@ -166,6 +166,7 @@ async def fetch_plan(client: PortalClient, sg_id: int, year_id: int) -> Records:
         "subjectplans/getForSubjectGroup",
         {"sgId": sg_id, "yearId": year_id},
         parse=lambda raw: adapter.parse_plan(raw, sg_id),
+        first_look=lambda body: read_plan(body, sg_id=sg_id),
     )
 
 

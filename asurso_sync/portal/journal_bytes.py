@@ -1,9 +1,11 @@
-"""A `grade/journal` answer read straight from its bytes into typed structs (msgspec).
+"""The `grade/journal` and `subjectplans/getForSubjectGroup` answers read straight from their
+bytes into typed structs (msgspec).
 
-The journal answers are nine tenths of a sync's bytes. Decoding them with `json.loads` and then
+The journal answers are nine tenths of a sync's bytes (the plans most of the rest). Decoding them with `json.loads` and then
 checking every value in Python cost ~0.7 s of CPU per school sync; msgspec decodes and checks
 the types in one pass in C (~0.2 s). The rows are exactly those of `adapter.parse_journal`
-(a test compares both on every journal of the simulated school and on the real captures).
+and `adapter.parse_plan` (a test compares both on every journal and plan of the simulated
+school and on the real captures).
 
 Only the usual answer is read here. Anything else — a type the structs do not name, a date
 that is not ISO, a key missing, invalid JSON — gives None, and the client then decodes the
@@ -100,6 +102,24 @@ class _Answer(msgspec.Struct):
 _DECODER = msgspec.json.Decoder(_Answer)
 
 
+class _PlanLesson(msgspec.Struct):
+    id: int
+    lessonName: str | None = None
+    hours: Number = None
+    hoursStudied: Number = None
+    lastStudyDay: str | None = None
+    homeAssignment: str | None = None
+
+
+class _Plan(msgspec.Struct):
+    subjectPlanId: int | None
+    lessons: list[_PlanLesson] | None
+    createdDate: str | None = None
+
+
+_PLAN_DECODER = msgspec.json.Decoder(_Plan)
+
+
 class _Unusual(Exception):
     """A value the careful reading must judge (a date that is not ISO)."""
 
@@ -130,6 +150,39 @@ def read_journal(
 # The days already read as real ISO dates: a journal's ~300,000 date texts name a few
 # hundred days, so each day is checked once (bounded, in case of a strange portal).
 _ISO_DAYS: set[str] = set()
+
+
+def read_plan(body: bytes, *, sg_id: int) -> Records | None:
+    """The rows of one plan answer (`plans`, `plan_lessons`), or None when it needs the
+    careful reading."""
+    try:
+        plan = _PLAN_DECODER.decode(body)
+        if not plan.subjectPlanId:
+            return None  # no plan: the careful reading says so (and what else it holds)
+        lessons = plan.lessons or []
+        plan_lessons = [
+            {
+                "id": item.id,
+                "subject_group_id": sg_id,
+                "position": position,
+                "name": item.lessonName,
+                "hours": item.hours,
+                "hours_studied": item.hoursStudied,
+                "last_study_day": _day(item.lastStudyDay),
+                "home_assignment": item.homeAssignment,
+            }
+            for position, item in enumerate(lessons, 1)
+        ]
+        head = {
+            "subject_group_id": sg_id,
+            "plan_id": plan.subjectPlanId,
+            "created_date": _moment(plan.createdDate),
+            "lessons_count": len(lessons),
+            "hours_total": sum(int(item.hours or 0) for item in lessons),
+        }
+    except (msgspec.DecodeError, _Unusual):
+        return None
+    return {"plans": [head], "plan_lessons": plan_lessons}
 
 
 def _day(value: str | None) -> str | None:
