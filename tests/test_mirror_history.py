@@ -260,19 +260,50 @@ def test_new_rows_that_send_different_columns_are_saved_whole(journal_db):
     ]
 
 
-def test_a_key_sent_twice_is_saved_once_as_first_sent(journal_db):
+@pytest.mark.parametrize("fresh", [False, True], ids=["read back", "fresh scope"])
+def test_a_key_sent_twice_is_saved_once_as_first_sent(journal_db, fresh):
     db = journal_db
     stats = save_rows(
         db,
         "lessons",
-        [_lesson(91, topic="Дроби"), _lesson(91, topic="Проценты")],
+        [_lesson(91, topic="Дроби"), _lesson(92), _lesson(91, topic="Проценты")],
         clock(1),
         where="id > ?",
         params=[90],
         was_empty=True,
+        fresh=fresh,
     )
-    assert (stats.fetched, stats.inserted) == (1, 1)
-    assert [(r["id"], r["topic"]) for r in rows(db, "lessons")] == [(90, None), (91, "Дроби")]
+    assert (stats.fetched, stats.inserted, stats.changes) == (2, 2, 0)
+    assert [(r["id"], r["topic"]) for r in rows(db, "lessons")] == [
+        (90, None),
+        (91, "Дроби"),
+        (92, None),
+    ]
+
+
+def test_a_fresh_scope_is_inserted_as_sent_without_change_rows(journal_db):
+    """A scope the caller knows the mirror holds nothing of (`fresh`): nothing is read back,
+    every row is inserted as sent, and a first import writes no change rows."""
+    db = journal_db
+    sent = [_lesson(91, topic="Дроби"), _lesson(92, topic="Проценты")]
+    stats = save_rows(
+        db, "lessons", sent, clock(1), where="id > ?", params=[90], was_empty=True, fresh=True
+    )
+    assert stats.as_dict() == {
+        "fetched": 2,
+        "inserted": 2,
+        "updated": 0,
+        "deleted": 0,
+        "restored": 0,
+        "unchanged": 0,
+        "changes": 0,
+    }
+    assert [(r["id"], r["topic"], r["first_seen_run"]) for r in rows(db, "lessons")] == [
+        (90, None, None),
+        (91, "Дроби", 1),
+        (92, "Проценты", 1),
+    ]
+    assert changes(db) == []
 
 
 def test_a_sticky_column_the_portal_leaves_out_keeps_its_value(db):
