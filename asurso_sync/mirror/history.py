@@ -106,7 +106,7 @@ class _Shape:
     pk: tuple[str, ...]
     data_cols: tuple[str, ...]
     has_entry: bool
-    read: tuple[str, ...]  # the columns `select` reads: rowid, data, deleted_at, entry time
+    read: tuple[str, ...]  # what `select` reads: rowid, data, deleted_at, entry time, last run
     select: str
     key_of_record: Callable[[Sequence[Any]], tuple]
     data_of_record: Callable[[Sequence[Any]], Any]
@@ -115,6 +115,7 @@ class _Shape:
     deleted_i: int
     entered_i: int
     source_i: int
+    seen_i: int
 
 
 _SHAPES: dict[tuple[int, int, str], _Shape] = {}
@@ -146,6 +147,7 @@ def _make_shape(db: Database, table: str) -> _Shape:
         *data_cols,
         "deleted_at",
         *(("entered_at", "entered_source") if has_entry else ()),
+        "last_seen_run",
     )
     at = {c: i for i, c in enumerate(read)}
     return _Shape(
@@ -162,6 +164,7 @@ def _make_shape(db: Database, table: str) -> _Shape:
         deleted_i=at["deleted_at"],
         entered_i=at["entered_at"] if has_entry else 0,
         source_i=at["entered_source"] if has_entry else 0,
+        seen_i=at["last_seen_run"],
     )
 
 
@@ -307,6 +310,7 @@ def _compare(
     table, has_entry = shape.table, shape.has_entry
     data_of_row, data_of_record = shape.data_of_row, shape.data_of_record
     deleted_i, entered_i, source_i = shape.deleted_i, shape.entered_i, shape.source_i
+    seen_i, run_id = shape.seen_i, clock.run_id
     new: list[Row] = []
     touches = plan.touches
     for key, row in fetched.items():
@@ -329,7 +333,8 @@ def _compare(
                 and (row["entered_at"] != record[entered_i] or record[source_i] != "portal")
             )
         ):
-            touches.append(record[0])
+            if record[seen_i] != run_id:  # not seen yet by this run (a group's pupils by term 1)
+                touches.append(record[0])
             stats.unchanged += 1
             continue
         old = dict(zip(shape.read, record, strict=True))
