@@ -143,3 +143,32 @@ def test_a_second_concurrent_sync_is_refused(small_school, tmp_path):
         f"another sync is already running on this mirror (pid {os.getpid()}, started "
     )
     assert not path.exists() or open_mirror(path)["sync_runs"].count == 0
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1])
+def test_sigkill_during_a_first_import_leaves_an_empty_mirror_that_syncs_again(
+    delay, served_app, small_school, small_mirror, tmp_path
+):
+    """A first import writes through the rollback journal: killed half-way, the journal it
+    leaves undoes it at the next open, the mirror is empty and a WAL mirror again, and the
+    next sync imports everything."""
+    app, server = served_app
+    path = tmp_path / "asurso.db"
+    child = start_child(server, app, path)
+    try:
+        killed = kill_when(child, "saving", delay)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        child.stderr.close()
+    assert killed, "the sync ended before the kill"
+    db = open_mirror(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert [r["status"] for r in db.query("SELECT status FROM sync_runs")] == ["running"]
+    assert all(not rows for rows in content(db).values())
+    db.close()
+    assert not (tmp_path / "asurso.db-journal").exists()
+    sync_simulator(path, small_school, dt.date(2026, 5, 20))
+    assert content(open_mirror(path)) == content(open_mirror(small_mirror))
