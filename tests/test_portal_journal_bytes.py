@@ -182,34 +182,10 @@ def both_plans(answer: bytes, sg_id: int = 1201):
 
 
 def test_the_real_plan_reads_the_same_from_its_bytes():
+    """The careful reading's rows are asserted in test_portal_adapter_real.py."""
     fast, careful = both_plans((REAL / "vendorshape_subjectplan.json").read_bytes())
-    assert (
-        fast
-        == careful
-        == {
-            "plans": [
-                {
-                    "subject_group_id": 1201,
-                    "plan_id": 77,
-                    "created_date": None,
-                    "lessons_count": 1,
-                    "hours_total": 1,
-                }
-            ],
-            "plan_lessons": [
-                {
-                    "id": 1,
-                    "subject_group_id": 1201,
-                    "position": 1,
-                    "name": "Натуральные числа",
-                    "hours": 1,
-                    "hours_studied": 1,
-                    "last_study_day": "2026-09-01",
-                    "home_assignment": None,
-                }
-            ],
-        }
-    )
+    assert fast == careful
+    assert careful["plan_lessons"]  # a plan with lessons, not two empty readings
 
 
 def test_no_plan_is_left_to_the_careful_reading():

@@ -73,6 +73,18 @@ def kill_when(child: subprocess.Popen, marker: str | None, delay: float) -> bool
     return True
 
 
+def killed_sync(server, app, path, marker: str | None, delay: float) -> bool:
+    """Start a sync into `path` and SIGKILL it (`kill_when`); False if it ended first."""
+    child = start_child(server, app, path)
+    try:
+        return kill_when(child, marker, delay)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        child.stderr.close()
+
+
 @pytest.fixture(scope="module")
 def first_mirror(small_school, tmp_path_factory):
     """A mirror synced as of 6 May: the content every killed run must leave untouched."""
@@ -111,15 +123,7 @@ def test_sigkill_at_any_point_leaves_the_previous_mirror(
     first, before = first_mirror
     path = tmp_path / "asurso.db"
     shutil.copyfile(first, path)
-    child = start_child(server, app, path)
-    try:
-        killed = kill_when(child, marker, delay)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        child.stderr.close()
-    assert killed, "the sync ended before the kill"
+    assert killed_sync(server, app, path, marker, delay), "the sync ended before the kill"
     db = open_mirror(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     runs = list(db.query("SELECT id, status FROM sync_runs ORDER BY id"))
@@ -154,15 +158,7 @@ def test_sigkill_during_a_first_import_leaves_an_empty_mirror_that_syncs_again(
     next sync imports everything."""
     app, server = served_app
     path = tmp_path / "asurso.db"
-    child = start_child(server, app, path)
-    try:
-        killed = kill_when(child, "saving", delay)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        child.stderr.close()
-    assert killed, "the sync ended before the kill"
+    assert killed_sync(server, app, path, "saving", delay), "the sync ended before the kill"
     db = open_mirror(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
