@@ -222,10 +222,6 @@ def save_rows(
     """
     shape = _shape(db, table, version)
     rows = rows if isinstance(rows, list) else list(rows)
-    if fresh and seen is None:
-        stats = _save_fresh(db, shape, clock, rows)
-        if stats is not None:
-            return stats
     key_of_record = shape.key_of_record
     existing: dict[tuple, tuple] = {}
     if not fresh:
@@ -267,18 +263,6 @@ def save_rows(
     _write(db, shape, clock, plan)
     stats.changes = len(plan.changes)
     return stats
-
-
-def _save_fresh(db: Database, shape: _Shape, clock: RunClock, rows: list[Row]) -> TableStats | None:
-    """A scope the mirror holds nothing of, its rows' keys all different: inserted as they
-    come (no keyed plan to make); None when two rows share a key (then the first counts)."""
-    if len(set(map(shape.key_of_row, rows))) < len(rows):
-        return None
-    if rows:
-        plan = _Plan()
-        plan.inserts = rows
-        _write(db, shape, clock, plan)
-    return TableStats(fetched=len(rows), inserted=len(rows))
 
 
 def _by_key(shape: _Shape, rows: list[Row]) -> dict[tuple, Row]:
@@ -430,7 +414,8 @@ def _plan_update(
     params: list[Any] = [clock.now_utc, clock.run_id]
     restored = old["deleted_at"] is not None
     if not diffs and not restored:
-        plan.touches.append(old["_rowid"])
+        if old["last_seen_run"] != clock.run_id:
+            plan.touches.append(old["_rowid"])
         stats.unchanged += 1
         return
     if restored:

@@ -57,16 +57,6 @@ NOTHING_STICKY: frozenset[str] = frozenset()
 # School-wide lists that never come back empty from a working portal.
 MUST_NOT_BE_EMPTY = ("classes", "terms", "subject_groups", "students", "subjects")
 
-# Indexes no query of a run reads (they serve the rules, the documents and the web page): on a
-# table empty at the run's start they are dropped inside the run's transaction and built once
-# before it commits, which costs less than keeping them sorted row by row through a first
-# sync; a failed run rolls the drop back with everything else.
-UNREAD_INDEXES = (
-    "idx_marks_student_id",
-    "idx_attendance_student_id",
-    "idx_lessons_subject_group_id_date",
-)
-
 # The tables a staff batch of each kind fills, scope by scope; no two scopes of a run overlap
 # (a journal per subject group and term, a plan per group, a report per class and span). On a
 # table empty when the run began, a scope's first save reads nothing back (there is nothing to
@@ -124,7 +114,7 @@ class Applier:
             ).fetchone()
             self.live[table] = live
             self.was_empty[table] = total == 0
-        self.deferred = self._defer_indexes()
+        self.deferred: list[str] = []  # the indexes to build again in `finish`
         self.first_import: set[str] = set()  # empty tables whose scopes are not read back
         self.kinds_begun: set[str] = set()
         self.scopes_saved: set[tuple] = set()
@@ -153,34 +143,19 @@ class Applier:
         self.unchanged_scopes = 0
         self.confirmed: list[str] = []
 
-    def _defer_indexes(self) -> list[str]:
-        """Drop the unread indexes of the tables empty at the run's start; returns the
-        statements that build them again (`finish`)."""
-        return self._drop_indexes(f"name {IN_JSON}", json.dumps(UNREAD_INDEXES))
-
     def _begin_first_import(self, kind: str) -> None:
         """At the first batch of `kind`: its tables that were empty take their scopes unread,
         and keep only their keys until `finish` (see FIRST_IMPORT)."""
         self.kinds_begun.add(kind)
         tables = [t for t in FIRST_IMPORT[kind] if self.was_empty[t]]
         self.first_import.update(tables)
-        # `sql IS NULL`: the index SQLite keeps for a table's key
-        self.deferred += self._drop_indexes(
-            f"tbl_name {IN_JSON} AND sql IS NOT NULL", json.dumps(tables)
-        )
-
-    def _drop_indexes(self, where: str, names: str) -> list[str]:
-        """Drop the indexes `where` names (of the tables empty at the run's start); returns
-        the statements that build them again."""
-        statements = []
-        for name, table, sql in self.db.execute(
-            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND {where}",
-            [names],
+        for name, sql in self.db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name {IN_JSON}",  # `sql IS NULL`: the index SQLite keeps for a key
+            [json.dumps(tables)],
         ).fetchall():
-            if self.was_empty.get(table):
-                self.db.execute(f"DROP INDEX [{name}]")
-                statements.append(sql)
-        return statements
+            self.db.execute(f"DROP INDEX [{name}]")
+            self.deferred.append(sql)
 
     # --- one batch -------------------------------------------------------------------------
 
