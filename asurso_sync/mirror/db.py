@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from asurso_sync.errors import MirrorDamaged, MirrorOutdated
-from asurso_sync.mirror.schema import migrations
+from asurso_sync.mirror.schema import SYNCED_TABLES, migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -72,20 +72,21 @@ def open_private_db(path: Path, schema: Migrations, *, what: str = "the mirror")
     return db
 
 
-def first_import_journal(db: Database) -> bool:
-    """Switch an empty mirror's file to the rollback journal for its first import: the pages
-    are then written once, into the file, instead of into the WAL and again by the checkpoint.
-    Only when nobody else has the file open (no waiting for it); True if switched. The
-    journal file SQLite makes takes the mirror's own permissions. `wal_again` switches back."""
+def first_import_journal(db: Database) -> None:
+    """Before a mirror's first import (no synced table holds a row), switch its file to the
+    rollback journal: the pages are then written once, into the file, instead of into the WAL
+    and again by the checkpoint. Only when nobody else has the file open (no waiting for
+    them). The journal file SQLite makes takes the mirror's own permissions; `wal_again`
+    switches back."""
+    if any(db.execute(f"SELECT 1 FROM [{t}] LIMIT 1").fetchone() for t in SYNCED_TABLES):
+        return
     timeout = db.execute("PRAGMA busy_timeout").fetchone()[0]
     db.execute("PRAGMA busy_timeout=0")
     try:
-        mode = db.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
-    except sqlite3.OperationalError:  # another connection has it open
-        mode = "wal"
+        with contextlib.suppress(sqlite3.OperationalError):  # another connection has it open
+            db.execute("PRAGMA journal_mode=DELETE")
     finally:
         db.execute(f"PRAGMA busy_timeout={int(timeout)}")
-    return str(mode).lower() == "delete"
 
 
 def wal_again(db: Database) -> None:

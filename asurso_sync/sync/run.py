@@ -38,7 +38,6 @@ from asurso_sync.mirror.runs import (
     skipped_scopes,
     start_run,
 )
-from asurso_sync.mirror.schema import SYNCED_TABLES
 from asurso_sync.portal.client import PortalClient, Transport, is_family_role
 from asurso_sync.portal.session import credentials
 from asurso_sync.sync.apply import Applier, Guard
@@ -196,8 +195,7 @@ def _run(
     # Each scope's SAVEPOINT keeps the pages it changes in a sub-journal, a temporary file by
     # default: ~120,000 writes of 4 KB per school sync. In memory it holds one scope's pages.
     db.execute("PRAGMA temp_store=MEMORY")
-    if previous is None and _mirror_empty(db):
-        first_import_journal(db)  # `sync_mirror` switches back to WAL
+    first_import_journal(db)  # for an empty mirror; `sync_mirror` switches back to WAL
     db.conn.execute("BEGIN")
     try:
         applier = Applier(db, clock, Guard(options.max_deletion_share, options.accept_deletions))
@@ -323,13 +321,6 @@ async def _fetch_and_save(
                     done += 1
                     if progress:
                         progress(done, plan.journals + plan.plans)
-
-
-def _mirror_empty(db: Database) -> bool:
-    """No synced table holds a row: the mirror's first import."""
-    return not any(
-        db.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() for table in SYNCED_TABLES
-    )
 
 
 def _mirror_year(db: Database) -> Row | None:
